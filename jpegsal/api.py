@@ -1,0 +1,187 @@
+"""Public API: ``encode``, ``save`` and the reusable ``Encoder``.
+
+The pipeline runs one way: load (``inputs``) -> saliency map (``saliency``) ->
+pre-encode method (``methods``) -> JPEG encode (``codec``) with optional rate
+control (``ratecontrol``). With ``method=None`` the saliency model is not run
+and the output is byte-identical to Pillow's ``Image.save(fp, "JPEG", ...)``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, BinaryIO
+
+import numpy as np
+from PIL import Image
+
+from .codec import encode_jpeg, write_to
+from .inputs import PILLOW_DEFAULT, ImageInput, Source, load_image
+from .methods import MethodSpec, get_method
+from .options import normalize_options
+from .ratecontrol import fit_quality
+from .saliency import ModelSpec, check_saliency, get_model
+
+__all__ = ["Encoder", "encode", "save"]
+
+# jpegsal's own per-call options (everything else must be a Pillow JPEG option).
+_CALL_OPTIONS = {"background", "keep_metadata", "max_pixels", "target_bytes"}
+_KEPT_METADATA = ("exif", "icc_profile", "xmp")
+
+
+class Encoder:
+    """A reusable encoder: model and method are set up once, then applied to many images.
+
+    Parameters
+    ----------
+    model : str, SaliencyModel or None
+        Saliency model name (see ``jpegsal.saliency.available_models()``) or instance.
+        ``None``: no saliency.
+    method : str, Method or None
+        Pre-encode method name (see ``jpegsal.methods.available_methods()``) or a
+        configured instance. ``None``: plain JPEG, identical to Pillow.
+    device : {"auto", "cpu", "cuda"}
+        Where the saliency model runs.
+    background : int or (r, g, b), optional
+        Composite alpha onto this colour; without it, alpha inputs raise ``OSError``.
+    keep_metadata : bool
+        Carry EXIF (orientation included), ICC profile and XMP over from the input
+        when the caller did not pass them. Default ``False``, as Pillow.
+    max_pixels : int or None
+        Decompression-bomb limit for encoded inputs; default: Pillow's.
+    target_bytes : int, optional
+        Choose the highest quality whose output fits in this many bytes.
+    **defaults
+        Pillow JPEG options (``quality``, ``subsampling``, ``progressive``, ...).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> enc = Encoder(quality=80)
+    >>> data = enc.encode(np.zeros((16, 16, 3), np.uint8))
+    >>> data[:2] == b"\\xff\\xd8"
+    True
+    """
+
+    def __init__(
+        self,
+        model: ModelSpec = None,
+        method: MethodSpec = None,
+        *,
+        device: str = "auto",
+        **defaults: Any,
+    ) -> None:
+        if device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+        self.method = get_method(method)
+        if self.method is not None and model is None:
+            raise ValueError(f"method {self.method.name!r} needs a saliency model; pass model=...")
+        # Without a method the map is never used, so the model is not loaded.
+        self.model = get_model(model, device) if self.method is not None else None
+        self.device = device
+        self._split(defaults)  # fail now, not on the first image
+        self.defaults = defaults
+
+    def __repr__(self) -> str:
+        model = getattr(self.model, "name", None)
+        method = self.method if self.method is None else repr(self.method)
+        return f"Encoder(model={model!r}, method={method}, defaults={self.defaults!r})"
+
+    @staticmethod
+    def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        jpeg = {k: v for k, v in options.items() if k not in _CALL_OPTIONS}
+        call = {k: v for k, v in options.items() if k in _CALL_OPTIONS}
+        normalize_options({k: v for k, v in jpeg.items() if v != "keep"})
+        return jpeg, call
+
+    def encode(self, image: ImageInput, **overrides: Any) -> bytes:
+        """Encode ``image`` to JPEG bytes; ``overrides`` replace the defaults for this call."""
+        jpeg, call = self._split({**self.defaults, **overrides})
+        source = load_image(
+            image,
+            background=call.get("background"),
+            max_pixels=call.get("max_pixels", PILLOW_DEFAULT),
+        )
+        if call.get("keep_metadata", False):
+            for key in _KEPT_METADATA:
+                if key in source.info and jpeg.get(key) is None:
+                    jpeg[key] = source.info[key]
+        options = normalize_options(jpeg, source.image)
+        pixels = self._pre_encode(source)
+        target = call.get("target_bytes")
+        if target is None:
+            return encode_jpeg(pixels, options)
+        if options.quality == -1 or options.qtables is not None:
+            raise ValueError("target_bytes chooses the quality; do not pass qtables or a preset")
+        _, data = fit_quality(lambda q: encode_jpeg(pixels, options.replace(quality=q)), target)
+        return data
+
+    def save(
+        self, image: ImageInput, fp: str | os.PathLike[str] | BinaryIO, **overrides: Any
+    ) -> None:
+        """Encode ``image`` and write it to a path (atomically) or a binary file object."""
+        write_to(self.encode(image, **overrides), fp)
+
+    def _pre_encode(self, source: Source) -> Image.Image:
+        if self.method is None or self.model is None:
+            return source.image
+        image = source.image
+        if image.mode not in ("L", "RGB"):
+            image = image.convert("RGB")
+        saliency = check_saliency(self.model(image), image.size)
+        pixels = self.method.apply(np.asarray(image), saliency)
+        out = Image.fromarray(pixels, image.mode)
+        out.info = dict(source.image.info)
+        return out
+
+
+def encode(
+    image: ImageInput,
+    *,
+    model: ModelSpec = None,
+    method: MethodSpec = None,
+    quality: int | str | None = None,
+    device: str = "auto",
+    **options: Any,
+) -> bytes:
+    """Encode ``image`` as JPEG and return the bytes.
+
+    A drop-in for ``im.save(buf, "JPEG", quality=..., **options)``: with
+    ``method=None`` the bytes are identical to Pillow's. ``quality=None`` is
+    Pillow's default: 75, or the ``qtables`` as given. See :class:`Encoder`
+    for the other parameters; ``options`` holds Pillow JPEG options (quality,
+    subsampling, progressive, optimize, qtables, exif, icc_profile, xmp,
+    comment, dpi, restart_marker_blocks, restart_marker_rows, smooth,
+    keep_rgb) and jpegsal's ``background``, ``keep_metadata``, ``max_pixels``
+    and ``target_bytes``.
+
+    Raises
+    ------
+    TypeError
+        An unknown keyword (Pillow would ignore it) or an input of the wrong type.
+    ValueError
+        An option out of range, or an input that cannot be interpreted.
+    OSError
+        An unreadable file, or an alpha/unsupported mode without ``background``.
+    """
+    if quality is not None:
+        options["quality"] = quality
+    return Encoder(model, method, device=device).encode(image, **options)
+
+
+def save(
+    image: ImageInput,
+    fp: str | os.PathLike[str] | BinaryIO,
+    *,
+    model: ModelSpec = None,
+    method: MethodSpec = None,
+    quality: int | str | None = None,
+    device: str = "auto",
+    **options: Any,
+) -> None:
+    """Encode ``image`` and write it to ``fp``: the drop-in for ``im.save(fp, "JPEG", ...)``.
+
+    A path is written atomically (temporary file, then rename). Parameters
+    and errors as :func:`encode`.
+    """
+    data = encode(image, model=model, method=method, quality=quality, device=device, **options)
+    write_to(data, fp)

@@ -1,0 +1,53 @@
+"""Rate control: choose encoder settings to meet a byte budget.
+
+``fit_quality`` bisects the JPEG quality. libjpeg scales one table family by
+quality, so file size rises with quality (up to rare byte-level wobbles); the
+search therefore needs at most 7 encodes for 1..100, and whatever it returns
+was actually encoded and measured, so the budget is never exceeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+__all__ = ["fit_quality"]
+
+
+def fit_quality(
+    encode: Callable[[int], bytes], target_bytes: int, *, lo: int = 1, hi: int = 100
+) -> tuple[int, bytes]:
+    """Return ``(quality, data)`` for the highest quality found with ``len(data) <= target_bytes``.
+
+    Parameters
+    ----------
+    encode : callable
+        ``encode(quality) -> bytes``.
+    target_bytes : int
+        The budget, in bytes (positive).
+    lo, hi : int
+        The quality range searched.
+
+    Raises
+    ------
+    ValueError
+        If even quality ``lo`` gives more than ``target_bytes`` bytes.
+    """
+    if isinstance(target_bytes, bool) or not isinstance(target_bytes, int) or target_bytes < 1:
+        raise ValueError(f"target_bytes must be a positive int, got {target_bytes!r}")
+    best: tuple[int, bytes] | None = None
+    smallest = 0
+    while lo <= hi:
+        q = (lo + hi) // 2
+        data = encode(q)
+        if len(data) <= target_bytes:
+            best = (q, data)
+            lo = q + 1
+        else:
+            smallest = len(data)
+            hi = q - 1
+    if best is None:
+        raise ValueError(
+            f"target_bytes={target_bytes} is unreachable: the smallest output "
+            f"(quality {hi + 1}) is {smallest} bytes"
+        )
+    return best

@@ -1,0 +1,1 @@
+"""Shipped ONNX saliency models (installed as ``jpegsal._models``); see manifest.json."""
