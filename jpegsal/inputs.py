@@ -129,6 +129,11 @@ def _open(obj: Any, max_pixels: int | None) -> Image.Image:
                 return image
         except UnidentifiedImageError as e:
             raise UnidentifiedImageError(f"cannot identify image file {name!r}") from e
+        except OSError as e:
+            if type(e) is not OSError:  # FileNotFoundError, PermissionError, ...: as they are
+                raise
+            # Pillow reports corrupt and truncated data as a bare OSError.
+            raise OSError(f"cannot decode image {name!r}: {e}") from e
 
 
 def _check_pixels(im: Image.Image, max_pixels: int) -> None:

@@ -1,0 +1,158 @@
+"""The Encoder, the pipeline plumbing (with toy model/method instances), rate control."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from conftest import assert_decodes, pillow_jpeg
+from PIL import Image
+
+import jpegsal
+from jpegsal import methods, saliency
+from jpegsal.ratecontrol import fit_quality
+
+
+@dataclass
+class LeftHalfModel:
+    """Toy saliency: the left half of the image matters."""
+
+    name: str = "left-half"
+    calls: int = 0
+
+    def __call__(self, image: Image.Image) -> np.ndarray:
+        self.calls += 1
+        sal = np.zeros((image.height, image.width), np.float32)
+        sal[:, : image.width // 2] = 1.0
+        return sal
+
+
+@dataclass(frozen=True)
+class FlattenBackground:
+    """Toy method: replace unimportant pixels by their mean colour."""
+
+    name: str = "flatten"
+    strength: float = 1.0
+
+    def apply(self, pixels: np.ndarray, sal: np.ndarray) -> np.ndarray:
+        out = pixels.copy()
+        mask = sal < 0.5
+        out[mask] = pixels[mask].mean(axis=0).astype(np.uint8)
+        return out
+
+
+def test_encoder_reuses_model_and_applies_overrides(rgb: Image.Image) -> None:
+    model = LeftHalfModel()
+    enc = jpegsal.Encoder(model, FlattenBackground(), quality=90)
+    first = enc.encode(rgb)
+    second = enc.encode(rgb, quality=40)
+    assert model.calls == 2
+    assert len(second) < len(first)
+    assert len(first) < len(pillow_jpeg(rgb, quality=90))  # the flattened half is cheap
+    decoded = np.asarray(assert_decodes(first, rgb.size)).astype(int)
+    right = decoded[:, rgb.width // 2 + 8 :]
+    assert right.std(axis=(0, 1)).max() < 6  # the background really was flattened
+
+
+def test_method_none_does_not_run_the_model(rgb: Image.Image) -> None:
+    model = LeftHalfModel()
+    assert jpegsal.encode(rgb, model=model) == pillow_jpeg(rgb)
+    assert model.calls == 0
+
+
+def test_saliency_contract_is_enforced(rgb: Image.Image) -> None:
+    class WrongShape(LeftHalfModel):
+        def __call__(self, image: Image.Image) -> np.ndarray:
+            return np.zeros((image.width, image.height), np.float32)
+
+    class OutOfRange(LeftHalfModel):
+        def __call__(self, image: Image.Image) -> np.ndarray:
+            return np.full((image.height, image.width), 2.0, np.float32)
+
+    with pytest.raises(ValueError, match=r"saliency map has shape \(96, 64\), expected \(64, 96\)"):
+        jpegsal.encode(rgb, model=WrongShape(), method=FlattenBackground())
+    with pytest.raises(ValueError, match=r"finite values in \[0, 1\]"):
+        jpegsal.encode(rgb, model=OutOfRange(), method=FlattenBackground())
+
+
+def test_pipeline_handles_non_rgb_modes(rgb: Image.Image) -> None:
+    for image in (rgb.convert("L"), rgb.convert("CMYK"), rgb.convert("1")):
+        data = jpegsal.encode(image, model=LeftHalfModel(), method=FlattenBackground())
+        assert_decodes(data, rgb.size)
+
+
+def test_model_and_method_errors() -> None:
+    with pytest.raises(ValueError, match="unknown model 'nope'; available: none installed"):
+        jpegsal.Encoder("nope", FlattenBackground())
+    with pytest.raises(ValueError, match="unknown method 'nope'; available: none installed"):
+        jpegsal.Encoder(None, "nope")
+    with pytest.raises(ValueError, match="method 'flatten' needs a saliency model"):
+        jpegsal.Encoder(None, FlattenBackground())
+    with pytest.raises(TypeError, match="model must be a name, a SaliencyModel or None, got 3"):
+        jpegsal.Encoder(3, FlattenBackground())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="method must be a name, a method config or None"):
+        jpegsal.Encoder(None, 3.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="device must be 'auto', 'cpu' or 'cuda', got 'tpu'"):
+        jpegsal.Encoder(device="tpu")
+
+
+def test_registries_resolve_names(monkeypatch: pytest.MonkeyPatch, rgb: Image.Image) -> None:
+    monkeypatch.setitem(saliency._REGISTRY, "left", lambda device: LeftHalfModel())
+    monkeypatch.setitem(methods._REGISTRY, "flatten", FlattenBackground)
+    assert "left" in jpegsal.available_models()
+    assert "flatten" in jpegsal.available_methods()
+    by_name = jpegsal.encode(rgb, model="left", method="flatten")
+    by_instance = jpegsal.encode(rgb, model=LeftHalfModel(), method=FlattenBackground())
+    assert by_name == by_instance
+    with pytest.raises(ValueError, match="already registered"):
+        saliency.register_model("left", lambda device: LeftHalfModel())
+    with pytest.raises(ValueError, match="already registered"):
+        methods.register_method(FlattenBackground)
+
+
+def test_target_bytes_fits_and_is_the_highest_quality(rgb: Image.Image) -> None:
+    budget = 2500
+    data = jpegsal.encode(rgb, target_bytes=budget)
+    assert len(data) <= budget
+    quality = next(q for q in range(1, 101) if pillow_jpeg(rgb, quality=q) == data)
+    assert len(pillow_jpeg(rgb, quality=quality + 1)) > budget
+
+
+def test_target_bytes_errors(rgb: Image.Image) -> None:
+    with pytest.raises(ValueError, match="target_bytes=10 is unreachable: the smallest output"):
+        jpegsal.encode(rgb, target_bytes=10)
+    with pytest.raises(ValueError, match="target_bytes must be a positive int, got 0"):
+        jpegsal.encode(rgb, target_bytes=0)
+    with pytest.raises(ValueError, match="do not pass qtables or a preset"):
+        jpegsal.encode(rgb, target_bytes=5000, quality="web_low")
+
+
+def test_fit_quality_uses_few_encodes() -> None:
+    calls: list[int] = []
+
+    def fake(q: int) -> bytes:
+        calls.append(q)
+        return b"x" * (q * 10)
+
+    assert fit_quality(fake, 555) == (55, b"x" * 550)
+    assert len(calls) <= 7
+
+
+def test_encoder_save_to_file_object(rgb: Image.Image) -> None:
+    buf = io.BytesIO()
+    jpegsal.Encoder(quality=55).save(rgb, buf)
+    assert buf.getvalue() == pillow_jpeg(rgb, quality=55)
+    assert "Encoder(model=None" in repr(jpegsal.Encoder())
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, jpegsal; heavy = {'onnxruntime', 'cv2', 'scipy', 'torch', 'tqdm'};"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

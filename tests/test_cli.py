@@ -1,0 +1,238 @@
+"""The command line, called through main(argv)."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import assert_decodes, pillow_jpeg
+from PIL import Image
+
+import jpegsal
+from jpegsal.cli import main
+
+
+@pytest.fixture
+def inputs(tmp_path: Path, sample_paths: list[Path]) -> Path:
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    shutil.copy(sample_paths[0], src / "a.png")
+    shutil.copy(sample_paths[1], src / "sub" / "b.png")
+    return src
+
+
+def test_single_file(inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "a.jpg"
+    assert main(["encode", str(inputs / "a.png"), "-o", str(out), "--quality", "60"]) == 0
+    with Image.open(inputs / "a.png") as im:
+        assert out.read_bytes() == pillow_jpeg(im, quality=60)
+    stdout = capsys.readouterr().out
+    assert "1 written, 0 failed" in stdout
+    assert f"-> {out.stat().st_size} bytes" in stdout
+
+
+def test_directory_flat_and_recursive(inputs: Path, tmp_path: Path) -> None:
+    flat, deep = tmp_path / "flat", tmp_path / "deep"
+    assert main(["encode", str(inputs), "--out-dir", str(flat), "-q"]) == 0
+    assert sorted(p.relative_to(flat).as_posix() for p in flat.rglob("*.jpg")) == ["a.jpg"]
+    assert main(["encode", str(inputs), "--out-dir", str(deep), "-r", "-q", "-j", "2"]) == 0
+    found = sorted(p.relative_to(deep).as_posix() for p in deep.rglob("*.jpg"))
+    assert found == ["a.jpg", "sub/b.jpg"]
+
+
+def test_glob_input(inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "g"
+    assert main(["encode", str(inputs / "*.png"), "--out-dir", str(out), "-q"]) == 0
+    assert [p.name for p in out.iterdir()] == ["a.jpg"]
+
+
+def test_existing_output_is_not_overwritten(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "a.jpg"
+    out.write_bytes(b"precious")
+    assert main(["encode", str(inputs / "a.png"), "-o", str(out)]) == 1
+    assert out.read_bytes() == b"precious"
+    assert "output exists" in capsys.readouterr().err
+    assert main(["encode", str(inputs / "a.png"), "-o", str(out), "--overwrite", "-q"]) == 0
+    assert_decodes(out.read_bytes(), Image.open(inputs / "a.png").size)
+
+
+def test_input_is_never_overwritten(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(pillow_jpeg(Image.new("RGB", (16, 16), "red"), quality=95))
+    before = photo.read_bytes()
+    code = main(["encode", str(photo), "--out-dir", str(tmp_path), "--overwrite"])
+    assert code == 1
+    assert photo.read_bytes() == before
+    assert "is an input; refusing to overwrite an input" in capsys.readouterr().err
+
+
+def test_failed_file_does_not_stop_the_batch(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (inputs / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    (inputs / "notimage.png").write_bytes(b"plain text")
+    out = tmp_path / "out"
+    code = main(["encode", str(inputs), str(tmp_path / "missing.png"), "--out-dir", str(out)])
+    assert code == 1
+    assert (out / "a.jpg").exists()
+    assert not (out / "broken.jpg").exists()
+    err = capsys.readouterr()
+    assert "broken.png: OSError: cannot decode image" in err.err
+    assert "notimage.png: UnidentifiedImageError: cannot identify image file" in err.err
+    assert "missing.png: no such file or directory" in err.err
+    assert "1 written, 3 failed" in err.out
+    assert "Traceback" not in err.err
+    assert not [p for p in out.iterdir() if p.name.startswith(".jpegsal-")]
+
+
+def test_two_inputs_with_one_output_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("x.png", "x.bmp"):
+        Image.new("RGB", (8, 8)).save(tmp_path / name)
+    code = main(
+        [
+            "encode",
+            str(tmp_path / "x.png"),
+            str(tmp_path / "x.bmp"),
+            "--out-dir",
+            str(tmp_path / "o"),
+        ]
+    )
+    assert code == 1
+    assert "is also the output of" in capsys.readouterr().err
+
+
+def test_alpha_input_needs_background(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Image.new("RGBA", (8, 8), (255, 0, 0, 128)).save(tmp_path / "t.png")
+    assert main(["encode", str(tmp_path / "t.png"), "-o", str(tmp_path / "t.jpg")]) == 1
+    assert "cannot write mode RGBA as JPEG" in capsys.readouterr().err
+    args = ["encode", str(tmp_path / "t.png"), "-o", str(tmp_path / "t.jpg"), "-q"]
+    assert main([*args, "--background", "white"]) == 0
+    assert main([*args, "--background", "0,0,0", "--overwrite"]) == 0
+
+
+def test_metadata_kept_by_default_and_strippable(tmp_path: Path, rgb: Image.Image) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    rgb.save(tmp_path / "o.jpg", exif=exif)
+    assert main(["encode", str(tmp_path / "o.jpg"), "-o", str(tmp_path / "k.jpg"), "-q"]) == 0
+    assert Image.open(tmp_path / "k.jpg").getexif()[0x0112] == 8
+    assert (
+        main(
+            [
+                "encode",
+                str(tmp_path / "o.jpg"),
+                "-o",
+                str(tmp_path / "s.jpg"),
+                "-q",
+                "--strip-metadata",
+            ]
+        )
+        == 0
+    )
+    assert 0x0112 not in Image.open(tmp_path / "s.jpg").getexif()
+
+
+def test_encoding_options_reach_the_encoder(inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "p.jpg"
+    args = [
+        "encode",
+        str(inputs / "a.png"),
+        "-o",
+        str(out),
+        "-q",
+        "--progressive",
+        "--optimize",
+        "--subsampling",
+        "4:4:4",
+        "--quality",
+        "web_high",
+    ]
+    assert main(args) == 0
+    with Image.open(inputs / "a.png") as im:
+        expected = jpegsal.encode(
+            im, progressive=True, optimize=True, subsampling="4:4:4", quality="web_high"
+        )
+    assert out.read_bytes() == expected
+    assert (
+        main(
+            [
+                "encode",
+                str(inputs / "a.png"),
+                "-o",
+                str(tmp_path / "t.jpg"),
+                "-q",
+                "--target-bytes",
+                "9000",
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "t.jpg").stat().st_size <= 9000
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["encode", "x.png", "y.png", "-o", "z.jpg"], "-o/--output takes exactly one input"),
+        (["encode", "x.png", "-o", "z.jpg", "--quality", "500"], "quality must be in -1..100"),
+        (["encode", "x.png", "-o", "z.jpg", "--subsampling", "4:1:0"], "subsampling must be"),
+        (["encode", "x.png", "-o", "z.jpg", "-j", "0"], "--jobs must be at least 1"),
+        (["encode", "x.png"], "one of the arguments -o/--output --out-dir is required"),
+        (["encode", "x.png", "-o", "z", "--background", "nocolour"], "invalid colour"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_usage_errors_exit_2_without_traceback(
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"jpegsal {jpegsal.__version__}"
+    assert main(["encode", "--help"]) == 0
+    assert "--out-dir" in capsys.readouterr().out
+
+
+def test_python_dash_m(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "jpegsal", "--version"], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == f"jpegsal {jpegsal.__version__}"
+
+
+def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--out-dir", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "jpegsal method=None" in stdout
+    pictures = sorted(p.name for p in out.glob("*_compare.png"))
+    assert len(pictures) == 3
+    for jpg in out.glob("*.jpg"):
+        assert_decodes(jpg.read_bytes(), Image.open(jpg).size)
+    # method=None rows equal Pillow's bytes
+    for stem in ("kodim04", "kodim20", "kodim23"):
+        assert (out / f"{stem}_pillow.jpg").read_bytes() == (
+            out / f"{stem}_jpegsal_method-None.jpg"
+        ).read_bytes()
+    assert os.path.getsize(out / "kodim23_compare.png") > 0
+    assert isinstance(io.BytesIO, type)
