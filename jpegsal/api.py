@@ -19,7 +19,7 @@ from .inputs import PILLOW_DEFAULT, ImageInput, Source, load_image
 from .methods import MethodSpec, get_method
 from .options import normalize_options
 from .ratecontrol import fit_quality
-from .saliency import ModelSpec, check_saliency, get_model
+from .saliency import ModelSpec, check_model_spec, check_saliency, get_model
 
 __all__ = ["Encoder", "encode", "save"]
 
@@ -75,7 +75,8 @@ class Encoder:
         self.method = get_method(method)
         if self.method is not None and model is None:
             raise ValueError(f"method {self.method.name!r} needs a saliency model; pass model=...")
-        # Without a method the map is never used, so the model is not loaded.
+        # Without a method the map is never used, so the model is checked, not loaded.
+        check_model_spec(model)
         self.model = get_model(model, device) if self.method is not None else None
         self.device = device
         self._split(defaults)  # fail now, not on the first image

@@ -22,6 +22,7 @@ __all__ = [
     "ModelSpec",
     "SaliencyModel",
     "available_models",
+    "check_model_spec",
     "check_saliency",
     "get_model",
     "register_model",
@@ -55,18 +56,26 @@ def available_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_model(spec: ModelSpec, device: str = "auto") -> SaliencyModel | None:
-    """Resolve ``model=`` (a name, an instance or ``None``) to a model instance."""
+def check_model_spec(spec: ModelSpec) -> None:
+    """Raise if ``model=`` is not a registered name, a model instance or ``None``.
+
+    Cheap: nothing is loaded, so callers can validate a model they may never run.
+    """
     if spec is None or isinstance(spec, SaliencyModel):
-        return spec
+        return
     if not isinstance(spec, str):
         raise TypeError(f"model must be a name, a SaliencyModel or None, got {spec!r}")
-    try:
-        factory = _REGISTRY[spec]
-    except KeyError:
+    if spec not in _REGISTRY:
         names = ", ".join(map(repr, available_models())) or "none installed in this version"
-        raise ValueError(f"unknown model {spec!r}; available: {names}") from None
-    return factory(device)
+        raise ValueError(f"unknown model {spec!r}; available: {names}")
+
+
+def get_model(spec: ModelSpec, device: str = "auto") -> SaliencyModel | None:
+    """Resolve ``model=`` (a name, an instance or ``None``) to a model instance."""
+    check_model_spec(spec)
+    if spec is None or isinstance(spec, SaliencyModel):
+        return spec
+    return _REGISTRY[spec](device)
 
 
 def check_saliency(saliency: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -88,6 +88,8 @@ def test_pipeline_handles_non_rgb_modes(rgb: Image.Image) -> None:
 def test_model_and_method_errors() -> None:
     with pytest.raises(ValueError, match="unknown model 'nope'; available: none installed"):
         jpegsal.Encoder("nope", FlattenBackground())
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        jpegsal.encode(np.zeros((4, 4), np.uint8), model="nope")  # checked even when unused
     with pytest.raises(ValueError, match="unknown method 'nope'; available: none installed"):
         jpegsal.Encoder(None, "nope")
     with pytest.raises(ValueError, match="method 'flatten' needs a saliency model"):
@@ -156,3 +158,15 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_missing_backend_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jpegsal._optional import require
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import now fails
+    with pytest.raises(ImportError, match=r"pip install 'jpegsal\[cpu\]'"):
+        require("onnxruntime")
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ImportError, match=r"training and exporting models .* 'jpegsal\[train\]'"):
+        require("torch")
+    assert require("json").__name__ == "json"
