@@ -15,9 +15,9 @@ import numpy as np
 from PIL import Image
 
 from .codec import encode_jpeg, write_to
-from .inputs import PILLOW_DEFAULT, ImageInput, Source, load_image
+from .inputs import PILLOW_DEFAULT, ImageInput, Source, background_rgb, load_image
 from .methods import MethodSpec, get_method
-from .options import normalize_options
+from .options import is_keep, normalize_options
 from .ratecontrol import fit_quality
 from .saliency import ModelSpec, check_model_spec, check_saliency, get_model
 
@@ -79,7 +79,9 @@ class Encoder:
         check_model_spec(model)
         self.model = get_model(model, device) if self.method is not None else None
         self.device = device
-        self._split(defaults)  # fail now, not on the first image
+        jpeg, _ = self._split(defaults)
+        # Fail now, not on the first image ("keep" needs the image, so it waits).
+        normalize_options({k: v for k, v in jpeg.items() if not is_keep(v)})
         self.defaults = defaults
 
     def __repr__(self) -> str:
@@ -89,9 +91,16 @@ class Encoder:
 
     @staticmethod
     def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Split into (Pillow JPEG options, jpegsal's own options), checking the latter."""
         jpeg = {k: v for k, v in options.items() if k not in _CALL_OPTIONS}
         call = {k: v for k, v in options.items() if k in _CALL_OPTIONS}
-        normalize_options({k: v for k, v in jpeg.items() if v != "keep"})
+        if call.get("background") is not None:
+            background_rgb(call["background"])
+        if not isinstance(call.get("keep_metadata", False), bool):
+            raise TypeError(f"keep_metadata must be a bool, got {call['keep_metadata']!r}")
+        target = call.get("target_bytes")
+        if target is not None and (isinstance(target, bool) or not isinstance(target, int)):
+            raise TypeError(f"target_bytes must be a positive int or None, got {target!r}")
         return jpeg, call
 
     def encode(self, image: ImageInput, **overrides: Any) -> bytes:
@@ -126,8 +135,8 @@ class Encoder:
         if self.method is None or self.model is None:
             return source.image
         image = source.image
-        if image.mode not in ("L", "RGB"):
-            image = image.convert("RGB")
+        if image.mode not in ("L", "RGB"):  # methods work on grey or RGB pixels
+            image = image.convert("L" if image.mode == "1" else "RGB")
         saliency = check_saliency(self.model(image), image.size)
         pixels = self.method.apply(np.asarray(image), saliency)
         out = Image.fromarray(pixels, image.mode)

@@ -32,7 +32,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["Background", "ImageInput", "Source", "load_image"]
+__all__ = ["Background", "ImageInput", "Source", "background_rgb", "load_image"]
 
 ImageInput = Image.Image | np.ndarray | str | os.PathLike[str] | bytes | BinaryIO
 Background = int | tuple[int, int, int]
@@ -234,7 +234,7 @@ def _writable(image: Image.Image, background: Background | None) -> Image.Image:
 
 
 def _flatten(image: Image.Image, background: Background) -> Image.Image:
-    rgb = _background_rgb(background)
+    rgb = background_rgb(background)
     base = Image.new("RGBA", image.size, (*rgb, 255))
     out = Image.alpha_composite(base, image.convert("RGBA"))
     # Grey on grey stays greyscale, so LA inputs do not grow into RGB files.
@@ -244,7 +244,8 @@ def _flatten(image: Image.Image, background: Background) -> Image.Image:
     return flat
 
 
-def _background_rgb(background: Background) -> tuple[int, int, int]:
+def background_rgb(background: Background) -> tuple[int, int, int]:
+    """Validate ``background`` (a grey level or an (r, g, b) tuple) and return it as RGB."""
     if isinstance(background, int) and not isinstance(background, bool):
         values: tuple[Any, ...] = (background,) * 3
     elif isinstance(background, (tuple, list)) and len(background) == 3:

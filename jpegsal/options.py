@@ -6,7 +6,8 @@ that jpegsal is a drop-in replacement. Normalisation turns presets, strings and
 internally, so that :func:`jpegsal.codec.encode_jpeg` hands Pillow options that
 produce byte-identical files. jpegsal is stricter than Pillow in two ways, on
 purpose: an unknown keyword is a :class:`TypeError` (Pillow ignores it), and
-out-of-range values are errors instead of being clamped by libjpeg.
+out-of-range values are errors instead of being clamped by libjpeg. ``qtables``
+given as a numpy array is used (Pillow silently ignores arrays).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from PIL import Image, JpegPresets
 from PIL.JpegImagePlugin import get_sampling
 
-__all__ = ["JPEG_OPTION_NAMES", "JpegOptions", "normalize_options"]
+__all__ = ["JPEG_OPTION_NAMES", "JpegOptions", "is_keep", "normalize_options"]
 
 # libjpeg refuses marker payloads longer than this (Pillow's MAX_BYTES_IN_MARKER).
 _MAX_MARKER = 65533
@@ -87,6 +88,11 @@ class JpegOptions:
         return normalize_options(merged)
 
 
+def is_keep(value: Any) -> bool:
+    """True for Pillow's ``"keep"`` (safe for array values, which ``==`` is not)."""
+    return isinstance(value, str) and value == "keep"
+
+
 def _bool(name: str, value: Any) -> bool:
     if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
         return bool(value)
@@ -129,6 +135,8 @@ def _qtables(value: Any) -> tuple[tuple[int, ...], ...] | None:
         value = [nums[i : i + 64] for i in range(0, len(nums), 64)]
     if isinstance(value, Mapping):
         value = [value[k] for k in range(len(value)) if k in value]
+    if hasattr(value, "tolist"):  # numpy arrays; Pillow silently ignores them
+        value = value.tolist()
     if not isinstance(value, (list, tuple)):
         raise TypeError(f"qtables must be a list of tables, got {type(value).__name__}")
     if not 0 < len(value) < 5:
@@ -208,10 +216,11 @@ def normalize_options(options: Mapping[str, Any], source: Image.Image | None = N
         # Pillow's default: libjpeg's 75, but explicit tables are used unscaled.
         quality = 75 if qtables is None else -1
 
-    keep = "keep" in (quality, subsampling, qtables)
-    if keep and (source is None or source.format != "JPEG"):
+    if any(map(is_keep, (quality, subsampling, qtables))) and (
+        source is None or source.format != "JPEG"
+    ):
         raise ValueError("'keep' needs an input image that was decoded from a JPEG file")
-    if quality == "keep":
+    if is_keep(quality):
         quality, subsampling, qtables = -1, "keep", "keep"
     elif isinstance(quality, str):
         if quality not in JpegPresets.presets:
@@ -225,10 +234,10 @@ def normalize_options(options: Mapping[str, Any], source: Image.Image | None = N
     else:
         # -1 is Pillow's "libjpeg default" (75, or the tables given in qtables).
         quality = _int_in("quality", quality, -1, 100)
-    if subsampling == "keep":
-        assert source is not None  # checked above with `keep`
+    if is_keep(subsampling):
+        assert source is not None  # checked above
         subsampling = get_sampling(source)
-    if qtables == "keep":
+    if is_keep(qtables):
         qtables = getattr(source, "quantization", None)
 
     comment = options.get("comment")

@@ -133,6 +133,15 @@ def test_target_bytes_errors(rgb: Image.Image) -> None:
         jpegsal.encode(rgb, target_bytes=5000, quality="web_low")
 
 
+def test_own_options_are_checked_up_front(rgb: Image.Image) -> None:
+    with pytest.raises(TypeError, match="keep_metadata must be a bool, got 'yes'"):
+        jpegsal.Encoder(keep_metadata="yes")
+    with pytest.raises(TypeError, match=r"target_bytes must be a positive int or None, got 1\.5"):
+        jpegsal.encode(rgb, target_bytes=1.5)
+    qtables = np.full((1, 64), 4)  # arrays are fine wherever Pillow takes sequences
+    assert jpegsal.Encoder(qtables=qtables).encode(rgb) == pillow_jpeg(rgb, qtables=[[4] * 64])
+
+
 def test_fit_quality_uses_few_encodes() -> None:
     calls: list[int] = []
 

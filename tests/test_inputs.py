@@ -142,6 +142,10 @@ def test_palette_without_alpha_is_expanded(rgb: Image.Image) -> None:
 def test_bad_background(background: object, error: type, message: str) -> None:
     with pytest.raises(error, match=re.escape(message)):
         jpegsal.encode(Image.new("RGBA", (4, 4)), background=background)
+    with pytest.raises(error, match=re.escape(message)):  # checked even when there is no alpha
+        jpegsal.encode(Image.new("RGB", (4, 4)), background=background)
+    with pytest.raises(error, match=re.escape(message)):
+        jpegsal.Encoder(background=background)
 
 
 def test_sixteen_bit_modes() -> None:
