@@ -183,6 +183,11 @@ def _encode_command(args: argparse.Namespace) -> int:
     return _report(jobs, quiet=args.quiet)
 
 
+def _readable_extensions() -> set[str]:
+    # registered_extensions() also lists save-only formats (e.g. .pdf); keep readable ones.
+    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+
+
 def plan_jobs(
     inputs: Sequence[str], output: Path | None, out_dir: Path | None, *, recursive: bool = False
 ) -> list[Job]:
@@ -193,7 +198,7 @@ def plan_jobs(
         path = Path(text)
         if path.is_dir():
             pattern = "**/*" if recursive else "*"
-            exts = Image.registered_extensions()
+            exts = _readable_extensions()
             files = sorted(
                 p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in exts
             )

@@ -45,6 +45,15 @@ def test_directory_flat_and_recursive(inputs: Path, tmp_path: Path) -> None:
     assert found == ["a.jpg", "sub/b.jpg"]
 
 
+def test_directory_scan_skips_unreadable_formats(tmp_path: Path) -> None:
+    Image.new("RGB", (8, 8)).save(tmp_path / "pic.png")
+    (tmp_path / "doc.pdf").write_bytes(b"%PDF-1.4")  # Pillow writes PDF but cannot read it
+    (tmp_path / "notes.txt").write_text("x")
+    out = tmp_path / "o"
+    assert main(["encode", str(tmp_path), "--out-dir", str(out), "-q"]) == 0
+    assert [p.name for p in out.iterdir()] == ["pic.jpg"]
+
+
 def test_glob_input(inputs: Path, tmp_path: Path) -> None:
     out = tmp_path / "g"
     assert main(["encode", str(inputs / "*.png"), "--out-dir", str(out), "-q"]) == 0
