@@ -12,10 +12,10 @@ model runtimes are imported when a model is first used.
 from __future__ import annotations
 
 from ._version import __version__
-from .api import Encoder, encode, save
+from .api import Encoder, encode, saliency, save
 from .methods import available_methods
 from .options import JpegOptions, normalize_options
-from .saliency import available_models
+from .zoo import available_models, models
 
 __all__ = [
     "Encoder",
@@ -24,6 +24,8 @@ __all__ = [
     "available_methods",
     "available_models",
     "encode",
+    "models",
     "normalize_options",
+    "saliency",
     "save",
 ]

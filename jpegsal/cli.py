@@ -23,7 +23,7 @@ from ._version import __version__
 from .api import Encoder
 from .codec import write_atomic
 from .methods import available_methods
-from .saliency import available_models
+from .zoo import available_models
 
 __all__ = ["main"]
 
@@ -105,8 +105,8 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
     models, methods = available_models(), available_methods()
     p.add_argument(
         "--model",
-        choices=models or None,
-        help=f"saliency model ({', '.join(models) or 'none installed yet'})",
+        metavar="M",
+        help=f"saliency model: {', '.join(models)} or a path to an .onnx file",
     )
     p.add_argument(
         "--method",

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from .api import Encoder
 from .codec import write_atomic
 from .methods import available_methods
-from .saliency import available_models
+from .zoo import available_models
 
 __all__ = ["run_demo", "sample_images"]
 

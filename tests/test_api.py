@@ -13,7 +13,7 @@ from conftest import assert_decodes, pillow_jpeg
 from PIL import Image
 
 import jpegsal
-from jpegsal import methods, saliency
+from jpegsal import methods, zoo
 from jpegsal.ratecontrol import fit_quality
 
 
@@ -86,7 +86,7 @@ def test_pipeline_handles_non_rgb_modes(rgb: Image.Image) -> None:
 
 
 def test_model_and_method_errors() -> None:
-    with pytest.raises(ValueError, match="unknown model 'nope'; available: none installed"):
+    with pytest.raises(ValueError, match="unknown model 'nope'; available: 'cam', 'msroi'"):
         jpegsal.Encoder("nope", FlattenBackground())
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         jpegsal.encode(np.zeros((4, 4), np.uint8), model="nope")  # checked even when unused
@@ -94,7 +94,7 @@ def test_model_and_method_errors() -> None:
         jpegsal.Encoder(None, "nope")
     with pytest.raises(ValueError, match="method 'flatten' needs a saliency model"):
         jpegsal.Encoder(None, FlattenBackground())
-    with pytest.raises(TypeError, match="model must be a name, a SaliencyModel or None, got 3"):
+    with pytest.raises(TypeError, match=r"model must be a name, an \.onnx path, a SaliencyModel"):
         jpegsal.Encoder(3, FlattenBackground())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="method must be a name, a method config or None"):
         jpegsal.Encoder(None, 3.0)  # type: ignore[arg-type]
@@ -103,7 +103,7 @@ def test_model_and_method_errors() -> None:
 
 
 def test_registries_resolve_names(monkeypatch: pytest.MonkeyPatch, rgb: Image.Image) -> None:
-    monkeypatch.setitem(saliency._REGISTRY, "left", lambda device: LeftHalfModel())
+    monkeypatch.setitem(zoo._REGISTRY, "left", lambda **kw: LeftHalfModel())
     monkeypatch.setitem(methods._REGISTRY, "flatten", FlattenBackground)
     assert "left" in jpegsal.available_models()
     assert "flatten" in jpegsal.available_methods()
@@ -111,7 +111,7 @@ def test_registries_resolve_names(monkeypatch: pytest.MonkeyPatch, rgb: Image.Im
     by_instance = jpegsal.encode(rgb, model=LeftHalfModel(), method=FlattenBackground())
     assert by_name == by_instance
     with pytest.raises(ValueError, match="already registered"):
-        saliency.register_model("left", lambda device: LeftHalfModel())
+        zoo.register_model("left", lambda **kw: LeftHalfModel())
     with pytest.raises(ValueError, match="already registered"):
         methods.register_method(FlattenBackground)
 

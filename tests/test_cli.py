@@ -198,7 +198,7 @@ def test_encoding_options_reach_the_encoder(inputs: Path, tmp_path: Path) -> Non
         (["encode", "x.png"], "one of the arguments -o/--output --out-dir is required"),
         (["encode", "x.png", "-o", "z", "--background", "nocolour"], "invalid colour"),
         (["frobnicate"], "invalid choice"),
-        (["encode", "x.png", "-o", "z.jpg", "--model", "cam"], "unknown model 'cam'"),
+        (["encode", "x.png", "-o", "z.jpg", "--model", "nope"], "unknown model 'nope'"),
         (["encode", "x.png", "-o", "z.jpg", "--method", "blur"], "unknown method 'blur'"),
     ],
 )

@@ -1,0 +1,291 @@
+"""ONNX saliency models: pre-processing, inference, and post-processing to the output contract.
+
+The whole image is resized, keeping its aspect ratio, to about ``input_size``²
+pixels with both sides multiples of ``size_multiple``. Nothing is cropped, so
+the map covers the whole picture. The network's coarse map is then upsampled
+bilinearly to the image's full resolution, which gives a float32 ``(H, W)``
+map in [0, 1] for any size or aspect ratio, from 1x1 to tens of megapixels.
+
+A model file declares its preprocessing in JSON, either under the ONNX
+metadata key ``"jpegsal"`` or in a sidecar ``<model>.json``::
+
+    {"input_size": 224, "size_multiple": 32, "mean": 127.0, "std": 128.0,
+     "channels": "RGB", "outputs": {"saliency": "cam", "logits": "logits"}}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ._optional import require
+from .session import get_session, session_provider
+
+__all__ = ["OnnxConfig", "OnnxSaliencyModel", "network_size"]
+
+MAX_SIDE = 1024  # longest network-input side: caps the cost for extreme aspect ratios
+_HASHES: dict[tuple[str, int, int], str] = {}
+_HASH_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class OnnxConfig:
+    """How to feed a model and which outputs to read."""
+
+    saliency_output: str
+    logits_output: str | None = None
+    input_size: int = 224
+    size_multiple: int = 32
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    channels: str = "RGB"
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_json(cls, data: Any, source: str, saliency: str | None = None) -> OnnxConfig:
+        """Parse and validate a preprocessing block; ``source`` names it in errors."""
+        if not isinstance(data, dict):
+            raise ValueError(f"{source}: the jpegsal config must be a JSON object")
+        outputs = data.get("outputs")
+        if not isinstance(outputs, dict) or "saliency" not in outputs:
+            raise ValueError(f'{source}: config needs "outputs": {{"saliency": NAME, ...}}')
+        names = outputs["saliency"]
+        names = [names] if isinstance(names, str) else names
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"{source}: outputs.saliency must be an output name or a list")
+        if saliency is not None and saliency not in names:
+            raise ValueError(f"{source}: saliency output {saliency!r} not in {names}")
+        size, multiple = data.get("input_size", 224), data.get("size_multiple", 32)
+        for key, value in (("input_size", size), ("size_multiple", multiple)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{source}: {key} must be a positive int, got {value!r}")
+        channels = data.get("channels", "RGB")
+        if channels not in ("RGB", "BGR"):
+            raise ValueError(f"{source}: channels must be 'RGB' or 'BGR', got {channels!r}")
+        logits = outputs.get("logits")
+        if logits is not None and not isinstance(logits, str):
+            raise ValueError(f"{source}: outputs.logits must be an output name or null")
+        return cls(
+            saliency_output=saliency or names[0],
+            logits_output=logits,
+            input_size=size,
+            size_multiple=multiple,
+            mean=_triple(data.get("mean", 0.0), "mean", source),
+            std=_triple(data.get("std", 1.0), "std", source, positive=True),
+            channels=channels,
+            extra=data,
+        )
+
+
+def _triple(
+    value: Any, key: str, source: str, positive: bool = False
+) -> tuple[float, float, float]:
+    values = [value] * 3 if isinstance(value, (int, float)) else value
+    ok = isinstance(values, list) and len(values) == 3
+    ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if not ok or (positive and min(values) <= 0):
+        raise ValueError(
+            f"{source}: {key} must be a number or 3 numbers"
+            f"{' > 0' if positive else ''}, got {value!r}"
+        )
+    return (float(values[0]), float(values[1]), float(values[2]))
+
+
+def network_size(width: int, height: int, size: int, multiple: int) -> tuple[int, int]:
+    """Network input (w, h): about ``size``² pixels, same aspect, multiples of ``multiple``."""
+    scale = size / math.sqrt(width * height)
+    top = max(multiple, MAX_SIDE // multiple * multiple)
+
+    def fit(n: int) -> int:
+        return min(top, max(multiple, round(n * scale / multiple) * multiple))
+
+    return fit(width), fit(height)
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, cached per (path, size, mtime)."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    with _HASH_LOCK:
+        if key not in _HASHES:
+            digest = hashlib.sha256()
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+            _HASHES[key] = digest.hexdigest()
+        return _HASHES[key]
+
+
+class OnnxSaliencyModel:
+    """A saliency model backed by one ONNX file (shipped or custom).
+
+    Parameters
+    ----------
+    name : str
+        Name shown in errors and listings.
+    path : path
+        The ONNX file.
+    config : OnnxConfig
+        Preprocessing and output names.
+    sha256 : str, optional
+        Expected digest; checked before the session is built.
+    device, providers, threads
+        Passed to :func:`jpegsal.session.get_session`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        path: str | os.PathLike[str],
+        config: OnnxConfig,
+        *,
+        sha256: str | None = None,
+        device: str = "auto",
+        providers: Sequence[str] | None = None,
+        threads: int | None = None,
+    ) -> None:
+        self.name = name
+        self.path = Path(path)
+        self.config = config
+        if not self.path.is_file():
+            raise FileNotFoundError(f"model file not found: {str(self.path)!r}")
+        if sha256 is not None and (actual := file_sha256(self.path)) != sha256:
+            raise RuntimeError(
+                f"model file {self.path.name} is corrupt or modified: sha256 {actual[:16]}..., "
+                f"expected {sha256[:16]}...; reinstall jpegsal or rebuild the models with "
+                "python -m jpegsal.train.export"
+            )
+        self.session = get_session(self.path, device=device, providers=providers, threads=threads)
+        self.provider = session_provider(self.session)
+        self._input = _check_signature(self.session, config, self.path.name)
+
+    def __repr__(self) -> str:
+        return f"OnnxSaliencyModel({self.name!r}, provider={self.provider!r})"
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        """``image`` -> float32 (1, 3, h, w) network input."""
+        c = self.config
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        w, h = network_size(rgb.width, rgb.height, c.input_size, c.size_multiple)
+        shrink = w * h < rgb.width * rgb.height
+        # BOX averages every source pixel when shrinking (no aliasing) and is
+        # the fastest Pillow filter; reducing_gap first takes integer steps.
+        small = rgb.resize(
+            (w, h),
+            Image.Resampling.BOX if shrink else Image.Resampling.BILINEAR,
+            reducing_gap=3.0 if shrink else None,
+        )
+        x = np.asarray(small, dtype=np.float32)
+        if c.channels == "BGR":
+            x = x[:, :, ::-1]
+        mean, std = np.asarray(c.mean, np.float32), np.asarray(c.std, np.float32)
+        out: np.ndarray = np.ascontiguousarray(((x - mean) / std).transpose(2, 0, 1)[None])
+        return out
+
+    def run(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raw outputs for a preprocessed batch: (coarse maps (N, h, w), logits or None)."""
+        names = [self.config.saliency_output]
+        if self.config.logits_output:
+            names.append(self.config.logits_output)
+        outputs = self.session.run(names, {self._input: batch})
+        maps = np.asarray(outputs[0], np.float32)
+        if maps.ndim == 4:
+            maps = maps[:, 0]
+        return maps, (np.asarray(outputs[1]) if len(outputs) > 1 else None)
+
+    def predict(self, image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+        """(full-resolution saliency map, logits of the classifier or None)."""
+        maps, logits = self.run(self.preprocess(image))
+        return upsample(maps[0], image.size), (None if logits is None else logits[0])
+
+    def __call__(self, image: Image.Image) -> np.ndarray:
+        """Float32 ``(H, W)`` map in [0, 1] for ``image``."""
+        return self.predict(image)[0]
+
+    def batch(self, images: Sequence[Image.Image]) -> list[np.ndarray]:
+        """Maps for several images; images with the same network size share one run."""
+        inputs = [self.preprocess(im) for im in images]
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, x in enumerate(inputs):
+            groups.setdefault(x.shape, []).append(i)
+        out: list[np.ndarray] = [np.empty(0, np.float32)] * len(images)
+        for idx in groups.values():
+            maps, _ = self.run(np.concatenate([inputs[i] for i in idx]))
+            for j, i in enumerate(idx):
+                out[i] = upsample(maps[j], images[i].size)
+        return out
+
+
+def upsample(coarse: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear upsampling of a coarse map to PIL ``size`` (W, H), clipped to [0, 1]."""
+    cv2 = require("cv2")
+    # cv2 maps pixel centres to pixel centres, so the coarse cells stay aligned
+    # with the image regions they were computed from.
+    full = cv2.resize(
+        np.ascontiguousarray(coarse, np.float32), size, interpolation=cv2.INTER_LINEAR
+    )
+    full = np.asarray(full, np.float32).reshape(size[1], size[0])
+    np.clip(full, 0.0, 1.0, out=full)
+    return full
+
+
+def _check_signature(session: Any, config: OnnxConfig, label: str) -> str:
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise ValueError(
+            f"{label}: a saliency model takes one input, this one has {[i.name for i in inputs]}"
+        )
+    inp = inputs[0]
+    shape = list(inp.shape)
+    channel_ok = (len(shape) == 4 and shape[1] in (3, None)) or (
+        len(shape) == 4 and isinstance(shape[1], str)
+    )
+    if inp.type != "tensor(float)" or not channel_ok:
+        raise ValueError(
+            f"{label}: input {inp.name!r} must be float32 (N, 3, H, W), "
+            f"got {inp.type} with shape {shape}"
+        )
+    outputs = {o.name: o for o in session.get_outputs()}
+    for role, name in (("saliency", config.saliency_output), ("logits", config.logits_output)):
+        if name is not None and name not in outputs:
+            raise ValueError(
+                f"{label}: config names {role} output {name!r}, but the model's "
+                f"outputs are {sorted(outputs)}"
+            )
+    rank = len(outputs[config.saliency_output].shape)
+    if rank not in (3, 4):
+        raise ValueError(
+            f"{label}: saliency output {config.saliency_output!r} must be "
+            f"(N, h, w) or (N, 1, h, w), got rank {rank}"
+        )
+    return str(inp.name)
+
+
+def read_config(path: Path, session_meta: dict[str, str] | None = None) -> Any:
+    """The JSON preprocessing block of a custom model: ONNX metadata, else a sidecar file."""
+    if session_meta and "jpegsal" in session_meta:
+        try:
+            return json.loads(session_meta["jpegsal"])
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path.name}: metadata 'jpegsal' is not valid JSON: {e}") from e
+    sidecar = path.with_suffix(".json")
+    if sidecar.is_file():
+        try:
+            return json.loads(sidecar.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{sidecar.name} is not valid JSON: {e}") from e
+    raise ValueError(
+        f"{path.name} declares no preprocessing: add a 'jpegsal' JSON entry to its ONNX "
+        f"metadata or a sidecar {sidecar.name} with input_size, mean, std and "
+        "outputs.saliency"
+    )

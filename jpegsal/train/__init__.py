@@ -1,0 +1,1 @@
+"""Training and export (extra ``train``: torch, onnx). The core never imports this package."""

