@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import glob
+import io
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,16 +80,29 @@ def build_parser() -> argparse.ArgumentParser:
     dest.add_argument("-o", "--output", type=Path, help="output file (one input only)")
     dest.add_argument("--out-dir", type=Path, help="output directory (mirrors input folders)")
     _add_encoding_options(enc)
-    enc.add_argument("-r", "--recursive", action="store_true", help="descend into directories")
-    enc.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    enc.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=min(4, os.cpu_count() or 1),
-        help="parallel workers (default: %(default)s)",
+    _add_batch_options(enc)
+
+    sal = sub.add_parser(
+        "saliency",
+        help="write saliency heatmaps (PNG)",
+        description=(
+            "Compute saliency maps and write them as greyscale PNG heatmaps (white = salient) or, "
+            "with --overlay, as colour overlays on the image. Same input rules as encode."
+        ),
     )
-    enc.add_argument("-q", "--quiet", action="store_true", help="no progress bar or per-file lines")
+    sal.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory or glob")
+    sal.add_argument("-o", "--out-dir", type=Path, required=True, help="output directory")
+    sal.add_argument(
+        "--model",
+        default="cam",
+        metavar="M",
+        help="cam (default), msroi, or a path to an .onnx file",
+    )
+    sal.add_argument("--overlay", action="store_true", help="colour overlay on the image")
+    sal.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    _add_batch_options(sal)
+
+    sub.add_parser("models", help="list the saliency models")
 
     demo = sub.add_parser("demo", help="run every model/method on the bundled sample images")
     demo.add_argument(
@@ -99,6 +113,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--quality", type=int, default=75, help="JPEG quality (default: 75)")
     return parser
+
+
+def _add_batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-r", "--recursive", action="store_true", help="descend into directories")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=min(4, os.cpu_count() or 1),
+        help="parallel workers (default: %(default)s)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or per-file lines")
 
 
 def _add_encoding_options(p: argparse.ArgumentParser) -> None:
@@ -141,6 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .demo import run_demo
 
             return run_demo(args.out_dir, quality=args.quality)
+        if args.command == "models":
+            return _models_command()
+        if args.command == "saliency":
+            return _saliency_command(args)
         return _encode_command(args)
     except (ValueError, TypeError, OSError) as e:
         print(f"jpegsal: error: {e}", file=sys.stderr)
@@ -163,10 +194,46 @@ def _encoder_from_args(args: argparse.Namespace) -> Encoder:
 
 
 def _encode_command(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
-        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     encoder = _encoder_from_args(args)  # bad options fail here, before any file
     jobs = plan_jobs(args.inputs, args.output, args.out_dir, recursive=args.recursive)
+    return _run_batch(jobs, encoder.encode, args)
+
+
+def _saliency_command(args: argparse.Namespace) -> int:
+    from .api import _model_view
+    from .heatmap import render
+    from .inputs import load_image
+    from .zoo import compute_saliency, get_model
+
+    model = get_model(args.model, args.device)
+    assert model is not None
+
+    def work(path: Path) -> bytes:
+        source = load_image(path)
+        view = _model_view(source.image)
+        sal = compute_saliency(model, view, source.info.get("exif"))
+        buf = io.BytesIO()
+        render(view, sal, overlay=args.overlay).save(buf, "PNG")
+        return buf.getvalue()
+
+    jobs = plan_jobs(args.inputs, None, args.out_dir, recursive=args.recursive, suffix=".png")
+    return _run_batch(jobs, work, args)
+
+
+def _models_command() -> int:
+    from .zoo import models
+
+    for card in models():
+        acc = card.get("accuracy", {})
+        top1 = f"top-1 {acc['top1_onnxruntime']}%" if "top1_onnxruntime" in acc else ""
+        print(f"{card['name']:<8} {card.get('description', '')}  {top1}")
+    return 0
+
+
+def _run_batch(jobs: list[Job], work: Callable[[Path], bytes], args: argparse.Namespace) -> int:
+    """Run ``work`` on every planned job with a worker pool; write outputs; report."""
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     todo = [j for j in jobs if j.error is None]
     from tqdm import tqdm
 
@@ -176,7 +243,7 @@ def _encode_command(args: argparse.Namespace) -> int:
             total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr
         ) as bar,
     ):
-        futures = [pool.submit(_run_job, encoder, j, args.overwrite) for j in todo]
+        futures = [pool.submit(_run_job, work, j, args.overwrite) for j in todo]
         for future in as_completed(futures):
             future.result()
             bar.update()
@@ -189,7 +256,12 @@ def _readable_extensions() -> set[str]:
 
 
 def plan_jobs(
-    inputs: Sequence[str], output: Path | None, out_dir: Path | None, *, recursive: bool = False
+    inputs: Sequence[str],
+    output: Path | None,
+    out_dir: Path | None,
+    *,
+    recursive: bool = False,
+    suffix: str = ".jpg",
 ) -> list[Job]:
     """Expand inputs into jobs; problems found here become failed jobs, not exceptions."""
     found: list[tuple[Path, Path]] = []  # (source, path relative to the output dir)
@@ -219,7 +291,7 @@ def plan_jobs(
     sources = {p.resolve() for p, _ in found}
     claimed: dict[Path, Path] = {}
     for src, rel in found:
-        dst = output if output is not None else (out_dir or Path(".")) / rel.with_suffix(".jpg")
+        dst = output if output is not None else (out_dir or Path(".")) / rel.with_suffix(suffix)
         job = Job(src, dst)
         key = dst.resolve()
         if key in sources:
@@ -232,11 +304,11 @@ def plan_jobs(
     return jobs
 
 
-def _run_job(encoder: Encoder, job: Job, overwrite: bool) -> None:
+def _run_job(work: Callable[[Path], bytes], job: Job, overwrite: bool) -> None:
     try:
         if job.dst.exists() and not overwrite:
             raise FileExistsError(f"output exists: {str(job.dst)!r} (use --overwrite)")
-        data = encoder.encode(job.src)
+        data = work(job.src)
         job.dst.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(data, job.dst, overwrite=overwrite)
         job.bytes_in, job.bytes_out = job.src.stat().st_size, len(data)
