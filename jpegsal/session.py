@@ -92,7 +92,10 @@ def get_session(
             if n_threads is not None:
                 options.intra_op_num_threads = n_threads
                 options.inter_op_num_threads = 1
-            session = ort.InferenceSession(key[0], options, providers=wanted)
+            try:
+                session = ort.InferenceSession(key[0], options, providers=wanted)
+            except Exception as e:  # onnxruntime's own types; say which file and why
+                raise ValueError(f"cannot load ONNX model {key[0]!r}: {e}") from e
             _check_fallback(session, wanted, device, providers is not None, key[0])
             _CACHE[key] = session
     return session
