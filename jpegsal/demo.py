@@ -3,8 +3,8 @@
 Each sample is encoded with Pillow (the reference) and with jpegsal for every
 available model x method (plus ``method=None``, which must equal Pillow). The
 demo prints a size table against plain JPEG and writes, per sample, the JPEG
-files and a side-by-side picture (original, then each encoding). It grows as
-models and methods are registered.
+files and a side-by-side picture: the original, each saliency model's heatmap
+over it, then each encoding. It grows as models and methods are registered.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from .api import Encoder
+from .api import Encoder, saliency
 from .codec import write_atomic
+from .heatmap import render
 from .methods import available_methods
 from .zoo import available_models
 
@@ -41,11 +42,11 @@ def run_demo(out_dir: Path, *, quality: int = 75) -> int:
     """Run the demo, write results under ``out_dir``; return 0 (or 1 on a mismatch)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     variants = _variants()
-    if len(variants) == 1:
-        print(
-            "(no saliency models or methods are installed in this version yet; "
-            "showing the Pillow-identical path)"
-        )
+    models = available_models()
+    print(
+        f"saliency models: {', '.join(models)}; pre-encode methods: "
+        f"{', '.join(available_methods()) or 'none yet (the JPEG path equals Pillow)'}"
+    )
     header = f"{'image':<10} {'encoding':<24} {'bytes':>8} {'bpp':>6} {'vs Pillow':>9}"
     print(header)
     print("-" * len(header))
@@ -71,13 +72,16 @@ def run_demo(out_dir: Path, *, quality: int = 75) -> int:
             )
             safe = label.replace(" ", "_").replace("=", "-").replace("+", "_")
             write_atomic(data, out_dir / f"{path.stem}_{safe}.jpg")
-        _side_by_side(image, rows).save(out_dir / f"{path.stem}_compare.png")
+        maps = [(m, render(image, saliency(image, m), overlay=True)) for m in models]
+        _side_by_side(image, maps, rows).save(out_dir / f"{path.stem}_compare.png")
     print(f"\nwrote JPEGs and side-by-side pictures to {out_dir}/")
     return status
 
 
-def _side_by_side(original: Image.Image, rows: list[tuple[str, bytes]]) -> Image.Image:
-    tiles = [("original", original)]
+def _side_by_side(
+    original: Image.Image, maps: list[tuple[str, Image.Image]], rows: list[tuple[str, bytes]]
+) -> Image.Image:
+    tiles = [("original", original)] + [(f"saliency: {name}", im) for name, im in maps]
     tiles += [
         (f"{label}: {len(data)} B", Image.open(io.BytesIO(data)).convert("RGB"))
         for label, data in rows

@@ -247,3 +247,47 @@ def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         ).read_bytes()
     assert os.path.getsize(out / "kodim23_compare.png") > 0
     assert isinstance(io.BytesIO, type)
+
+
+def test_saliency_command(inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "maps"
+    assert main(["saliency", str(inputs), "-o", str(out), "-r", "-q"]) == 0
+    heat = Image.open(out / "a.png")
+    with Image.open(inputs / "a.png") as src:
+        assert heat.size == src.size
+    assert heat.mode == "L"
+    assert (out / "sub" / "b.png").exists()
+    over = tmp_path / "over"
+    assert (
+        main(
+            [
+                "saliency",
+                str(inputs / "a.png"),
+                "-o",
+                str(over),
+                "--overlay",
+                "--model",
+                "msroi",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    assert Image.open(over / "a.png").mode == "RGB"
+    # Existing outputs are protected here too.
+    assert main(["saliency", str(inputs / "a.png"), "-o", str(over), "-q"]) == 1
+
+
+def test_saliency_command_bad_model(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["saliency", str(inputs), "-o", str(tmp_path / "m"), "--model", "nope"]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
+
+
+def test_models_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("cam ")
+    assert "msroi" in out
+    assert "top-1 83.23%" in out

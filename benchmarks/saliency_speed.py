@@ -1,0 +1,110 @@
+"""CPU latency of jpegsal.saliency() by stage, for images of a given size.
+
+Times the whole call (decoded image in, full-resolution map out) and its
+stages: resize + normalise, ONNX inference, and upsampling back to full size.
+Run on an otherwise idle machine; ``--threads`` sets onnxruntime's threads.
+
+    python benchmarks/saliency_speed.py                 # 1 MP, 2 threads, cam and msroi
+    python benchmarks/saliency_speed.py --megapixels 0.3 1 3 12 --repeat 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+import jpegsal
+from jpegsal.onnx_model import OnnxSaliencyModel, upsample
+from jpegsal.zoo import get_model
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_IMAGE = ROOT / "jpegsal" / "data" / "kodim23.png"
+
+
+def median_ms(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm-up (session creation, first-run allocations)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return round(1000 * statistics.median(times), 2)
+
+
+def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) -> dict[str, Any]:
+    with Image.open(image_path) as im:
+        base = im.convert("RGB")
+    rows = []
+    for mp in megapixels:
+        scale = math.sqrt(mp * 1e6 / (base.width * base.height))
+        image = base.resize(
+            (round(base.width * scale), round(base.height * scale)), Image.Resampling.BICUBIC
+        )
+        for name in ("cam", "msroi"):
+            model = get_model(name, "cpu", threads=threads)
+            assert isinstance(model, OnnxSaliencyModel)
+            x = model.preprocess(image)
+            coarse = model.run(x)[0][0]
+            rows.append(
+                {
+                    "model": name,
+                    "size": f"{image.width}x{image.height}",
+                    "megapixels": round(image.width * image.height / 1e6, 2),
+                    "network_input": f"{x.shape[3]}x{x.shape[2]}",
+                    "total_ms": median_ms(
+                        lambda n=name, i=image: jpegsal.saliency(
+                            i, n, device="cpu", threads=threads
+                        ),
+                        repeat,
+                    ),
+                    "preprocess_ms": median_ms(lambda m=model, i=image: m.preprocess(i), repeat),
+                    "inference_ms": median_ms(lambda m=model, x=x: m.run(x), repeat),
+                    "upsample_ms": median_ms(lambda c=coarse, i=image: upsample(c, i.size), repeat),
+                }
+            )
+    return {
+        "benchmark": "saliency_speed",
+        "threads": threads,
+        "repeat": repeat,
+        "precision": "fp32 (the shipped model)",
+        "machine": f"{platform.machine()}, python {platform.python_version()}",
+        "rows": rows,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
+    parser.add_argument("--megapixels", type=float, nargs="+", default=[1.0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--quick", action="store_true", help="repeat 5")
+    parser.add_argument("--out", type=Path, help="JSON output")
+    args = parser.parse_args(argv)
+    result = run(args.image, args.megapixels, args.threads, 5 if args.quick else args.repeat)
+    print(f"median of {result['repeat']} runs, {args.threads} threads, {result['precision']}")
+    print("| model | image | network input | total ms | preprocess | inference | upsample |")
+    print("|---|---|---|---|---|---|---|")
+    for r in result["rows"]:
+        print(
+            f"| {r['model']} | {r['size']} ({r['megapixels']} MP) | {r['network_input']} | "
+            f"{r['total_ms']} | {r['preprocess_ms']} | {r['inference_ms']} | "
+            f"{r['upsample_ms']} |"
+        )
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
