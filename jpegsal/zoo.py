@@ -201,7 +201,9 @@ def check_saliency(saliency: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if saliency.shape != expected:
         raise ValueError(f"saliency map has shape {saliency.shape}, expected {expected}")
     sal = np.asarray(saliency, dtype=np.float32)
-    if not np.isfinite(sal).all() or sal.min() < 0.0 or sal.max() > 1.0:
+    # min/max propagate NaN and see inf, so one comparison checks finiteness too.
+    lo, hi = float(sal.min()), float(sal.max())
+    if not (lo >= 0.0 and hi <= 1.0):
         raise ValueError("saliency map must hold finite values in [0, 1]")
     return sal
 

@@ -179,3 +179,11 @@ def test_missing_backend_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(ImportError, match=r"training and exporting models .* 'jpegsal\[train\]'"):
         require("torch")
     assert require("json").__name__ == "json"
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, -0.5, 1.5])
+def test_contract_rejects_non_finite_and_out_of_range(bad: float) -> None:
+    sal = np.zeros((4, 6), np.float32)
+    sal[2, 3] = bad
+    with pytest.raises(ValueError, match=r"finite values in \[0, 1\]"):
+        zoo.check_saliency(sal, (6, 4))
