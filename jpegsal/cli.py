@@ -75,7 +75,6 @@ def build_parser() -> argparse.ArgumentParser:
             "inputs and existing outputs are never overwritten unless --overwrite (an input never)."
         ),
     )
-    enc.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory or glob")
     dest = enc.add_mutually_exclusive_group(required=True)
     dest.add_argument("-o", "--output", type=Path, help="output file (one input only)")
     dest.add_argument("--out-dir", type=Path, help="output directory (mirrors input folders)")
@@ -90,7 +89,6 @@ def build_parser() -> argparse.ArgumentParser:
             "with --overlay, as colour overlays on the image. Same input rules as encode."
         ),
     )
-    sal.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory or glob")
     sal.add_argument("-o", "--out-dir", type=Path, required=True, help="output directory")
     sal.add_argument(
         "--model",
@@ -116,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_batch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory or glob")
     p.add_argument("-r", "--recursive", action="store_true", help="descend into directories")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument(
