@@ -18,7 +18,7 @@ from PIL import Image
 from .codec import encode_jpeg, write_to
 from .inputs import PILLOW_DEFAULT, ImageInput, Source, background_rgb, load_image
 from .methods import MethodSpec, get_method
-from .options import is_keep, normalize_options
+from .options import JpegOptions, is_keep, normalize_options
 from .ratecontrol import fit_quality
 from .session import DEVICES
 from .zoo import (
@@ -136,7 +136,7 @@ class Encoder:
                 if key in source.info and jpeg.get(key) is None:
                     jpeg[key] = source.info[key]
         options = normalize_options(jpeg, source.image)
-        pixels = self._pre_encode(source)
+        pixels = self._pre_encode(source, options)
         target = call.get("target_bytes")
         if target is None:
             return encode_jpeg(pixels, options)
@@ -151,15 +151,17 @@ class Encoder:
         """Encode ``image`` and write it to a path (atomically) or a binary file object."""
         write_to(self.encode(image, **overrides), fp)
 
-    def _pre_encode(self, source: Source) -> Image.Image:
-        if self.method is None or self.model is None:
-            return source.image
+    def _pre_encode(self, source: Source, options: JpegOptions) -> Image.Image:
+        method = self.method
+        if method is None or self.model is None or method.strength == 0:
+            return source.image  # exactly the plain JPEG path; the model is not run
         image = source.image
         if image.mode not in ("L", "RGB"):  # methods work on grey or RGB pixels
             image = image.convert("L" if image.mode == "1" else "RGB")
         sal = compute_saliency(self.model, image, source.info.get("exif"))
-        pixels = self.method.apply(np.asarray(image), sal)
-        out = Image.fromarray(pixels, image.mode)
+        out = method.apply(image, sal, options)
+        if out.size != image.size:
+            raise ValueError(f"method {method.name!r} changed the image size")
         out.info = dict(source.image.info)
         return out
 

@@ -6,6 +6,7 @@ import io
 import subprocess
 import sys
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from PIL import Image
 
 import jpegsal
 from jpegsal import methods, zoo
+from jpegsal.options import JpegOptions
 from jpegsal.ratecontrol import fit_quality
 
 
@@ -35,14 +37,15 @@ class LeftHalfModel:
 class FlattenBackground:
     """Toy method: replace unimportant pixels by their mean colour."""
 
-    name: str = "flatten"
+    name: ClassVar[str] = "flatten"
     strength: float = 1.0
 
-    def apply(self, pixels: np.ndarray, sal: np.ndarray) -> np.ndarray:
+    def apply(self, image: Image.Image, sal: np.ndarray, options: JpegOptions) -> Image.Image:
+        pixels = np.asarray(image)
         out = pixels.copy()
         mask = sal < 0.5
         out[mask] = pixels[mask].mean(axis=0).astype(np.uint8)
-        return out
+        return Image.fromarray(out, image.mode)
 
 
 def test_encoder_reuses_model_and_applies_overrides(rgb: Image.Image) -> None:
@@ -90,7 +93,7 @@ def test_model_and_method_errors() -> None:
         jpegsal.Encoder("nope", FlattenBackground())
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         jpegsal.encode(np.zeros((4, 4), np.uint8), model="nope")  # checked even when unused
-    with pytest.raises(ValueError, match="unknown method 'nope'; available: none installed"):
+    with pytest.raises(ValueError, match="unknown method 'nope'; available: 'blocks', 'downsample', 'guided', 'mix'"):
         jpegsal.Encoder(None, "nope")
     with pytest.raises(ValueError, match="method 'flatten' needs a saliency model"):
         jpegsal.Encoder(None, FlattenBackground())

@@ -199,7 +199,7 @@ def test_encoding_options_reach_the_encoder(inputs: Path, tmp_path: Path) -> Non
         (["encode", "x.png", "-o", "z", "--background", "nocolour"], "invalid colour"),
         (["frobnicate"], "invalid choice"),
         (["encode", "x.png", "-o", "z.jpg", "--model", "nope"], "unknown model 'nope'"),
-        (["encode", "x.png", "-o", "z.jpg", "--method", "blur"], "unknown method 'blur'"),
+        (["encode", "x.png", "-o", "z.jpg", "--method", "blur"], "invalid choice: 'blur'"),
     ],
 )
 def test_usage_errors_exit_2_without_traceback(

@@ -1,10 +1,11 @@
 """Pre-encode methods: interchangeable strategies applied before the codec.
 
-A method is a small frozen configuration object whose ``apply`` calls a pure
-function ``f(pixels, saliency, config) -> pixels``: it takes the image as a
-uint8 array and the saliency map (float32 ``(H, W)`` in [0, 1]) and returns
-new pixels of the same shape and dtype; the codec then encodes them. Every
-method has ``strength`` in [0, 1], and strength 0 must give the plain JPEG.
+A method is a small frozen configuration object (a dataclass with a readable
+``repr``) whose ``apply`` calls a pure function on the pixels: it takes the
+image (mode L or RGB), the saliency map (float32 ``(H, W)`` in [0, 1]) and the
+normalised JPEG options (for the block grid and quantisation tables), and
+returns the image to encode. Every method has ``strength`` in [0, 1]:
+strength 0 returns the image untouched, so the output is the plain JPEG.
 
 Where to add a method: one module in this package with the function and its
 config class, and one :func:`register_method` call.
@@ -12,9 +13,12 @@ config class, and one :func:`register_method` call.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
+from PIL import Image
+
+from ..options import JpegOptions
 
 __all__ = ["Method", "MethodSpec", "available_methods", "get_method", "register_method"]
 
@@ -23,23 +27,30 @@ __all__ = ["Method", "MethodSpec", "available_methods", "get_method", "register_
 class Method(Protocol):
     """The configuration object of a pre-encode method."""
 
-    name: str
-    strength: float
+    @property
+    def name(self) -> str: ...
 
-    def apply(self, pixels: np.ndarray, saliency: np.ndarray) -> np.ndarray:
-        """Return pre-encoded ``pixels`` (same shape and dtype)."""
+    @property
+    def strength(self) -> float: ...
+
+    def apply(self, image: Image.Image, saliency: np.ndarray, options: JpegOptions) -> Image.Image:
+        """Return the image to encode (same size; the input itself when strength is 0)."""
         ...
 
 
 MethodSpec = str | Method | None
-_REGISTRY: dict[str, type[Method]] = {}
+_REGISTRY: dict[str, type[Any]] = {}
+T = TypeVar("T")
 
 
-def register_method(cls: type[Method]) -> type[Method]:
-    """Register a config class under its ``name`` (usable as a class decorator)."""
-    if cls.name in _REGISTRY:
-        raise ValueError(f"a method named {cls.name!r} is already registered")
-    _REGISTRY[cls.name] = cls
+def register_method(cls: type[T]) -> type[T]:
+    """Register a config class under its class attribute ``name`` (a class decorator)."""
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str):
+        raise TypeError(f"{cls.__name__} needs a class attribute name: ClassVar[str]")
+    if name in _REGISTRY:
+        raise ValueError(f"a method named {name!r} is already registered")
+    _REGISTRY[name] = cls
     return cls
 
 
@@ -55,7 +66,12 @@ def get_method(spec: MethodSpec) -> Method | None:
     if not isinstance(spec, str):
         raise TypeError(f"method must be a name, a method config or None, got {spec!r}")
     try:
-        return _REGISTRY[spec]()
+        method: Method = _REGISTRY[spec]()
+        return method
     except KeyError:
         names = ", ".join(map(repr, available_methods())) or "none installed in this version"
         raise ValueError(f"unknown method {spec!r}; available: {names}") from None
+
+
+# The shipped methods register themselves on import (after register_method exists).
+from . import blocks, downsample, guided, mix  # noqa: E402, F401

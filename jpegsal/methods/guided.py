@@ -1,0 +1,167 @@
+"""``guided``: smooth unimportant pixels with a guided filter (Mei et al. 2020).
+
+The guided filter (He, Sun and Tang, "Guided Image Filtering", ECCV 2010 / TPAMI
+2013, Algorithm 1) is edge-preserving: it flattens texture whose variance is
+below ``eps`` while keeping edges, and texture is what costs JPEG bits. Each
+pixel is blended between the original and the filtered image by
+``alpha = strength * (1 - saliency)``: salient pixels stay untouched, and the
+rest are smoothed in proportion to how unimportant they are.
+
+The kernel is the O(N) box-filter form. Window means are box sums divided by the
+number of pixels inside the image (the paper's ``|w|`` at the borders). For
+large images the fast guided filter (He and Sun 2015) computes the linear
+coefficients on a subsampled copy and upsamples them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+from PIL import Image
+
+from .._optional import require
+from ..options import JpegOptions
+from . import register_method
+from ._grid import validate_strength
+
+__all__ = ["Guided", "guided_filter"]
+
+FAST_ABOVE = 250_000  # pixels; larger images use the subsampled (fast) filter
+
+
+@register_method
+@dataclass(frozen=True)
+class Guided:
+    """Guided-filter smoothing of unimportant pixels.
+
+    Parameters
+    ----------
+    strength : float in [0, 1]
+        0 leaves the image untouched (plain JPEG bytes); 1 fully replaces the
+        least salient pixels by their filtered value.
+    radius : int
+        Window radius r in pixels (window (2r+1)²) at 1 MP; scaled with image size.
+    eps : float
+        Regularisation on the 0..1 intensity scale; texture with variance well
+        below ``eps`` is flattened.
+    """
+
+    strength: float = 0.6
+    radius: int = 6
+    eps: float = 0.01
+    name: ClassVar[str] = "guided"
+
+    def __post_init__(self) -> None:
+        validate_strength(self.strength)
+        if isinstance(self.radius, bool) or not isinstance(self.radius, int) or self.radius < 1:
+            raise ValueError(f"radius must be a positive int, got {self.radius!r}")
+        if not (isinstance(self.eps, (int, float)) and self.eps > 0):
+            raise ValueError(f"eps must be a positive number, got {self.eps!r}")
+
+    def apply(self, image: Image.Image, saliency: np.ndarray, options: JpegOptions) -> Image.Image:
+        if self.strength == 0.0:
+            return image
+        pixels = np.asarray(image)
+        out = guided_smooth(pixels, saliency, self.strength, self.radius, self.eps)
+        return Image.fromarray(out, image.mode)
+
+
+def guided_smooth(
+    pixels: np.ndarray, saliency: np.ndarray, strength: float, radius: int, eps: float
+) -> np.ndarray:
+    """Blend ``pixels`` (uint8, (H, W) or (H, W, 3)) towards a guided-filtered version.
+
+    Colour images are filtered where JPEG spends its bits: luma (Y of YCrCb)
+    with the self-guided filter, chroma with a box filter of the same window.
+    The final per-pixel blend is against the original pixels, so pixels with
+    ``alpha == 0`` come out exactly as they went in.
+    """
+    cv2 = require("cv2")
+    h, w = saliency.shape
+    # Scale the window with the image so the same setting smooths alike at any size.
+    r = max(1, round(radius * np.sqrt(h * w / 1e6)))
+    sub = _subsample(h * w, r)
+    eps255 = eps * 255.0**2  # the filter runs on the 0..255 scale
+    if pixels.ndim == 2:
+        y = pixels.astype(np.float32)
+        smooth = cv2.convertScaleAbs(guided_filter(y, y, r, eps255, subsample=sub))
+    else:
+        ycc = cv2.cvtColor(pixels, cv2.COLOR_RGB2YCrCb)
+        y = ycc[:, :, 0].astype(np.float32)
+        luma = cv2.convertScaleAbs(guided_filter(y, y, r, eps255, subsample=sub))
+        chroma = cv2.blur(ycc[:, :, 1:], (2 * r + 1, 2 * r + 1))
+        smooth = cv2.cvtColor(cv2.merge([luma, *cv2.split(chroma)]), cv2.COLOR_YCrCb2RGB)
+    alpha = np.ascontiguousarray(strength * (1.0 - saliency), dtype=np.float32)
+    # blendLinear is a multi-threaded per-pixel blend that rounds and saturates uint8.
+    out = cv2.blendLinear(smooth, pixels, alpha, 1.0 - alpha)
+    return np.asarray(out, np.uint8).reshape(pixels.shape)
+
+
+def _subsample(pixels: int, radius: int) -> int:
+    if pixels <= FAST_ABOVE:
+        return 1
+    return max(1, min(4, radius // 2))
+
+
+def guided_filter(
+    guide: np.ndarray, src: np.ndarray, radius: int, eps: float, *, subsample: int = 1
+) -> np.ndarray:
+    """Guided filter of ``src`` ((H, W) or (H, W, C), float32) with the grey ``guide`` (H, W).
+
+    ``subsample`` > 1 is the fast guided filter: the coefficients ``a, b`` are
+    computed at 1/subsample resolution with radius ``radius // subsample`` and
+    upsampled bilinearly before ``q = a * I + b`` at full resolution.
+    """
+    cv2 = require("cv2")
+    h, w = guide.shape
+    small_guide, small_src, r = guide, src, radius
+    if subsample > 1:
+        size = (max(1, w // subsample), max(1, h // subsample))
+        small_guide = cv2.resize(guide, size, interpolation=cv2.INTER_AREA)
+        small_src = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
+        r = max(1, radius // subsample)
+    mean_a, mean_b = _coefficients(small_guide, small_src, r, eps)
+    if subsample > 1:
+        mean_a = cv2.resize(mean_a, (w, h), interpolation=cv2.INTER_LINEAR)
+        mean_b = cv2.resize(mean_b, (w, h), interpolation=cv2.INTER_LINEAR)
+    if src.ndim == 3:
+        mean_a = mean_a.reshape(h, w, -1)
+        mean_b = mean_b.reshape(h, w, -1)
+        g = cv2.merge([guide] * src.shape[2])
+    else:
+        g = guide
+    out: np.ndarray = np.asarray(cv2.add(cv2.multiply(mean_a, g), mean_b), np.float32)
+    return out
+
+
+def _coefficients(
+    guide: np.ndarray, src: np.ndarray, r: int, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Window means of the linear coefficients (Algorithm 1, steps 1-4)."""
+    cv2 = require("cv2")
+    ksize = (2 * r + 1, 2 * r + 1)
+
+    def mean(a: np.ndarray) -> np.ndarray:
+        # Box sums with zero padding divided by the in-image pixel count: the paper's |w|.
+        total = cv2.boxFilter(a, -1, ksize, normalize=False, borderType=cv2.BORDER_CONSTANT)
+        means: np.ndarray = np.asarray(total, np.float32) / count
+        return means
+
+    count = np.ones_like(guide)
+    count = np.asarray(
+        cv2.boxFilter(count, -1, ksize, normalize=False, borderType=cv2.BORDER_CONSTANT),
+        np.float32,
+    )
+    if src.ndim == 3:
+        count = count[:, :, None]
+        g = np.repeat(guide[:, :, None], src.shape[2], axis=2)
+    else:
+        g = guide
+    mean_i, mean_p = mean(g), mean(src)
+    var_i = mean(g * g) - mean_i * mean_i
+    cov_ip = mean(g * src) - mean_i * mean_p
+    a = cov_ip / (var_i + np.float32(eps))
+    b = mean_p - a * mean_i
+    return mean(a), mean(b)
