@@ -93,7 +93,10 @@ def test_model_and_method_errors() -> None:
         jpegsal.Encoder("nope", FlattenBackground())
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         jpegsal.encode(np.zeros((4, 4), np.uint8), model="nope")  # checked even when unused
-    with pytest.raises(ValueError, match="unknown method 'nope'; available: 'blocks', 'downsample', 'guided', 'mix'"):
+    with pytest.raises(
+        ValueError,
+        match="unknown method 'nope'; available: 'blocks', 'downsample', 'guided', 'mix'",
+    ):
         jpegsal.Encoder(None, "nope")
     with pytest.raises(ValueError, match="method 'flatten' needs a saliency model"):
         jpegsal.Encoder(None, FlattenBackground())

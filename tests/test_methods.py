@@ -1,0 +1,207 @@
+"""The pre-encode methods: strength 0 is plain JPEG, size falls with strength, outputs decode."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import DATA, assert_decodes, pillow_jpeg
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+import jpegsal
+from jpegsal.methods import get_method
+from jpegsal.methods.blocks import _D, Blocks, _average, threshold_blocks
+from jpegsal.methods.downsample import Downsample
+from jpegsal.methods.guided import Guided
+from jpegsal.methods.mix import Mix, mix_qualities
+from jpegsal.options import normalize_options
+
+METHODS = ["guided", "downsample", "mix", "blocks"]
+SAMPLES = sorted((Path(jpegsal.__file__).parent / "data").glob("*.png"))
+
+
+def _sample(i: int) -> Image.Image:
+    with Image.open(SAMPLES[i % len(SAMPLES)]) as im:
+        return im.convert("RGB")
+
+
+def _method(name: str, strength: float) -> Any:
+    return type(get_method(name))(strength=strength)
+
+
+def _left_salient(image: Image.Image) -> np.ndarray:
+    sal = np.zeros((image.height, image.width), np.float32)
+    sal[:, : image.width // 2] = 1.0
+    return sal
+
+
+@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize(
+    "opts", [{}, {"quality": 50, "subsampling": 0}, {"quality": 90, "progressive": True}]
+)
+def test_strength_zero_is_plain_jpeg(rgb: Image.Image, name: str, opts: dict[str, Any]) -> None:
+    data = jpegsal.encode(rgb, model="cam", method=_method(name, 0.0), **opts)
+    assert data == pillow_jpeg(rgb, **opts)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(0, 2),
+    st.sampled_from(METHODS),
+    st.sampled_from(["cam", "msroi"]),
+    st.integers(30, 95),
+    st.sampled_from([0, 2]),
+    st.lists(st.floats(0.0, 1.0), min_size=2, max_size=2).map(sorted),
+)
+def test_size_never_grows_with_strength(
+    index: int, name: str, model: str, quality: int, sub: int, strengths: list[float]
+) -> None:
+    image = _sample(index)
+    low, high = strengths
+    enc = [
+        jpegsal.encode(
+            image, model=model, method=_method(name, s), quality=quality, subsampling=sub
+        )
+        for s in (low, high)
+    ]
+    assert len(enc[1]) <= len(enc[0])
+
+
+@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+@pytest.mark.parametrize("sub", [0, 1, 2])
+def test_outputs_decode_and_keep_size(
+    portrait: Image.Image, name: str, mode: str, sub: int
+) -> None:
+    image = portrait.convert(mode)
+    data = jpegsal.encode(image, model="cam", method=_method(name, 0.8), subsampling=sub)
+    assert_decodes(data, image.size)
+    assert len(data) < len(pillow_jpeg(image, subsampling=sub))
+
+
+@pytest.mark.skipif(
+    shutil.which("djpeg") is None, reason="djpeg not installed (apt package libjpeg-turbo-progs)"
+)
+@pytest.mark.parametrize("name", METHODS)
+def test_outputs_decode_with_djpeg(tmp_path: Path, rgb: Image.Image, name: str) -> None:
+    path = tmp_path / "x.jpg"
+    path.write_bytes(jpegsal.encode(rgb, model="cam", method=_method(name, 1.0), optimize=True))
+    out = subprocess.run(
+        ["djpeg", "-outfile", str(tmp_path / "x.ppm"), str(path)], capture_output=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert Image.open(tmp_path / "x.ppm").size == rgb.size
+
+
+# --- method by method --------------------------------------------------------------
+
+
+def test_guided_leaves_salient_pixels_alone(rgb: Image.Image) -> None:
+    opts = normalize_options({})
+    out = np.asarray(Guided(strength=1.0).apply(rgb, _left_salient(rgb), opts))
+    src = np.asarray(rgb)
+    half = rgb.width // 2
+    assert np.array_equal(out[:, :half], src[:, :half])
+    assert not np.array_equal(out[:, half:], src[:, half:])
+
+
+@pytest.mark.parametrize(("sub", "block"), [(0, 8), (2, 16)])
+def test_downsample_keeps_salient_mcus_exactly(sub: int, block: int) -> None:
+    image = _sample(0)
+    sal = np.zeros((image.height, image.width), np.float32)
+    sal[:, :160] = 1.0  # MCU-aligned for both block sizes
+    out = np.asarray(
+        Downsample(strength=0.5, factor=4).apply(
+            image, sal, normalize_options({"subsampling": sub})
+        )
+    )
+    src = np.asarray(image)
+    assert np.array_equal(out[:, :160], src[:, :160])
+    far = slice(160 + block, None)  # past the one-MCU feather
+    energy = np.abs(np.diff(out[:, far].astype(int), axis=1)).mean()
+    assert energy < np.abs(np.diff(src[:, far].astype(int), axis=1)).mean() / 2
+
+
+def test_mix_composes_whole_mcus(rgb: Image.Image) -> None:
+    opts = normalize_options({"quality": 80})
+    sal = np.zeros((rgb.height, rgb.width), np.float32)
+    sal[:, :48] = 1.0  # three 16-px MCUs
+    out = np.asarray(Mix(strength=1.0, levels=2, min_quality=10).apply(rgb, sal, opts))
+    assert np.array_equal(out[:, :48], np.asarray(rgb)[:, :48])
+    coarse = np.asarray(Image.open(io.BytesIO(pillow_jpeg(rgb, quality=10))))
+    assert np.array_equal(out[:, 48:], coarse[:, 48:])
+    assert mix_qualities(80, 1.0, 4, 10) == [80, 57, 33, 10]
+    assert mix_qualities(80, 0.5, 2, 10) == [80, 45]
+    with pytest.raises(ValueError, match="needs a numeric quality"):
+        Mix().apply(rgb, sal, normalize_options({"quality": "web_low"}))
+
+
+def test_blocks_dct_is_the_jpeg_dct() -> None:
+    scipy_fft = pytest.importorskip("scipy.fft")
+    block = np.random.default_rng(0).normal(0, 50, (8, 8)).astype(np.float32)
+    ours = _D @ block @ _D.T
+    np.testing.assert_allclose(ours, scipy_fft.dctn(block, norm="ortho"), atol=1e-3)
+
+
+def test_blocks_thresholds_only_unimportant_blocks() -> None:
+    rng = np.random.default_rng(1)
+    plane = np.clip(rng.normal(128, 40, (16, 24)), 0, 255).astype(np.uint8)
+    weight = np.zeros((16, 24), np.float32)
+    weight[:, 8:] = 1.0  # blocks in columns 1 and 2 unimportant
+    table = np.full((8, 8), 16.0)
+    out = threshold_blocks(plane, weight, 3.0, table)
+    coef = lambda p: _D @ (p.astype(np.float32) - 128) @ _D.T  # noqa: E731
+    before = [np.count_nonzero(np.abs(coef(plane[:8, x : x + 8])) >= 8) for x in (0, 8, 16)]
+    after = [np.count_nonzero(np.abs(coef(out[:8, x : x + 8])) >= 8) for x in (0, 8, 16)]
+    assert after[0] == before[0]  # the salient block keeps every coefficient that matters
+    assert after[1] < before[1] / 2
+    assert after[2] < before[2] / 2
+    for x in (0, 8, 16):  # block means (DC) are kept
+        assert abs(out[:8, x : x + 8].mean() - plane[:8, x : x + 8].mean()) < 1.0
+
+
+def test_blocks_chroma_survives_the_encoders_averaging(rgb: Image.Image) -> None:
+    sal = np.zeros((rgb.height, rgb.width), np.float32)
+    out = Blocks(strength=1.0).apply(rgb, sal, normalize_options({"subsampling": 2}))
+    assert out.mode == "YCbCr"
+    cb = np.asarray(out)[:, :, 1]
+    # Replicated 2x2 cells: averaging them (as libjpeg does) gives the same values back.
+    assert np.array_equal(_average(cb, 2, 2), cb[::2, ::2].astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: Guided(strength=1.5), ValueError, "strength must be in [0, 1], got 1.5"),
+        (lambda: Guided(strength="high"), TypeError, "strength must be a number in [0, 1]"),
+        (lambda: Guided(radius=0), ValueError, "radius must be a positive int, got 0"),
+        (lambda: Guided(eps=-1), ValueError, "eps must be a positive number, got -1"),
+        (lambda: Downsample(factor=3), ValueError, "factor must be 2, 4 or 8, got 3"),
+        (lambda: Mix(levels=1), ValueError, "levels must be an int >= 2, got 1"),
+        (lambda: Mix(min_quality=0), ValueError, "min_quality must be in 1..100, got 0"),
+        (lambda: Blocks(max_threshold=0), ValueError, "max_threshold must be a positive number"),
+    ],
+)
+def test_config_errors(build: Any, error: type, message: str) -> None:
+    with pytest.raises(
+        error,
+        match=message.replace("[", r"\[")
+        .replace("]", r"\]")
+        .replace("(", r"\(")
+        .replace(")", r"\)"),
+    ):
+        build()
+
+
+def test_configs_have_readable_reprs_and_names() -> None:
+    assert repr(Guided()) == "Guided(strength=0.6, radius=6, eps=0.01)"
+    assert [get_method(n).name for n in METHODS] == METHODS
+    assert jpegsal.available_methods() == sorted(METHODS)
+    assert DATA.is_dir()
