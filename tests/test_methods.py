@@ -172,7 +172,7 @@ def test_blocks_thresholds_only_unimportant_blocks() -> None:
     weight[:, 8:] = 1.0  # blocks in columns 1 and 2 unimportant
     table = np.full((8, 8), 16.0)
     threshold = Blocks(strength=1.0).apply  # via edit_plane with the same rule:
-    limit = lambda c, w: np.where(np.abs(c) >= (0.5 + 3.0 * w)[:, :, None, None], c, 0.0)  # noqa: E731
+    limit = lambda c, w: np.where(np.abs(c) >= 0.5 + 3.0 * w, c, 0.0)  # noqa: E731
     out = edit_plane(plane, weight, table, limit)
     coef = lambda p: DCT @ (p.astype(np.float32) - 128) @ DCT.T  # noqa: E731
     before = [np.count_nonzero(np.abs(coef(plane[:8, x : x + 8])) >= 8) for x in (0, 8, 16)]

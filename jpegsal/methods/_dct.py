@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
+from .._optional import require
 from ..options import JpegOptions
 from ._grid import block_means, chroma_factors, quant_tables
 
@@ -33,7 +34,8 @@ def _dct_matrix() -> np.ndarray:
 
 DCT = _dct_matrix()
 
-# edit(coefficients in quantisation steps (gh, gw, 8, 8), weight per block (gh, gw)) -> same
+# edit(coefficients in quantisation steps, block weight) -> edited coefficients; both
+# arrays are in image layout (H8, W8), the weight constant over each 8x8 block.
 BlockEdit = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -62,27 +64,34 @@ def edit_image(
 
 def average_cells(plane: np.ndarray, fy: int, fx: int) -> np.ndarray:
     """The encoder's chroma downsampling: the mean of each fy x fx cell (edges replicated)."""
-    h, w = plane.shape
-    ph, pw = -(-h // fy) * fy, -(-w // fx) * fx
-    padded = np.pad(plane.astype(np.float32), ((0, ph - h), (0, pw - w)), mode="edge")
-    means: np.ndarray = padded.reshape(ph // fy, fy, pw // fx, fx).mean(axis=(1, 3))
-    return means
+    return block_means(plane, fy, fx)
 
 
 def edit_plane(
     plane: np.ndarray, weight: np.ndarray, table: np.ndarray, edit: BlockEdit
 ) -> np.ndarray:
-    """DCT each 8x8 block, apply ``edit`` in quantisation steps (DC kept), invert, round."""
+    """DCT each 8x8 block, apply ``edit`` in quantisation steps (DC kept), invert, round.
+
+    The block DCT is separable, so it runs in image layout: one product over
+    rows of 8 and one over columns of 8. Coefficient (u, v) of block (i, j)
+    sits at pixel (8i + u, 8j + v), and ``edit`` works elementwise on that grid.
+    """
+    cv2 = require("cv2")
     h, w = plane.shape
     gh, gw = -(-h // 8), -(-w // 8)
+    hh, ww = gh * 8, gw * 8
     # libjpeg pads partial blocks by replicating the last row and column.
-    padded = np.pad(plane.astype(np.float32), ((0, gh * 8 - h), (0, gw * 8 - w)), mode="edge")
-    blocks = (padded - 128.0).reshape(gh, 8, gw, 8).transpose(0, 2, 1, 3)
-    step = table.astype(np.float32)
-    coef = (DCT @ blocks @ DCT.T) / step
-    edited = edit(coef, block_means(np.asarray(weight, np.float32), 8, 8))
-    edited[:, :, 0, 0] = coef[:, :, 0, 0]  # the block mean is never touched
-    back = DCT.T @ (edited * step) @ DCT + 128.0
-    out = back.transpose(0, 2, 1, 3).reshape(gh * 8, gw * 8)[:h, :w]
-    result: np.ndarray = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    padded = cv2.copyMakeBorder(
+        np.asarray(plane, np.float32), 0, hh - h, 0, ww - w, cv2.BORDER_REPLICATE
+    ) - np.float32(128.0)
+    rows = (padded.reshape(hh, gw, 8) @ DCT.T).reshape(gh, 8, ww)
+    step = np.tile(table.astype(np.float32), (gh, gw))
+    coef = (DCT @ rows).reshape(hh, ww) / step
+    block_weight = np.repeat(np.repeat(block_means(weight, 8, 8), 8, axis=0), 8, axis=1)
+    edited = edit(coef, block_weight)
+    edited[::8, ::8] = coef[::8, ::8]  # the block mean (DC) is never touched
+    back = (DCT.T @ (edited * step).reshape(gh, 8, ww)).reshape(hh, gw, 8) @ DCT
+    out = np.ascontiguousarray(back.reshape(hh, ww)[:h, :w])
+    # convertScaleAbs adds the level shift, rounds and saturates in one pass.
+    result: np.ndarray = cv2.convertScaleAbs(out, alpha=1.0, beta=128.0)
     return result

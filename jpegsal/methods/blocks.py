@@ -55,8 +55,7 @@ class Blocks:
         tau = self.strength * self.max_threshold
 
         def threshold(coef: np.ndarray, weight: np.ndarray) -> np.ndarray:
-            limit = (0.5 + tau * weight)[:, :, None, None]
-            out: np.ndarray = np.where(np.abs(coef) >= limit, coef, 0.0)
+            out: np.ndarray = np.where(np.abs(coef) >= 0.5 + tau * weight, coef, 0.0)
             return out
 
         return edit_image(image, saliency, options, threshold)

@@ -91,12 +91,24 @@ def guided_smooth(
         ycc = cv2.cvtColor(pixels, cv2.COLOR_RGB2YCrCb)
         y = ycc[:, :, 0].astype(np.float32)
         luma = cv2.convertScaleAbs(guided_filter(y, y, r, eps255, subsample=sub))
-        chroma = cv2.blur(ycc[:, :, 1:], (2 * r + 1, 2 * r + 1))
+        chroma = _blur(np.ascontiguousarray(ycc[:, :, 1:]), r, sub)
         smooth = cv2.cvtColor(cv2.merge([luma, *cv2.split(chroma)]), cv2.COLOR_YCrCb2RGB)
     alpha = np.ascontiguousarray(strength * (1.0 - saliency), dtype=np.float32)
     # blendLinear is a multi-threaded per-pixel blend that rounds and saturates uint8.
     out = cv2.blendLinear(smooth, pixels, alpha, 1.0 - alpha)
     return np.asarray(out, np.uint8).reshape(pixels.shape)
+
+
+def _blur(chroma: np.ndarray, r: int, sub: int) -> np.ndarray:
+    """Box blur of radius ``r``, at 1/``sub`` resolution when the image is large."""
+    cv2 = require("cv2")
+    if sub == 1:
+        return np.asarray(cv2.blur(chroma, (2 * r + 1, 2 * r + 1)))
+    h, w = chroma.shape[:2]
+    small = cv2.resize(chroma, (max(1, w // sub), max(1, h // sub)), interpolation=cv2.INTER_AREA)
+    rs = max(1, r // sub)
+    small = cv2.blur(small, (2 * rs + 1, 2 * rs + 1))
+    return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR))
 
 
 def _subsample(pixels: int, radius: int) -> int:

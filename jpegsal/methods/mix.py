@@ -64,8 +64,7 @@ class Mix:
             return image
 
         def requantise(coef: np.ndarray, weight: np.ndarray) -> np.ndarray:
-            m = multipliers(weight, self.strength, self.levels, self.max_multiplier)
-            step = m[:, :, None, None]
+            step = multipliers(weight, self.strength, self.levels, self.max_multiplier)
             out: np.ndarray = np.rint(coef / step) * step
             return out
 
