@@ -12,7 +12,8 @@ model runtimes are imported when a model is first used.
 from __future__ import annotations
 
 from ._version import __version__
-from .api import Encoder, encode, saliency, save
+from .api import Encoder, encode, save
+from .maps import saliency
 from .methods import available_methods
 from .options import JpegOptions, normalize_options
 from .zoo import available_models, models

@@ -199,9 +199,9 @@ def _encode_command(args: argparse.Namespace) -> int:
 
 
 def _saliency_command(args: argparse.Namespace) -> int:
-    from .api import _model_view
     from .heatmap import render
     from .inputs import load_image
+    from .maps import _model_view
     from .zoo import compute_saliency, get_model
 
     model = get_model(args.model, args.device)

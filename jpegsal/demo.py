@@ -15,9 +15,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from .api import Encoder, saliency
+from .api import Encoder
 from .codec import write_atomic
 from .heatmap import render
+from .maps import saliency
 from .methods import available_methods
 from .zoo import available_models
 
