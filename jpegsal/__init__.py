@@ -14,11 +14,13 @@ from __future__ import annotations
 from ._version import __version__
 from .api import Encoder, encode, save
 from .maps import saliency
+from .pipeline import EncodeResult
 from .methods import available_methods
 from .options import JpegOptions, normalize_options
 from .zoo import available_models, models
 
 __all__ = [
+    "EncodeResult",
     "Encoder",
     "JpegOptions",
     "__version__",

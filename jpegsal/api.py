@@ -9,28 +9,32 @@ and the output is byte-identical to Pillow's ``Image.save(fp, "JPEG", ...)``.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
-from PIL import Image
-
-from .codec import encode_jpeg, write_to
-from .inputs import PILLOW_DEFAULT, ImageInput, Source, background_rgb, load_image
-from .methods import MethodSpec, get_method
-from .options import JpegOptions, is_keep, normalize_options
-from .ratecontrol import fit_quality
+from . import pipeline
+from .codec import write_to
+from .inputs import PILLOW_DEFAULT, ImageInput, background_rgb, load_image
+from .methods import MethodSpec, get_method, with_strength
+from .methods._grid import validate_strength
+from .options import is_keep, normalize_options
+from .pipeline import EncodeResult
 from .session import DEVICES
-from .zoo import (
-    ModelSpec,
-    check_model_spec,
-    compute_saliency,
-    get_model,
-)
+from .zoo import ModelSpec, SaliencyModel, check_model_spec, get_model
 
 __all__ = ["Encoder", "encode", "save"]
 
 # jpegsal's own per-call options (everything else must be a Pillow JPEG option).
-_CALL_OPTIONS = {"background", "keep_metadata", "max_pixels", "target_bytes"}
+_CALL_OPTIONS = {
+    "background",
+    "keep_metadata",
+    "max_pixels",
+    "target_bytes",
+    "strength",
+    "preserve",
+}
 _KEPT_METADATA = ("exif", "icc_profile", "xmp")
 
 
@@ -59,7 +63,14 @@ class Encoder:
     max_pixels : int or None
         Decompression-bomb limit for encoded inputs; default: Pillow's.
     target_bytes : int, optional
-        Choose the highest quality whose output fits in this many bytes.
+        Choose the highest quality whose output fits in this many bytes (strength is
+        raised to 1 if the method's strength alone cannot reach it).
+    strength : float in [0, 1], optional
+        Override the method's strength for this call.
+    preserve : {None, "top1"}
+        Choose the lowest quality at which the model's own classifier keeps its top-1
+        decision on the decoded image. This guarantee holds for the explained classifier
+        (EfficientNet-Lite0 for ``cam``/``msroi``) only; other classifiers may disagree.
     **defaults
         Pillow JPEG options (``quality``, ``subsampling``, ``progressive``, ...).
 
@@ -87,23 +98,38 @@ class Encoder:
         self.method = get_method(method)
         if self.method is not None and model is None:
             raise ValueError(f"method {self.method.name!r} needs a saliency model; pass model=...")
-        # Without a method the map is never used, so the model is checked, not loaded.
-        check_model_spec(model)
-        self.model = (
-            get_model(model, device, providers=providers, threads=threads)
-            if self.method is not None
-            else None
-        )
+        check_model_spec(model)  # a bad name fails now, even if the model is never run
+        self._model_spec = model
+        self._providers, self._threads = providers, threads
+        self._model: SaliencyModel | None = None
+        self._lock = threading.Lock()
         self.device = device
-        jpeg, _ = self._split(defaults)
+        jpeg, call = self._split(defaults)
         # Fail now, not on the first image ("keep" needs the image, so it waits).
         normalize_options({k: v for k, v in jpeg.items() if not is_keep(v)})
+        self._check_call(call)
         self.defaults = defaults
+        if self.method is not None:
+            self.model  # noqa: B018 - load now: the first image should not pay for it
+
+    @property
+    def model(self) -> SaliencyModel | None:
+        """The saliency model, loaded on first use (thread-safe)."""
+        if self._model is None and self._model_spec is not None:
+            with self._lock:
+                if self._model is None:
+                    self._model = get_model(
+                        self._model_spec,
+                        self.device,
+                        providers=self._providers,
+                        threads=self._threads,
+                    )
+        return self._model
 
     def __repr__(self) -> str:
-        model = getattr(self.model, "name", None)
-        method = self.method if self.method is None else repr(self.method)
-        return f"Encoder(model={model!r}, method={method}, defaults={self.defaults!r})"
+        spec = self._model_spec
+        model = getattr(spec, "name", spec)
+        return f"Encoder(model={model!r}, method={self.method!r}, defaults={self.defaults!r})"
 
     @staticmethod
     def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -119,47 +145,59 @@ class Encoder:
             raise TypeError(f"target_bytes must be a positive int or None, got {target!r}")
         return jpeg, call
 
+    def _check_call(self, call: dict[str, Any]) -> None:
+        preserve = call.get("preserve")
+        if preserve not in (None, "top1"):
+            raise ValueError(f"preserve must be None or 'top1', got {preserve!r}")
+        if preserve and call.get("target_bytes") is not None:
+            raise ValueError("pass either target_bytes or preserve, not both")
+        if preserve and self._model_spec is None:
+            raise ValueError("preserve='top1' needs a model with a classifier; pass model='cam'")
+        strength = call.get("strength")
+        if strength is not None:
+            if self.method is None:
+                raise ValueError("strength needs a method; pass method=...")
+            validate_strength(strength)
+
     def encode(self, image: ImageInput, **overrides: Any) -> bytes:
         """Encode ``image`` to JPEG bytes; ``overrides`` replace the defaults for this call."""
+        return self.encode_with_info(image, **overrides).data
+
+    def encode_with_info(self, image: ImageInput, **overrides: Any) -> EncodeResult:
+        """Encode ``image`` and return an :class:`EncodeResult` (bytes, choices, map, timings)."""
+        started = time.perf_counter()
         jpeg, call = self._split({**self.defaults, **overrides})
+        self._check_call(call)
         source = load_image(
             image,
             background=call.get("background"),
             max_pixels=call.get("max_pixels", PILLOW_DEFAULT),
         )
+        loaded = time.perf_counter()
         if call.get("keep_metadata", False):
             for key in _KEPT_METADATA:
                 if key in source.info and jpeg.get(key) is None:
                     jpeg[key] = source.info[key]
         options = normalize_options(jpeg, source.image)
-        pixels = self._pre_encode(source, options)
-        target = call.get("target_bytes")
-        if target is None:
-            return encode_jpeg(pixels, options)
-        if options.quality == -1 or options.qtables is not None:
-            raise ValueError("target_bytes chooses the quality; do not pass qtables or a preset")
-        _, data = fit_quality(lambda q: encode_jpeg(pixels, options.replace(quality=q)), target)
-        return data
+        method = self.method
+        if method is not None and call.get("strength") is not None:
+            method = with_strength(method, float(call["strength"]))
+        return pipeline.run(
+            source,
+            options,
+            get_model=lambda: self.model,
+            method=method,
+            target_bytes=call.get("target_bytes"),
+            preserve=call.get("preserve"),
+            started=started,
+            loaded=loaded,
+        )
 
     def save(
         self, image: ImageInput, fp: str | os.PathLike[str] | BinaryIO, **overrides: Any
     ) -> None:
         """Encode ``image`` and write it to a path (atomically) or a binary file object."""
         write_to(self.encode(image, **overrides), fp)
-
-    def _pre_encode(self, source: Source, options: JpegOptions) -> Image.Image:
-        method = self.method
-        if method is None or self.model is None or method.strength == 0:
-            return source.image  # exactly the plain JPEG path; the model is not run
-        image = source.image
-        if image.mode not in ("L", "RGB"):  # methods work on grey or RGB pixels
-            image = image.convert("L" if image.mode == "1" else "RGB")
-        sal = compute_saliency(self.model, image, source.info.get("exif"))
-        out = method.apply(image, sal, options)
-        if out.size != image.size:
-            raise ValueError(f"method {method.name!r} changed the image size")
-        out.info = dict(source.image.info)
-        return out
 
 
 def encode(

@@ -143,7 +143,13 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--subsampling", help="4:4:4, 4:2:2 or 4:2:0 (default: libjpeg's 4:2:0)")
     p.add_argument("--progressive", action="store_true", help="progressive JPEG")
     p.add_argument("--optimize", action="store_true", help="optimise Huffman tables")
+    p.add_argument("--strength", type=float, help="method strength in [0, 1] (method default)")
     p.add_argument("--target-bytes", type=int, help="highest quality that fits in N bytes")
+    p.add_argument(
+        "--preserve",
+        choices=["top1"],
+        help="lowest quality at which the model's classifier keeps its top-1",
+    )
     p.add_argument(
         "--background",
         type=_background,
@@ -182,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _encoder_from_args(args: argparse.Namespace) -> Encoder:
     options: dict[str, Any] = {"keep_metadata": not args.strip_metadata}
-    for name in ("quality", "subsampling", "target_bytes", "background"):
+    for name in ("quality", "subsampling", "target_bytes", "background", "strength", "preserve"):
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     if args.progressive:

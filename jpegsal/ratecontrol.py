@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["fit_quality"]
+__all__ = ["fit_quality", "smallest_passing"]
 
 
 def fit_quality(
@@ -50,4 +50,36 @@ def fit_quality(
             f"target_bytes={target_bytes} is unreachable: the smallest output "
             f"(quality {hi + 1}) is {smallest} bytes"
         )
+    return best
+
+
+def smallest_passing(
+    encode: Callable[[int], bytes], passes: Callable[[bytes], bool], *, lo: int = 1, hi: int = 100
+) -> tuple[int, bytes]:
+    """Return ``(quality, data)`` for the lowest quality found whose output ``passes``.
+
+    Used by ``preserve="top1"``: ``passes`` decodes the output and checks the
+    classifier's decision. The decision is close to monotone in quality, so
+    this is a bisection (at most 7 encodes and checks for 1..100), and it only
+    returns outputs it actually checked.
+
+    Raises
+    ------
+    ValueError
+        If even quality ``hi`` does not pass.
+    """
+    best: tuple[int, bytes] | None = None
+    top = encode(hi)
+    if not passes(top):
+        raise ValueError(f"the condition fails even at quality {hi}; nothing smaller can keep it")
+    best = (hi, top)
+    hi -= 1
+    while lo <= hi:
+        q = (lo + hi) // 2
+        data = encode(q)
+        if passes(data):
+            best = (q, data)
+            hi = q - 1
+        else:
+            lo = q + 1
     return best

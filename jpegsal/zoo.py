@@ -35,6 +35,7 @@ __all__ = [
     "models",
     "models_dir",
     "register_model",
+    "upright_view",
 ]
 
 
@@ -232,6 +233,12 @@ def orientation(exif: bytes | None) -> int:
     except Exception:  # broken EXIF must not stop encoding; treat as upright
         return 1
     return value if value in _ORIENT else 1
+
+
+def upright_view(image: Image.Image, tag: int) -> Image.Image:
+    """``image`` turned the way EXIF orientation ``tag`` says a viewer shows it."""
+    turn = _ORIENT.get(tag)
+    return image if turn is None else image.transpose(turn[0])
 
 
 def compute_saliency(model: SaliencyModel, image: Image.Image, exif: bytes | None) -> np.ndarray:

@@ -13,6 +13,7 @@ config class, and one :func:`register_method` call.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -20,7 +21,14 @@ from PIL import Image
 
 from ..options import JpegOptions
 
-__all__ = ["Method", "MethodSpec", "available_methods", "get_method", "register_method"]
+__all__ = [
+    "Method",
+    "MethodSpec",
+    "available_methods",
+    "get_method",
+    "register_method",
+    "with_strength",
+]
 
 
 @runtime_checkable
@@ -52,6 +60,16 @@ def register_method(cls: type[T]) -> type[T]:
         raise ValueError(f"a method named {name!r} is already registered")
     _REGISTRY[name] = cls
     return cls
+
+
+def with_strength(method: Method, strength: float) -> Method:
+    """A copy of ``method`` with another strength (methods are frozen dataclasses)."""
+    if strength == method.strength:
+        return method
+    if not dataclasses.is_dataclass(method):
+        raise TypeError(f"cannot change the strength of {method!r}: it is not a dataclass")
+    changed: Method = dataclasses.replace(method, strength=strength)
+    return changed
 
 
 def available_methods() -> list[str]:
