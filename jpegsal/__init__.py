@@ -14,9 +14,9 @@ from __future__ import annotations
 from ._version import __version__
 from .api import Encoder, encode, save
 from .maps import saliency
-from .pipeline import EncodeResult
 from .methods import available_methods
 from .options import JpegOptions, normalize_options
+from .pipeline import EncodeResult
 from .zoo import available_models, models
 
 __all__ = [
