@@ -1,0 +1,187 @@
+"""Bytes against classifier accuracy: jpegsal's methods against Pillow's quality sweep.
+
+Every image is encoded by each contender at each quality and decoded, and an
+ImageNet classifier sees the **whole** decoded image, resized to its input
+size with no crop. A method cannot win by degrading borders that a centre
+crop would hide. Two evaluators:
+- ``lite0``: EfficientNet-Lite0, the classifier the shipped maps explain;
+- ``lite2``: EfficientNet-Lite2, an independent classifier.
+
+The summary number is the bytes ratio at equal top-1 (Bjøntegaard-style): the
+mean difference of log(bytes) between two accuracy-vs-log-bytes curves. It is
+taken over the accuracy range both curves cover, and again over the range that
+Pillow spans between quality 20 and 90.
+
+    python benchmarks/rate_accuracy.py                       # imagenet-val-1300, all images
+    python benchmarks/rate_accuracy.py --limit 200 --evaluators lite0
+    python benchmarks/rate_accuracy.py --quick               # 30 images, 4 qualities
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+import jpegsal
+from jpegsal.train.data import read_labels
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT.parent / "shared" / "data" / "imagenet-val-1300"
+QUALITIES = [10, 15, 20, 30, 40, 50, 60, 70, 80, 90]
+METHODS = ["guided", "downsample", "mix", "blocks"]
+
+
+@dataclass
+class PrecomputedMap:
+    """A saliency 'model' that returns a map computed once per image (same for all qualities)."""
+
+    sal: np.ndarray
+    name: str = "cam"
+
+    def __call__(self, image: Image.Image) -> np.ndarray:
+        return self.sal
+
+
+def bd_ratio(base: list[tuple[float, float]], test: list[tuple[float, float]],
+             lo: float | None = None, hi: float | None = None) -> float | None:
+    """exp(mean log-bytes difference) at equal accuracy; points are (bytes, accuracy).
+
+    Each curve is made monotone (accuracy as a running maximum over increasing
+    bytes) and interpolated linearly in log(bytes) against accuracy; the mean is
+    over the shared accuracy range, clipped to [lo, hi] when given.
+    """
+    def curve(points: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+        pts = sorted(points)
+        logb = np.log([p[0] for p in pts])
+        acc = np.maximum.accumulate([p[1] for p in pts])
+        acc, idx = np.unique(acc, return_index=True)  # strictly increasing for interpolation
+        return acc, logb[idx]
+
+    a0, l0 = curve(base)
+    a1, l1 = curve(test)
+    low, high = max(a0[0], a1[0]), min(a0[-1], a1[-1])
+    if lo is not None:
+        low = max(low, lo)
+    if hi is not None:
+        high = min(high, hi)
+    if high <= low:
+        return None
+    grid = np.linspace(low, high, 200)
+    return float(np.exp(np.mean(np.interp(grid, a1, l1) - np.interp(grid, a0, l0))))
+
+
+class Evaluator:
+    def __init__(self, name: str) -> None:
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).parent))
+        from saliency_quality import Evaluator as _Evaluator
+
+        self.inner = _Evaluator(name)
+
+    def top1(self, images: list[np.ndarray]) -> np.ndarray:
+        out = []
+        for im in images:  # images differ in size: one run each
+            out.append(int(self.inner.probs(im[None])[0].argmax()))
+        return np.asarray(out)
+
+
+def run(dataset: Path, evaluators: list[str], limit: int | None, qualities: list[int],
+        methods: list[str]) -> dict[str, Any]:
+    pairs = read_labels(dataset)[:limit]
+    evs = {name: Evaluator(name) for name in evaluators}
+    contenders = ["pillow"] + [f"cam+{m}" for m in methods]
+    nbytes = {c: np.zeros(len(qualities)) for c in contenders}
+    right = {e: {c: np.zeros(len(qualities)) for c in contenders} for e in evaluators}
+    pixels = 0
+    t0 = time.perf_counter()
+    for path, label in tqdm(pairs, desc="rate/accuracy", unit="img"):
+        with Image.open(path) as im:
+            image = im.convert("RGB")
+        pixels += image.width * image.height
+        cam = PrecomputedMap(jpegsal.saliency(image, "cam", device="cpu"))
+        for c in contenders:
+            decoded = []
+            for qi, q in enumerate(qualities):
+                if c == "pillow":
+                    buf = io.BytesIO()
+                    image.save(buf, "JPEG", quality=q)
+                    data = buf.getvalue()
+                else:
+                    data = jpegsal.encode(image, model=cam, method=c.split("+")[1], quality=q)
+                nbytes[c][qi] += len(data)
+                decoded.append(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
+            for e, ev in evs.items():
+                right[e][c] += ev.top1(decoded) == label
+    n = len(pairs)
+    curves: dict[str, Any] = {}
+    for e in evaluators:
+        curves[e] = {}
+        for c in contenders:
+            curves[e][c] = [{"quality": q, "bpp": round(8 * nbytes[c][i] / pixels, 4),
+                             "bytes": round(nbytes[c][i] / n, 1),
+                             "top1": round(100 * right[e][c][i] / n, 2)}
+                            for i, q in enumerate(qualities)]
+    summary: dict[str, Any] = {}
+    for e in evaluators:
+        base = [(p["bytes"], p["top1"]) for p in curves[e]["pillow"]]
+        span = [p["top1"] for p in curves[e]["pillow"] if 20 <= p["quality"] <= 90]
+        summary[e] = {}
+        for c in contenders[1:]:
+            test = [(p["bytes"], p["top1"]) for p in curves[e][c]]
+            summary[e][c] = {
+                "ratio_overlap": _round(bd_ratio(base, test)),
+                "ratio_pillow_q20_q90": _round(bd_ratio(base, test, min(span), max(span))),
+            }
+    return {"benchmark": "rate_accuracy", "dataset": dataset.name, "images": n,
+            "qualities": qualities, "protocol": "whole decoded image resized to the "
+            "evaluator's input (about 224² / 260², aspect kept), no crop; labels from the dataset",
+            "seconds": round(time.perf_counter() - t0, 1),
+            "machine": f"{platform.machine()}, python {platform.python_version()}",
+            "curves": curves, "summary": summary}
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", nargs="?", type=Path, default=DEFAULT)
+    parser.add_argument("--evaluators", nargs="+", default=["lite0", "lite2"],
+                        choices=["lite0", "lite2"])
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
+    parser.add_argument("--quick", action="store_true", help="30 images, 4 qualities, lite0")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    qualities = QUALITIES
+    if args.quick:
+        args.limit, qualities, args.evaluators = args.limit or 30, [20, 40, 60, 90], ["lite0"]
+    result = run(args.dataset, args.evaluators, args.limit, qualities, args.methods)
+    out = args.out or ROOT / "benchmarks" / "results" / args.dataset.name / (
+        f"rate_accuracy{'_quick' if args.quick else ''}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    for e, rows in result["summary"].items():
+        print(f"\nevaluator {e}: bytes ratio vs Pillow at equal top-1 (lower is better)")
+        print("| contender | overlap range | Pillow q20-q90 range |")
+        print("|---|---|---|")
+        for c, r in rows.items():
+            print(f"| {c} | {r['ratio_overlap']} | {r['ratio_pillow_q20_q90']} |")
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""Rate control (target_bytes, preserve='top1'), strength overrides and EncodeResult."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import assert_decodes
+from PIL import Image
+
+import jpegsal
+from jpegsal.cli import main
+from jpegsal.methods.blocks import Blocks
+from jpegsal.ratecontrol import smallest_passing
+from jpegsal.zoo import get_model
+
+
+def test_encode_with_info(rgb: Image.Image) -> None:
+    result = jpegsal.Encoder("cam", "guided", quality=70).encode_with_info(rgb)
+    assert result.data == jpegsal.encode(rgb, model="cam", method="guided", quality=70)
+    assert len(result) == len(result.data)
+    assert result.quality == 70
+    assert result.strength == 0.6
+    assert result.saliency is not None
+    assert result.saliency.shape == (rgb.height, rgb.width)
+    assert result.encodes == 1
+    assert set(result.timings) == {"load", "saliency", "method", "encode", "total"}
+    assert result.timings["total"] >= result.timings["encode"]
+    assert f"{len(result)} bytes, quality=70" in repr(result)
+    plain = jpegsal.Encoder().encode_with_info(rgb)
+    assert plain.saliency is None
+    assert plain.strength is None
+
+
+def test_strength_override(rgb: Image.Image) -> None:
+    enc = jpegsal.Encoder("cam", "blocks")
+    assert enc.encode(rgb, strength=0.9) == jpegsal.encode(
+        rgb, model="cam", method=Blocks(strength=0.9)
+    )
+    assert enc.encode(rgb, strength=0.0) == jpegsal.encode(rgb)  # plain JPEG
+    with pytest.raises(ValueError, match=r"strength must be in \[0, 1\], got 2"):
+        enc.encode(rgb, strength=2)
+    with pytest.raises(ValueError, match="strength needs a method"):
+        jpegsal.encode(rgb, strength=0.5)
+
+
+def test_preserve_top1_keeps_the_decision(rgb: Image.Image) -> None:
+    model = get_model("cam", "cpu")
+    assert model is not None
+    for method in (None, "mix"):
+        result = jpegsal.Encoder("cam", method).encode_with_info(rgb, preserve="top1")
+        _, before = model.predict(rgb)  # type: ignore[attr-defined]
+        decoded = Image.open(io.BytesIO(result.data)).convert("RGB")
+        _, after = model.predict(decoded)  # type: ignore[attr-defined]
+        assert result.top1 == int(np.argmax(before)) == int(np.argmax(after))
+        assert 1 <= result.quality <= 100
+        assert result.encodes <= 8
+
+
+def test_preserve_errors(rgb: Image.Image) -> None:
+    @dataclass
+    class NoClassifier:
+        name: str = "flat"
+
+        def __call__(self, image: Image.Image) -> np.ndarray:
+            return np.ones((image.height, image.width), np.float32)
+
+    with pytest.raises(ValueError, match="preserve='top1' needs a model with a classifier"):
+        jpegsal.encode(rgb, preserve="top1")
+    with pytest.raises(ValueError, match="needs a model with a classifier"):
+        jpegsal.encode(rgb, model=NoClassifier(), preserve="top1")
+    with pytest.raises(ValueError, match="preserve must be None or 'top1', got 'top5'"):
+        jpegsal.encode(rgb, model="cam", preserve="top5")
+    with pytest.raises(ValueError, match="either target_bytes or preserve, not both"):
+        jpegsal.encode(rgb, model="cam", preserve="top1", target_bytes=1000)
+    with pytest.raises(ValueError, match="preserve chooses the quality"):
+        jpegsal.encode(rgb, model="cam", preserve="top1", quality="web_low")
+
+
+def test_target_bytes_with_a_method(rgb: Image.Image) -> None:
+    enc = jpegsal.Encoder("cam", "downsample")
+    result = enc.encode_with_info(rgb, target_bytes=2600)
+    assert len(result) <= 2600
+    assert result.strength == 0.5
+    # A budget that quality alone cannot reach at this strength, but strength 1 can.
+    floor_default = len(enc.encode(rgb, quality=1))
+    floor_full = len(enc.encode(rgb, quality=1, strength=1.0))
+    assert floor_full < floor_default
+    squeezed = enc.encode_with_info(rgb, target_bytes=floor_full)
+    assert squeezed.strength == 1.0
+    assert len(squeezed) <= floor_full
+    assert_decodes(squeezed.data, rgb.size)
+
+
+def test_smallest_passing() -> None:
+    calls: list[int] = []
+
+    def enc(q: int) -> bytes:
+        calls.append(q)
+        return bytes([q])
+
+    assert smallest_passing(enc, lambda d: d[0] >= 37) == (37, bytes([37]))
+    assert len(calls) <= 8
+    with pytest.raises(ValueError, match="fails even at quality 100"):
+        smallest_passing(enc, lambda d: False)
+
+
+def test_cli_method_options(tmp_path: Path, rgb: Image.Image) -> None:
+    src = tmp_path / "in.png"
+    rgb.save(src)
+    out = tmp_path / "o.jpg"
+    args = [
+        "encode",
+        str(src),
+        "-o",
+        str(out),
+        "-q",
+        "--model",
+        "cam",
+        "--method",
+        "mix",
+        "--strength",
+        "0.8",
+        "--quality",
+        "60",
+    ]
+    assert main(args) == 0
+    assert out.read_bytes() == jpegsal.encode(
+        rgb, model="cam", method="mix", strength=0.8, quality=60
+    )
+    assert (
+        main(
+            [
+                "encode",
+                str(src),
+                "-o",
+                str(tmp_path / "p.jpg"),
+                "-q",
+                "--model",
+                "cam",
+                "--method",
+                "guided",
+                "--preserve",
+                "top1",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "encode",
+                str(src),
+                "-o",
+                str(tmp_path / "t.jpg"),
+                "-q",
+                "--model",
+                "cam",
+                "--method",
+                "blocks",
+                "--target-bytes",
+                "3000",
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "t.jpg").stat().st_size <= 3000
+    assert main(["encode", str(src), "-o", str(tmp_path / "x.jpg"), "--strength", "0.5"]) == 2
