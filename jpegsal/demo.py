@@ -32,10 +32,13 @@ def sample_images() -> list[Path]:
 
 
 def _variants() -> list[tuple[str, Encoder]]:
+    # Every method with cam, plus Prakash et al.'s pairing of msroi with per-region quality.
     variants = [("jpegsal method=None", Encoder())]
-    for model in available_models():
-        for method in available_methods():
-            variants.append((f"{model}+{method}", Encoder(model, method)))
+    models = available_models()
+    for method in available_methods():
+        variants.append((f"cam+{method}", Encoder("cam", method)))
+    if "msroi" in models and "mix" in available_methods():
+        variants.append(("msroi+mix", Encoder("msroi", "mix")))
     return variants
 
 
@@ -87,7 +90,9 @@ def _side_by_side(
         (f"{label}: {len(data)} B", Image.open(io.BytesIO(data)).convert("RGB"))
         for label, data in rows
     ]
-    w, h = original.size
+    scale = 256 / original.width  # keep the picture a reasonable width
+    w, h = 256, max(1, round(original.height * scale))
+    tiles = [(label, tile.resize((w, h), Image.Resampling.LANCZOS)) for label, tile in tiles]
     label_h = 14
     canvas = Image.new("RGB", (w * len(tiles), h + label_h), "white")
     draw = ImageDraw.Draw(canvas)
