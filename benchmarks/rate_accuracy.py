@@ -52,14 +52,19 @@ class PrecomputedMap:
         return self.sal
 
 
-def bd_ratio(base: list[tuple[float, float]], test: list[tuple[float, float]],
-             lo: float | None = None, hi: float | None = None) -> float | None:
+def bd_ratio(
+    base: list[tuple[float, float]],
+    test: list[tuple[float, float]],
+    lo: float | None = None,
+    hi: float | None = None,
+) -> float | None:
     """exp(mean log-bytes difference) at equal accuracy; points are (bytes, accuracy).
 
     Each curve is made monotone (accuracy as a running maximum over increasing
     bytes) and interpolated linearly in log(bytes) against accuracy; the mean is
     over the shared accuracy range, clipped to [lo, hi] when given.
     """
+
     def curve(points: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
         pts = sorted(points)
         logb = np.log([p[0] for p in pts])
@@ -96,8 +101,13 @@ class Evaluator:
         return np.asarray(out)
 
 
-def run(dataset: Path, evaluators: list[str], limit: int | None, qualities: list[int],
-        methods: list[str]) -> dict[str, Any]:
+def run(
+    dataset: Path,
+    evaluators: list[str],
+    limit: int | None,
+    qualities: list[int],
+    methods: list[str],
+) -> dict[str, Any]:
     pairs = read_labels(dataset)[:limit]
     evs = {name: Evaluator(name) for name in evaluators}
     contenders = ["pillow"] + [f"cam+{m}" for m in methods]
@@ -128,10 +138,15 @@ def run(dataset: Path, evaluators: list[str], limit: int | None, qualities: list
     for e in evaluators:
         curves[e] = {}
         for c in contenders:
-            curves[e][c] = [{"quality": q, "bpp": round(8 * nbytes[c][i] / pixels, 4),
-                             "bytes": round(nbytes[c][i] / n, 1),
-                             "top1": round(100 * right[e][c][i] / n, 2)}
-                            for i, q in enumerate(qualities)]
+            curves[e][c] = [
+                {
+                    "quality": q,
+                    "bpp": round(8 * nbytes[c][i] / pixels, 4),
+                    "bytes": round(nbytes[c][i] / n, 1),
+                    "top1": round(100 * right[e][c][i] / n, 2),
+                }
+                for i, q in enumerate(qualities)
+            ]
     summary: dict[str, Any] = {}
     for e in evaluators:
         base = [(p["bytes"], p["top1"]) for p in curves[e]["pillow"]]
@@ -143,12 +158,18 @@ def run(dataset: Path, evaluators: list[str], limit: int | None, qualities: list
                 "ratio_overlap": _round(bd_ratio(base, test)),
                 "ratio_pillow_q20_q90": _round(bd_ratio(base, test, min(span), max(span))),
             }
-    return {"benchmark": "rate_accuracy", "dataset": dataset.name, "images": n,
-            "qualities": qualities, "protocol": "whole decoded image resized to the "
-            "evaluator's input (about 224² / 260², aspect kept), no crop; labels from the dataset",
-            "seconds": round(time.perf_counter() - t0, 1),
-            "machine": f"{platform.machine()}, python {platform.python_version()}",
-            "curves": curves, "summary": summary}
+    return {
+        "benchmark": "rate_accuracy",
+        "dataset": dataset.name,
+        "images": n,
+        "qualities": qualities,
+        "protocol": "whole decoded image resized to the "
+        "evaluator's input (about 224² / 260², aspect kept), no crop; labels from the dataset",
+        "seconds": round(time.perf_counter() - t0, 1),
+        "machine": f"{platform.machine()}, python {platform.python_version()}",
+        "curves": curves,
+        "summary": summary,
+    }
 
 
 def _round(x: float | None) -> float | None:
@@ -158,8 +179,9 @@ def _round(x: float | None) -> float | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", nargs="?", type=Path, default=DEFAULT)
-    parser.add_argument("--evaluators", nargs="+", default=["lite0", "lite2"],
-                        choices=["lite0", "lite2"])
+    parser.add_argument(
+        "--evaluators", nargs="+", default=["lite0", "lite2"], choices=["lite0", "lite2"]
+    )
     parser.add_argument("--limit", type=int)
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     parser.add_argument("--quick", action="store_true", help="30 images, 4 qualities, lite0")
@@ -170,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         args.limit, qualities, args.evaluators = args.limit or 30, [20, 40, 60, 90], ["lite0"]
     result = run(args.dataset, args.evaluators, args.limit, qualities, args.methods)
     out = args.out or ROOT / "benchmarks" / "results" / args.dataset.name / (
-        f"rate_accuracy{'_quick' if args.quick else ''}.json")
+        f"rate_accuracy{'_quick' if args.quick else ''}.json"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     for e, rows in result["summary"].items():

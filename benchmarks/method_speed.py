@@ -1,0 +1,111 @@
+"""CPU time of each pre-encode method's step (the map given), and of a whole encode.
+
+    python benchmarks/method_speed.py                       # 1 MP, 2 threads
+    python benchmarks/method_speed.py --megapixels 0.3 1 3 --repeat 30
+
+Run on an otherwise idle machine. OpenCV uses ``--threads`` threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+import jpegsal
+from jpegsal.methods import get_method
+from jpegsal.options import normalize_options
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_IMAGE = ROOT / "jpegsal" / "data" / "kodim23.png"
+
+
+def median_ms(fn: Callable[[], object], repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return round(1000 * statistics.median(times), 2)
+
+
+def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) -> dict[str, Any]:
+    import cv2
+
+    cv2.setNumThreads(threads)
+    with Image.open(image_path) as im:
+        base = im.convert("RGB")
+    opts = normalize_options({"quality": 75})
+    rows = []
+    for mp in megapixels:
+        s = math.sqrt(mp * 1e6 / (base.width * base.height))
+        image = base.resize((round(base.width * s), round(base.height * s)), Image.BICUBIC)
+        sal = jpegsal.saliency(image, "cam", device="cpu", threads=threads)
+
+        def pillow(image: Image.Image = image) -> bytes:
+            buf = io.BytesIO()
+            image.save(buf, "JPEG", quality=75)
+            return buf.getvalue()
+
+        pillow_ms = median_ms(pillow, repeat)
+        for name in jpegsal.available_methods():
+            method = get_method(name)
+            assert method is not None
+            enc = jpegsal.Encoder("cam", name, threads=threads, quality=75)
+            rows.append(
+                {
+                    "method": name,
+                    "size": f"{image.width}x{image.height}",
+                    "method_ms": median_ms(lambda m=method, i=image: m.apply(i, sal, opts), repeat),
+                    "encode_total_ms": median_ms(lambda e=enc, i=image: e.encode(i), repeat),
+                    "pillow_save_ms": pillow_ms,
+                }
+            )
+    return {
+        "benchmark": "method_speed",
+        "threads": threads,
+        "repeat": repeat,
+        "machine": f"{platform.machine()}, python {platform.python_version()}",
+        "rows": rows,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
+    parser.add_argument("--megapixels", type=float, nargs="+", default=[1.0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--quick", action="store_true", help="repeat 3")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    result = run(args.image, args.megapixels, args.threads, 3 if args.quick else args.repeat)
+    print(f"median of {result['repeat']} runs, {args.threads} threads, quality 75")
+    print(
+        "| method | image | method step ms | whole encode ms (cam + method + JPEG) "
+        "| Pillow save ms |"
+    )
+    print("|---|---|---|---|---|")
+    for r in result["rows"]:
+        print(
+            f"| {r['method']} | {r['size']} | {r['method_ms']} | {r['encode_total_ms']} | "
+            f"{r['pillow_save_ms']} |"
+        )
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
