@@ -66,7 +66,9 @@ def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) ->
                 {
                     "method": name,
                     "size": f"{image.width}x{image.height}",
-                    "method_ms": median_ms(lambda m=method, i=image: m.apply(i, sal, opts), repeat),
+                    "method_ms": median_ms(
+                        lambda m=method, i=image, s=sal: m.apply(i, s, opts), repeat
+                    ),
                     "encode_total_ms": median_ms(lambda e=enc, i=image: e.encode(i), repeat),
                     "pillow_save_ms": pillow_ms,
                 }
