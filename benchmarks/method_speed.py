@@ -12,13 +12,10 @@ import argparse
 import io
 import json
 import math
-import platform
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from common import machine, median_ms
 from PIL import Image
 
 import jpegsal
@@ -27,16 +24,6 @@ from jpegsal.options import normalize_options
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGE = ROOT / "jpegsal" / "data" / "kodim23.png"
-
-
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return round(1000 * statistics.median(times), 2)
 
 
 def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) -> dict[str, Any]:
@@ -77,7 +64,7 @@ def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) ->
         "benchmark": "method_speed",
         "threads": threads,
         "repeat": repeat,
-        "machine": f"{platform.machine()}, python {platform.python_version()}",
+        "machine": machine(),
         "rows": rows,
     }
 

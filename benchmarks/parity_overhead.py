@@ -14,25 +14,15 @@ import argparse
 import io
 import json
 import platform
-import statistics
-import time
 from pathlib import Path
 from typing import Any
 
+from common import median_ms
 from PIL import Image
 
 import jpegsal
 
 DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kodak"
-
-
-def _median_ms(fn: Any, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
 
 
 def pillow_save(image: Image.Image, **opts: Any) -> bytes:
@@ -54,8 +44,8 @@ def run(folder: Path, repeat: int, limit: int) -> dict[str, Any]:
         pil = ours = 0.0
         for image in images:
             assert jpegsal.encode(image, **opts) == pillow_save(image, **opts), "parity broken"
-            pil += _median_ms(lambda image=image, opts=opts: pillow_save(image, **opts), repeat)
-            ours += _median_ms(lambda image=image, opts=opts: jpegsal.encode(image, **opts), repeat)
+            pil += median_ms(lambda image=image, opts=opts: pillow_save(image, **opts), repeat)
+            ours += median_ms(lambda image=image, opts=opts: jpegsal.encode(image, **opts), repeat)
         rows.append(
             {
                 "options": opts,

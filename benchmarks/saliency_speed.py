@@ -13,13 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from common import machine, median_ms
 from PIL import Image
 
 import jpegsal
@@ -28,16 +25,6 @@ from jpegsal.zoo import get_model
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_IMAGE = ROOT / "jpegsal" / "data" / "kodim23.png"
-
-
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm-up (session creation, first-run allocations)
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return round(1000 * statistics.median(times), 2)
 
 
 def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) -> dict[str, Any]:
@@ -76,7 +63,7 @@ def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) ->
         "threads": threads,
         "repeat": repeat,
         "precision": "fp32 (the shipped model)",
-        "machine": f"{platform.machine()}, python {platform.python_version()}",
+        "machine": machine(),
         "rows": rows,
     }
 

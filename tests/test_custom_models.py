@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -111,10 +112,7 @@ def test_custom_model_validation(
     path = _model(tmp_path / "bad.onnx", **kwargs)
     with pytest.raises(
         ValueError,
-        match=message.replace("(", r"\(")
-        .replace(")", r"\)")
-        .replace("[", r"\[")
-        .replace("]", r"\]"),
+        match=re.escape(message),
     ):
         jpegsal.saliency(np.zeros((32, 32, 3), np.uint8), str(path), device="cpu")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -210,10 +211,7 @@ def test_blocks_chroma_survives_the_encoders_averaging(rgb: Image.Image) -> None
 def test_config_errors(build: Any, error: type, message: str) -> None:
     with pytest.raises(
         error,
-        match=message.replace("[", r"\[")
-        .replace("]", r"\]")
-        .replace("(", r"\(")
-        .replace(")", r"\)"),
+        match=re.escape(message),
     ):
         build()
 
