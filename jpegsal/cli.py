@@ -8,38 +8,22 @@ are reported on stderr in one line, without a traceback.
 from __future__ import annotations
 
 import argparse
-import glob
 import io
 import os
 import sys
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageColor
+from PIL import ImageColor
 
 from ._version import __version__
 from .api import Encoder
-from .codec import write_atomic
+from .batch import plan_jobs, run_batch
 from .methods import available_methods
 from .zoo import available_models
 
 __all__ = ["main"]
-
-_GLOB_CHARS = set("*?[")
-
-
-@dataclass
-class Job:
-    """One input file and where its output goes."""
-
-    src: Path
-    dst: Path
-    error: str | None = None
-    bytes_in: int = 0
-    bytes_out: int = 0
 
 
 def _quality(text: str) -> int | str:
@@ -201,7 +185,7 @@ def _encoder_from_args(args: argparse.Namespace) -> Encoder:
 def _encode_command(args: argparse.Namespace) -> int:
     encoder = _encoder_from_args(args)  # bad options fail here, before any file
     jobs = plan_jobs(args.inputs, args.output, args.out_dir, recursive=args.recursive)
-    return _run_batch(jobs, encoder.encode, args)
+    return run_batch(jobs, encoder.encode, args)
 
 
 def _saliency_command(args: argparse.Namespace) -> int:
@@ -222,7 +206,7 @@ def _saliency_command(args: argparse.Namespace) -> int:
         return buf.getvalue()
 
     jobs = plan_jobs(args.inputs, None, args.out_dir, recursive=args.recursive, suffix=".png")
-    return _run_batch(jobs, work, args)
+    return run_batch(jobs, work, args)
 
 
 def _models_command() -> int:
@@ -233,107 +217,3 @@ def _models_command() -> int:
         top1 = f"top-1 {acc['top1_onnxruntime']}%" if "top1_onnxruntime" in acc else ""
         print(f"{card['name']:<8} {card.get('description', '')}  {top1}")
     return 0
-
-
-def _run_batch(jobs: list[Job], work: Callable[[Path], bytes], args: argparse.Namespace) -> int:
-    """Run ``work`` on every planned job with a worker pool; write outputs; report."""
-    if args.jobs < 1:
-        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
-    todo = [j for j in jobs if j.error is None]
-    from tqdm import tqdm
-
-    with (
-        ThreadPoolExecutor(max_workers=args.jobs) as pool,
-        tqdm(
-            total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr
-        ) as bar,
-    ):
-        futures = [pool.submit(_run_job, work, j, args.overwrite) for j in todo]
-        for future in as_completed(futures):
-            future.result()
-            bar.update()
-    return _report(jobs, quiet=args.quiet)
-
-
-def _readable_extensions() -> set[str]:
-    # registered_extensions() also lists save-only formats (e.g. .pdf); keep readable ones.
-    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
-
-
-def plan_jobs(
-    inputs: Sequence[str],
-    output: Path | None,
-    out_dir: Path | None,
-    *,
-    recursive: bool = False,
-    suffix: str = ".jpg",
-) -> list[Job]:
-    """Expand inputs into jobs; problems found here become failed jobs, not exceptions."""
-    found: list[tuple[Path, Path]] = []  # (source, path relative to the output dir)
-    jobs: list[Job] = []
-    for text in inputs:
-        path = Path(text)
-        if path.is_dir():
-            pattern = "**/*" if recursive else "*"
-            exts = _readable_extensions()
-            files = sorted(
-                p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in exts
-            )
-            found += [(p, p.relative_to(path)) for p in files]
-            if not files:
-                jobs.append(Job(path, path, error="directory holds no image files"))
-        elif path.exists():
-            found.append((path, Path(path.name)))
-        elif _GLOB_CHARS & set(text) and (matches := sorted(glob.glob(text, recursive=recursive))):
-            found += [(Path(m), Path(Path(m).name)) for m in matches if Path(m).is_file()]
-        else:
-            jobs.append(Job(path, path, error="no such file or directory"))
-    if output is not None and len(found) + len(jobs) != 1:
-        raise ValueError(
-            f"-o/--output takes exactly one input; got {len(found) + len(jobs)}, "
-            "use --out-dir for several"
-        )
-    sources = {p.resolve() for p, _ in found}
-    claimed: dict[Path, Path] = {}
-    for src, rel in found:
-        dst = output if output is not None else (out_dir or Path(".")) / rel.with_suffix(suffix)
-        job = Job(src, dst)
-        key = dst.resolve()
-        if key in sources:
-            job.error = f"output {str(dst)!r} is an input; refusing to overwrite an input"
-        elif key in claimed:
-            job.error = f"output {str(dst)!r} is also the output of {str(claimed[key])!r}"
-        else:
-            claimed[key] = src
-        jobs.append(job)
-    return jobs
-
-
-def _run_job(work: Callable[[Path], bytes], job: Job, overwrite: bool) -> None:
-    try:
-        if job.dst.exists() and not overwrite:
-            raise FileExistsError(f"output exists: {str(job.dst)!r} (use --overwrite)")
-        data = work(job.src)
-        job.dst.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(data, job.dst, overwrite=overwrite)
-        job.bytes_in, job.bytes_out = job.src.stat().st_size, len(data)
-    except Exception as e:  # one bad file must not stop the batch
-        job.error = f"{type(e).__name__}: {e}"
-
-
-def _report(jobs: list[Job], *, quiet: bool) -> int:
-    ok = [j for j in jobs if j.error is None]
-    failed = [j for j in jobs if j.error is not None]
-    if not quiet:
-        for j in ok:
-            print(
-                f"{j.src} -> {j.dst}  {j.bytes_in} -> {j.bytes_out} bytes "
-                f"({j.bytes_out / max(j.bytes_in, 1):.3f}x)"
-            )
-    for j in failed:
-        print(f"jpegsal: failed: {j.src}: {j.error}", file=sys.stderr)
-    total_in = sum(j.bytes_in for j in ok)
-    total_out = sum(j.bytes_out for j in ok)
-    ratio = f" ({total_out / total_in:.3f}x)" if total_in else ""
-    print(f"{len(ok)} written, {len(failed)} failed; {total_in} -> {total_out} bytes{ratio}")
-    return 1 if failed else 0

@@ -1,0 +1,139 @@
+"""Batch work for the CLI: expand inputs into jobs, run them on a worker pool, write, report.
+
+Threads, not processes: Pillow's codec and onnxruntime release the GIL, and the
+threads share one model session. Every output is written atomically, and a
+failing file is recorded on its job and reported; it never stops the batch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from .codec import write_atomic
+
+__all__ = ["Job", "plan_jobs", "run_batch"]
+
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass
+class Job:
+    """One input file and where its output goes."""
+
+    src: Path
+    dst: Path
+    error: str | None = None
+    bytes_in: int = 0
+    bytes_out: int = 0
+
+
+def run_batch(jobs: list[Job], work: Callable[[Path], bytes], args: argparse.Namespace) -> int:
+    """Run ``work`` on every planned job with a worker pool; write outputs; report."""
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    todo = [j for j in jobs if j.error is None]
+    from tqdm import tqdm
+
+    with (
+        ThreadPoolExecutor(max_workers=args.jobs) as pool,
+        tqdm(
+            total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr
+        ) as bar,
+    ):
+        futures = [pool.submit(_run_job, work, j, args.overwrite) for j in todo]
+        for future in as_completed(futures):
+            future.result()
+            bar.update()
+    return _report(jobs, quiet=args.quiet)
+
+
+def _readable_extensions() -> set[str]:
+    # registered_extensions() also lists save-only formats (e.g. .pdf); keep readable ones.
+    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+
+
+def plan_jobs(
+    inputs: Sequence[str],
+    output: Path | None,
+    out_dir: Path | None,
+    *,
+    recursive: bool = False,
+    suffix: str = ".jpg",
+) -> list[Job]:
+    """Expand inputs into jobs; problems found here become failed jobs, not exceptions."""
+    found: list[tuple[Path, Path]] = []  # (source, path relative to the output dir)
+    jobs: list[Job] = []
+    for text in inputs:
+        path = Path(text)
+        if path.is_dir():
+            pattern = "**/*" if recursive else "*"
+            exts = _readable_extensions()
+            files = sorted(
+                p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in exts
+            )
+            found += [(p, p.relative_to(path)) for p in files]
+            if not files:
+                jobs.append(Job(path, path, error="directory holds no image files"))
+        elif path.exists():
+            found.append((path, Path(path.name)))
+        elif _GLOB_CHARS & set(text) and (matches := sorted(glob.glob(text, recursive=recursive))):
+            found += [(Path(m), Path(Path(m).name)) for m in matches if Path(m).is_file()]
+        else:
+            jobs.append(Job(path, path, error="no such file or directory"))
+    if output is not None and len(found) + len(jobs) != 1:
+        raise ValueError(
+            f"-o/--output takes exactly one input; got {len(found) + len(jobs)}, "
+            "use --out-dir for several"
+        )
+    sources = {p.resolve() for p, _ in found}
+    claimed: dict[Path, Path] = {}
+    for src, rel in found:
+        dst = output if output is not None else (out_dir or Path(".")) / rel.with_suffix(suffix)
+        job = Job(src, dst)
+        key = dst.resolve()
+        if key in sources:
+            job.error = f"output {str(dst)!r} is an input; refusing to overwrite an input"
+        elif key in claimed:
+            job.error = f"output {str(dst)!r} is also the output of {str(claimed[key])!r}"
+        else:
+            claimed[key] = src
+        jobs.append(job)
+    return jobs
+
+
+def _run_job(work: Callable[[Path], bytes], job: Job, overwrite: bool) -> None:
+    try:
+        if job.dst.exists() and not overwrite:
+            raise FileExistsError(f"output exists: {str(job.dst)!r} (use --overwrite)")
+        data = work(job.src)
+        job.dst.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(data, job.dst, overwrite=overwrite)
+        job.bytes_in, job.bytes_out = job.src.stat().st_size, len(data)
+    except Exception as e:  # one bad file must not stop the batch
+        job.error = f"{type(e).__name__}: {e}"
+
+
+def _report(jobs: list[Job], *, quiet: bool) -> int:
+    ok = [j for j in jobs if j.error is None]
+    failed = [j for j in jobs if j.error is not None]
+    if not quiet:
+        for j in ok:
+            print(
+                f"{j.src} -> {j.dst}  {j.bytes_in} -> {j.bytes_out} bytes "
+                f"({j.bytes_out / max(j.bytes_in, 1):.3f}x)"
+            )
+    for j in failed:
+        print(f"jpegsal: failed: {j.src}: {j.error}", file=sys.stderr)
+    total_in = sum(j.bytes_in for j in ok)
+    total_out = sum(j.bytes_out for j in ok)
+    ratio = f" ({total_out / total_in:.3f}x)" if total_in else ""
+    print(f"{len(ok)} written, {len(failed)} failed; {total_in} -> {total_out} bytes{ratio}")
+    return 1 if failed else 0
