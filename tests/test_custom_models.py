@@ -127,3 +127,9 @@ def test_not_an_onnx_file(tmp_path: Path) -> None:
     path.write_bytes(b"not a model")
     with pytest.raises(ValueError, match=r"cannot load ONNX model .*junk\.onnx"):
         jpegsal.saliency(np.zeros((8, 8), np.uint8), str(path), device="cpu")
+
+
+def test_preserve_needs_logits(tmp_path: Path, rgb: Image.Image) -> None:
+    path = _model(tmp_path / "nologits.onnx", meta=CONFIG)
+    with pytest.raises(ValueError, match="preserve='top1': model 'nologits' has no logits output"):
+        jpegsal.encode(rgb, model=str(path), preserve="top1")

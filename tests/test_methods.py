@@ -235,3 +235,19 @@ def test_strips_equal_the_whole_plane(shape: tuple[int, int]) -> None:
     assert np.array_equal(
         edit_plane(plane, weight, table, rule), _edit_strip(plane, weight, table, rule)
     )
+
+
+def test_with_strength_needs_a_dataclass() -> None:
+    from jpegsal.methods import with_strength
+
+    class Plain:
+        name = "plain"
+        strength = 0.5
+
+        def apply(self, image: Image.Image, sal: np.ndarray, options: Any) -> Image.Image:
+            return image
+
+    assert with_strength(Guided(), 0.3) == Guided(strength=0.3)
+    assert with_strength(Plain(), 0.5).strength == 0.5  # unchanged: returned as is
+    with pytest.raises(TypeError, match=r"cannot change the strength of .* not a dataclass"):
+        with_strength(Plain(), 0.9)  # type: ignore[arg-type]
