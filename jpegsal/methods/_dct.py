@@ -43,6 +43,7 @@ def edit_image(
     image: Image.Image, saliency: np.ndarray, options: JpegOptions, edit: BlockEdit
 ) -> Image.Image:
     """Apply ``edit`` to every block of every plane; block weight = mean(1 - saliency)."""
+    cv2 = require("cv2")
     luma_q, chroma_q = quant_tables(options)
     weight = 1.0 - saliency
     if image.mode == "L":
@@ -56,8 +57,9 @@ def edit_image(
         if (fy, fx) != (1, 1):
             plane, w = average_cells(plane, fy, fx), average_cells(w, fy, fx)
         out = edit_plane(plane, w, chroma_q, edit)
-        if (fy, fx) != (1, 1):
-            out = np.repeat(np.repeat(out, fy, axis=0), fx, axis=1)[: y.shape[0], : y.shape[1]]
+        if (fy, fx) != (1, 1):  # replicate each cell (nearest resize at an exact factor)
+            size = (out.shape[1] * fx, out.shape[0] * fy)
+            out = cv2.resize(out, size, interpolation=cv2.INTER_NEAREST)[: y.shape[0], : y.shape[1]]
         planes.append(out)
     return Image.fromarray(np.dstack(planes), "YCbCr")
 
@@ -73,45 +75,46 @@ STRIP = 64  # rows per strip: a multiple of 8, so no block straddles two strips
 def edit_plane(
     plane: np.ndarray, weight: np.ndarray, table: np.ndarray, edit: BlockEdit
 ) -> np.ndarray:
-    """:func:`_edit_strip` over strips of ``STRIP`` rows.
-
-    Every edit is local to its 8x8 block, so strips give exactly the same result as the
-    whole plane at once. Their working set (a few hundred KB at 1 MP) stays in cache.
-    """
-    h = plane.shape[0]
-    if h <= 2 * STRIP:
-        return _edit_strip(plane, weight, table, edit)
-    out = np.empty(plane.shape, np.uint8)
-    for y in range(0, h, STRIP):
-        out[y : y + STRIP] = _edit_strip(plane[y : y + STRIP], weight[y : y + STRIP], table, edit)
-    return out
-
-
-def _edit_strip(
-    plane: np.ndarray, weight: np.ndarray, table: np.ndarray, edit: BlockEdit
-) -> np.ndarray:
     """DCT each 8x8 block, apply ``edit`` in quantisation steps (DC kept), invert, round.
 
-    The block DCT is separable, so it runs in image layout: one product over
-    rows of 8 and one over columns of 8. Coefficient (u, v) of block (i, j)
-    sits at pixel (8i + u, 8j + v), and ``edit`` works elementwise on that grid.
+    The plane is padded once (libjpeg replicates the last row and column) and
+    processed in strips of ``STRIP`` rows. Every edit is local to its 8x8 block, so
+    strips give exactly the whole-plane result, with a working set that stays in cache.
+    The block DCT is separable, so it runs in image layout: coefficient (u, v) of
+    block (i, j) sits at pixel (8i + u, 8j + v), and ``edit`` works elementwise on that grid.
     """
     cv2 = require("cv2")
     h, w = plane.shape
     gh, gw = -(-h // 8), -(-w // 8)
-    hh, ww = gh * 8, gw * 8
-    # libjpeg pads partial blocks by replicating the last row and column.
     padded = cv2.copyMakeBorder(
-        np.asarray(plane, np.float32), 0, hh - h, 0, ww - w, cv2.BORDER_REPLICATE
+        np.asarray(plane, np.float32), 0, gh * 8 - h, 0, gw * 8 - w, cv2.BORDER_REPLICATE
     ) - np.float32(128.0)
-    rows = (padded.reshape(hh, gw, 8) @ DCT.T).reshape(gh, 8, ww)
-    step = np.tile(table.astype(np.float32), (gh, gw))
+    block_weight = block_means(weight, 8, 8)
+    step_row = np.tile(table.astype(np.float32), (1, gw))  # one block row of steps
+    out = np.empty((gh * 8, gw * 8), np.uint8)
+    for y in range(0, gh * 8, STRIP):
+        rows = slice(y, y + STRIP)
+        out[rows] = _edit_strip(
+            padded[rows], block_weight[y // 8 : (y + STRIP) // 8], step_row, edit
+        )
+    return out[:h, :w]
+
+
+def _edit_strip(
+    strip: np.ndarray, block_weight: np.ndarray, step_row: np.ndarray, edit: BlockEdit
+) -> np.ndarray:
+    """One strip of a padded, level-shifted plane: DCT, edit, inverse DCT, round to uint8."""
+    cv2 = require("cv2")
+    hh, ww = strip.shape
+    gh, gw = hh // 8, ww // 8
+    step = np.tile(step_row, (gh, 1))
+    rows = (strip.reshape(hh, gw, 8) @ DCT.T).reshape(gh, 8, ww)
     coef = (DCT @ rows).reshape(hh, ww) / step
-    block_weight = np.repeat(np.repeat(block_means(weight, 8, 8), 8, axis=0), 8, axis=1)
-    edited = edit(coef, block_weight)
+    # Each block's weight over its 8x8 coefficients (nearest resize at an exact factor).
+    weights = cv2.resize(block_weight, (ww, hh), interpolation=cv2.INTER_NEAREST)
+    edited = edit(coef, weights)
     edited[::8, ::8] = coef[::8, ::8]  # the block mean (DC) is never touched
     back = (DCT.T @ (edited * step).reshape(gh, 8, ww)).reshape(hh, gw, 8) @ DCT
-    out = np.ascontiguousarray(back.reshape(hh, ww)[:h, :w])
     # convertScaleAbs adds the level shift, rounds and saturates in one pass.
-    result: np.ndarray = cv2.convertScaleAbs(out, alpha=1.0, beta=128.0)
+    result: np.ndarray = cv2.convertScaleAbs(back.reshape(hh, ww), alpha=1.0, beta=128.0)
     return result
