@@ -191,15 +191,14 @@ def _encode_command(args: argparse.Namespace) -> int:
 def _saliency_command(args: argparse.Namespace) -> int:
     from .heatmap import render
     from .inputs import load_image
-    from .maps import _model_view
-    from .zoo import compute_saliency, get_model
+    from .zoo import compute_saliency, get_model, model_view
 
     model = get_model(args.model, args.device)
     assert model is not None
 
     def work(path: Path) -> bytes:
         source = load_image(path)
-        view = _model_view(source.image)
+        view = model_view(source.image)
         sal = compute_saliency(model, view, source.info.get("exif"))
         buf = io.BytesIO()
         render(view, sal, overlay=args.overlay).save(buf, "PNG")

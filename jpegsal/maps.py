@@ -6,11 +6,18 @@ from collections.abc import Sequence
 from typing import overload
 
 import numpy as np
-from PIL import Image
 
 from .inputs import ImageInput, Source, load_image
 from .session import DEVICES
-from .zoo import ModelSpec, SaliencyModel, check_saliency, compute_saliency, get_model, orientation
+from .zoo import (
+    ModelSpec,
+    SaliencyModel,
+    check_saliency,
+    compute_saliency,
+    get_model,
+    model_view,
+    orientation,
+)
 
 __all__ = ["saliency"]
 
@@ -81,25 +88,14 @@ def saliency(
     net = get_model(model, device, providers=providers, threads=threads)
     assert net is not None
     if not isinstance(image, list):
-        return _one_map(net, image)
-    batch = getattr(net, "batch", None)
+        return _one_map(net, load_image(image))
     sources = [load_image(im) for im in image]
-    if batch is None or any(_orientation_of(s) != 1 for s in sources):
-        return [_one_map(net, s.image, s.info.get("exif")) for s in sources]
-    rgb = [_model_view(s.image) for s in sources]
-    return [check_saliency(m, im.size) for m, im in zip(batch(rgb), rgb, strict=True)]
+    batch = getattr(net, "batch", None)
+    if batch is None or any(orientation(s.info.get("exif")) != 1 for s in sources):
+        return [_one_map(net, s) for s in sources]  # rotated images go one by one
+    views = [model_view(s.image) for s in sources]
+    return [check_saliency(m, im.size) for m, im in zip(batch(views), views, strict=True)]
 
 
-def _orientation_of(source: Source) -> int:
-    return orientation(source.info.get("exif"))
-
-
-def _model_view(image: Image.Image) -> Image.Image:
-    return image if image.mode in ("L", "RGB") else image.convert("RGB")
-
-
-def _one_map(net: SaliencyModel, image: ImageInput, exif: bytes | None = None) -> np.ndarray:
-    if not isinstance(image, Image.Image) or exif is None:
-        source = load_image(image)
-        image, exif = source.image, source.info.get("exif")
-    return compute_saliency(net, _model_view(image), exif)
+def _one_map(net: SaliencyModel, source: Source) -> np.ndarray:
+    return compute_saliency(net, model_view(source.image), source.info.get("exif"))

@@ -247,9 +247,8 @@ def _check_signature(session: Any, config: OnnxConfig, label: str) -> str:
         )
     inp = inputs[0]
     shape = list(inp.shape)
-    channel_ok = (len(shape) == 4 and shape[1] in (3, None)) or (
-        len(shape) == 4 and isinstance(shape[1], str)
-    )
+    # A symbolic channel dimension (None or a name) is accepted; a fixed one must be 3.
+    channel_ok = len(shape) == 4 and (shape[1] == 3 or not isinstance(shape[1], int))
     if inp.type != "tensor(float)" or not channel_ok:
         raise ValueError(
             f"{label}: input {inp.name!r} must be float32 (N, 3, H, W), "

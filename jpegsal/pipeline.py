@@ -21,7 +21,7 @@ from .inputs import Source
 from .methods import Method, with_strength
 from .options import JpegOptions
 from .ratecontrol import fit_quality, smallest_passing
-from .zoo import SaliencyModel, compute_saliency, orientation, upright_view
+from .zoo import SaliencyModel, compute_saliency, model_view, orientation, upright_view
 
 __all__ = ["EncodeResult", "run"]
 
@@ -68,12 +68,6 @@ class EncodeResult:
         )
 
 
-def _model_view(image: Image.Image) -> Image.Image:
-    return (
-        image if image.mode in ("L", "RGB") else image.convert("L" if image.mode == "1" else "RGB")
-    )
-
-
 def run(
     source: Source,
     options: JpegOptions,
@@ -87,7 +81,7 @@ def run(
 ) -> EncodeResult:
     """Encode one loaded image (``started``/``loaded``: perf_counter stamps for timings)."""
     timings = {"load": loaded - started}
-    view = _model_view(source.image)
+    view = model_view(source.image)
     exif = source.info.get("exif")
     active = method is not None and method.strength > 0
     sal: np.ndarray | None = None

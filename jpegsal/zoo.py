@@ -32,6 +32,7 @@ __all__ = [
     "check_saliency",
     "compute_saliency",
     "get_model",
+    "model_view",
     "models",
     "models_dir",
     "register_model",
@@ -233,6 +234,13 @@ def orientation(exif: bytes | None) -> int:
     except Exception:  # broken EXIF must not stop encoding; treat as upright
         return 1
     return value if value in _ORIENT else 1
+
+
+def model_view(image: Image.Image) -> Image.Image:
+    """The image as models and methods see it: L and RGB as they are, "1" as L, others RGB."""
+    if image.mode in ("L", "RGB"):
+        return image
+    return image.convert("L" if image.mode == "1" else "RGB")
 
 
 def upright_view(image: Image.Image, tag: int) -> Image.Image:

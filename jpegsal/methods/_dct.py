@@ -55,18 +55,14 @@ def edit_image(
     for c in (1, 2):
         plane, w = ycc[:, :, c], weight
         if (fy, fx) != (1, 1):
-            plane, w = average_cells(plane, fy, fx), average_cells(w, fy, fx)
+            # the encoder's chroma downsampling: the mean of each fy x fx cell
+            plane, w = block_means(plane, fy, fx), block_means(w, fy, fx)
         out = edit_plane(plane, w, chroma_q, edit)
         if (fy, fx) != (1, 1):  # replicate each cell (nearest resize at an exact factor)
             size = (out.shape[1] * fx, out.shape[0] * fy)
             out = cv2.resize(out, size, interpolation=cv2.INTER_NEAREST)[: y.shape[0], : y.shape[1]]
         planes.append(out)
     return Image.fromarray(np.dstack(planes), "YCbCr")
-
-
-def average_cells(plane: np.ndarray, fy: int, fx: int) -> np.ndarray:
-    """The encoder's chroma downsampling: the mean of each fy x fx cell (edges replicated)."""
-    return block_means(plane, fy, fx)
 
 
 STRIP = 64  # rows per strip: a multiple of 8, so no block straddles two strips
