@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import machine
+from common import PrecomputedMap, machine
 from PIL import Image
 
 import jpegsal
@@ -64,18 +64,16 @@ def run(folder: Path, quality: int, strengths: list[float], limit: int) -> dict[
                     image = im.convert("RGB")
                 sal = jpegsal.saliency(image, "cam", device="cpu")
 
-                class Fixed:
-                    name = "cam"
-
-                    def __call__(self, _: Image.Image, sal: np.ndarray = sal) -> np.ndarray:
-                        return sal
-
                 buf = io.BytesIO()
                 image.save(buf, "JPEG", quality=quality, subsampling=0)
                 plain += len(buf.getvalue())
                 t0 = time.perf_counter()
                 a = jpegsal.encode(
-                    image, model=Fixed(), method=Blocks(strength=s), quality=quality, subsampling=0
+                    image,
+                    model=PrecomputedMap(sal),
+                    method=Blocks(strength=s),
+                    quality=quality,
+                    subsampling=0,
                 )
                 a_time += time.perf_counter() - t0
                 a_bytes += len(a)

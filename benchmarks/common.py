@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
 import platform
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from jpegsal.onnx_model import network_size
+from jpegsal.session import get_session
 
 
 def median_ms(fn: Callable[[], object], repeat: int, *, warm_up: bool = True) -> float:
@@ -20,5 +32,73 @@ def median_ms(fn: Callable[[], object], repeat: int, *, warm_up: bool = True) ->
     return round(1000 * statistics.median(times), 2)
 
 
+DEFAULT_IMAGE = Path(__file__).resolve().parents[1] / "jpegsal" / "data" / "kodim23.png"
+
+
+def sized_images(path: Path, megapixels: list[float]) -> list[Image.Image]:
+    """``path`` as RGB, resized (bicubic, aspect kept) to each of ``megapixels``."""
+    with Image.open(path) as im:
+        base = im.convert("RGB")
+    out = []
+    for mp in megapixels:
+        s = math.sqrt(mp * 1e6 / (base.width * base.height))
+        size = (round(base.width * s), round(base.height * s))
+        out.append(base.resize(size, Image.Resampling.BICUBIC))
+    return out
+
+
+def speed_parser(doc: str, *, repeat: int, quick_repeat: int) -> argparse.ArgumentParser:
+    """The options every speed benchmark takes."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
+    parser.add_argument("--megapixels", type=float, nargs="+", default=[1.0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=repeat)
+    parser.add_argument("--quick", action="store_true", help=f"repeat {quick_repeat}")
+    parser.add_argument("--out", type=Path, help="JSON output")
+    return parser
+
+
 def machine() -> str:
     return f"{platform.machine()}, python {platform.python_version()}"
+
+
+@dataclass
+class PrecomputedMap:
+    """A saliency 'model' returning a map computed once per image (reused across encodes)."""
+
+    sal: np.ndarray
+    name: str = "cam"
+
+    def __call__(self, image: Image.Image) -> np.ndarray:
+        return self.sal
+
+
+class Evaluator:
+    """An ImageNet classifier fed the whole image at about its native size."""
+
+    def __init__(self, name: str) -> None:
+        if name == "lite0":  # the logits of the shipped graph are Lite0's
+            from jpegsal.zoo import models_dir
+
+            entry = json.loads((models_dir() / "manifest.json").read_text())["models"]["cam"]
+            path, self.size = models_dir() / entry["file"], 224
+        else:
+            from jpegsal.train.evaluators import evaluator_path
+
+            path, self.size = evaluator_path(name)
+        self.session = get_session(path, device="cpu")
+
+    def top1(self, images: list[np.ndarray]) -> np.ndarray:
+        """Top-1 class of each image; images may differ in size, so one run each."""
+        return np.asarray([int(self.probs(im[None])[0].argmax()) for im in images])
+
+    def probs(self, images: np.ndarray) -> np.ndarray:
+        """(N, H, W, 3) uint8 -> (N, 1000) softmax probabilities."""
+        h, w = images.shape[1:3]
+        nw, nh = network_size(w, h, self.size, 32)
+        x = np.stack([cv2.resize(im, (nw, nh), interpolation=cv2.INTER_AREA) for im in images])
+        x = ((x.astype(np.float32) - 127.0) / 128.0).transpose(0, 3, 1, 2)
+        logits = self.session.run(["logits"], {"image": np.ascontiguousarray(x)})[0]
+        e = np.exp(logits - logits.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)

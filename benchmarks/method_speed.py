@@ -8,35 +8,26 @@ Run on an otherwise idle machine. OpenCV uses ``--threads`` threads.
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
-import math
 from pathlib import Path
 from typing import Any
 
-from common import machine, median_ms
+from common import machine, median_ms, sized_images, speed_parser
 from PIL import Image
 
 import jpegsal
 from jpegsal.methods import get_method
 from jpegsal.options import normalize_options
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_IMAGE = ROOT / "jpegsal" / "data" / "kodim23.png"
-
 
 def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) -> dict[str, Any]:
     import cv2
 
     cv2.setNumThreads(threads)
-    with Image.open(image_path) as im:
-        base = im.convert("RGB")
     opts = normalize_options({"quality": 75})
     rows = []
-    for mp in megapixels:
-        s = math.sqrt(mp * 1e6 / (base.width * base.height))
-        image = base.resize((round(base.width * s), round(base.height * s)), Image.BICUBIC)
+    for image in sized_images(image_path, megapixels):
         sal = jpegsal.saliency(image, "cam", device="cpu", threads=threads)
 
         def pillow(image: Image.Image = image) -> bytes:
@@ -70,13 +61,7 @@ def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
-    parser.add_argument("--megapixels", type=float, nargs="+", default=[1.0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--quick", action="store_true", help="repeat 3")
-    parser.add_argument("--out", type=Path)
+    parser = speed_parser(__doc__, repeat=30, quick_repeat=3)
     args = parser.parse_args(argv)
     result = run(args.image, args.megapixels, args.threads, 3 if args.quick else args.repeat)
     print(f"median of {result['repeat']} runs, {args.threads} threads, quality 75")

@@ -22,13 +22,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import platform
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import Evaluator, PrecomputedMap, machine
 from PIL import Image
 from tqdm import tqdm
 
@@ -39,17 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "imagenet-val-1300"
 QUALITIES = [10, 15, 20, 30, 40, 50, 60, 70, 80, 90]
 METHODS = ["guided", "downsample", "mix", "blocks"]
-
-
-@dataclass
-class PrecomputedMap:
-    """A saliency 'model' that returns a map computed once per image (same for all qualities)."""
-
-    sal: np.ndarray
-    name: str = "cam"
-
-    def __call__(self, image: Image.Image) -> np.ndarray:
-        return self.sal
 
 
 def bd_ratio(
@@ -83,22 +71,6 @@ def bd_ratio(
         return None
     grid = np.linspace(low, high, 200)
     return float(np.exp(np.mean(np.interp(grid, a1, l1) - np.interp(grid, a0, l0))))
-
-
-class Evaluator:
-    def __init__(self, name: str) -> None:
-        import sys
-
-        sys.path.insert(0, str(Path(__file__).parent))
-        from saliency_quality import Evaluator as _Evaluator
-
-        self.inner = _Evaluator(name)
-
-    def top1(self, images: list[np.ndarray]) -> np.ndarray:
-        out = []
-        for im in images:  # images differ in size: one run each
-            out.append(int(self.inner.probs(im[None])[0].argmax()))
-        return np.asarray(out)
 
 
 def run(
@@ -187,7 +159,7 @@ def run(
         "protocol": "whole decoded image resized to the "
         "evaluator's input (about 224² / 260², aspect kept), no crop; labels from the dataset",
         "seconds": round(time.perf_counter() - t0, 1),
-        "machine": f"{platform.machine()}, python {platform.python_version()}",
+        "machine": machine(),
         "curves": curves,
         "summary": summary,
     }

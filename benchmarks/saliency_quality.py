@@ -16,50 +16,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+from common import Evaluator, machine
 from PIL import Image
 from tqdm import tqdm
 
 import jpegsal
-from jpegsal.onnx_model import network_size
-from jpegsal.session import get_session
 from jpegsal.train.data import read_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "imagenet-val-1300"
 MAPS = ("cam", "msroi", "centre", "random")
-
-
-class Evaluator:
-    """An ImageNet classifier fed the whole image at about its native size."""
-
-    def __init__(self, name: str) -> None:
-        if name == "lite0":  # the logits of the shipped graph are Lite0's
-            from jpegsal.zoo import models_dir
-
-            entry = json.loads((models_dir() / "manifest.json").read_text())["models"]["cam"]
-            path, self.size = models_dir() / entry["file"], 224
-        else:
-            from jpegsal.train.evaluators import evaluator_path
-
-            path, self.size = evaluator_path(name)
-        self.session = get_session(path, device="cpu")
-
-    def probs(self, images: np.ndarray) -> np.ndarray:
-        """(N, H, W, 3) uint8 -> (N, 1000) softmax probabilities."""
-        h, w = images.shape[1:3]
-        nw, nh = network_size(w, h, self.size, 32)
-        x = np.stack([cv2.resize(im, (nw, nh), interpolation=cv2.INTER_AREA) for im in images])
-        x = ((x.astype(np.float32) - 127.0) / 128.0).transpose(0, 3, 1, 2)
-        logits = self.session.run(["logits"], {"image": np.ascontiguousarray(x)})[0]
-        e = np.exp(logits - logits.max(1, keepdims=True))
-        return e / e.sum(1, keepdims=True)
 
 
 def centre_prior(h: int, w: int) -> np.ndarray:
@@ -130,8 +102,7 @@ def run(dataset: Path, evaluator: str, limit: int | None, steps: int, seed: int)
         "steps": steps,
         "seed": seed,
         "seconds": round(time.perf_counter() - t0, 1),
-        "machine": f"{platform.machine()}, {platform.python_version()}, "
-        f"jpegsal {jpegsal.__version__}",
+        "machine": f"{machine()}, jpegsal {jpegsal.__version__}",
         "maps": rows,
     }
 

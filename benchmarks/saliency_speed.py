@@ -10,32 +10,20 @@ Run on an otherwise idle machine; ``--threads`` sets onnxruntime's threads.
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
 from pathlib import Path
 from typing import Any
 
-from common import machine, median_ms
-from PIL import Image
+from common import machine, median_ms, sized_images, speed_parser
 
 import jpegsal
 from jpegsal.onnx_model import OnnxSaliencyModel, upsample
 from jpegsal.zoo import get_model
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_IMAGE = ROOT / "jpegsal" / "data" / "kodim23.png"
-
 
 def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) -> dict[str, Any]:
-    with Image.open(image_path) as im:
-        base = im.convert("RGB")
     rows = []
-    for mp in megapixels:
-        scale = math.sqrt(mp * 1e6 / (base.width * base.height))
-        image = base.resize(
-            (round(base.width * scale), round(base.height * scale)), Image.Resampling.BICUBIC
-        )
+    for image in sized_images(image_path, megapixels):
         for name in ("cam", "msroi"):
             model = get_model(name, "cpu", threads=threads)
             assert isinstance(model, OnnxSaliencyModel)
@@ -69,13 +57,7 @@ def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
-    parser.add_argument("--megapixels", type=float, nargs="+", default=[1.0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=50)
-    parser.add_argument("--quick", action="store_true", help="repeat 5")
-    parser.add_argument("--out", type=Path, help="JSON output")
+    parser = speed_parser(__doc__, repeat=50, quick_repeat=5)
     args = parser.parse_args(argv)
     result = run(args.image, args.megapixels, args.threads, 5 if args.quick else args.repeat)
     print(f"median of {result['repeat']} runs, {args.threads} threads, {result['precision']}")
