@@ -277,3 +277,8 @@ def test_load_image_reports_original_mode(rgb: Image.Image) -> None:
     src = load_image(rgb.convert("P"))
     assert src.original_mode == "P"
     assert src.image.mode == "RGB"
+
+
+def test_zero_size_pil_image() -> None:
+    with pytest.raises(ValueError, match=re.escape("image is empty (0x5)")):
+        jpegsal.encode(Image.new("RGB", (0, 5)))

@@ -169,3 +169,23 @@ def test_cli_method_options(tmp_path: Path, rgb: Image.Image) -> None:
     )
     assert (tmp_path / "t.jpg").stat().st_size <= 3000
     assert main(["encode", str(src), "-o", str(tmp_path / "x.jpg"), "--strength", "0.5"]) == 2
+
+
+def test_pipeline_without_a_model(rgb: Image.Image) -> None:
+    import time
+
+    from jpegsal import pipeline
+    from jpegsal.inputs import load_image
+    from jpegsal.methods.guided import Guided
+    from jpegsal.options import normalize_options
+
+    now = time.perf_counter()
+    with pytest.raises(ValueError, match="this needs a saliency model; pass model="):
+        pipeline.run(
+            load_image(rgb),
+            normalize_options({}),
+            get_model=lambda: None,
+            method=Guided(),
+            started=now,
+            loaded=now,
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,3 +180,15 @@ def test_models_listing() -> None:
     cards = {card["name"]: card for card in jpegsal.models()}
     assert cards["cam"]["accuracy"]["top1_onnxruntime"] > 80
     assert "Prakash" in cards["msroi"]["description"]
+
+
+def test_missing_models_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from jpegsal import zoo
+
+    def no_package(name: str) -> None:
+        raise ModuleNotFoundError(name)
+
+    monkeypatch.setattr(zoo.resources, "files", no_package)
+    monkeypatch.setattr(zoo, "__file__", str(tmp_path / "jpegsal" / "zoo.py"))
+    with pytest.raises(FileNotFoundError, match=r"models folder \(manifest.json\) is missing"):
+        zoo.models_dir()
