@@ -15,6 +15,13 @@ Pillow spans between quality 20 and 90.
     python benchmarks/rate_accuracy.py                       # imagenet-val-1300, all images
     python benchmarks/rate_accuracy.py --limit 200 --evaluators lite0
     python benchmarks/rate_accuracy.py --quick               # 30 images, 4 qualities
+    python benchmarks/rate_accuracy.py --methods --preserve 0.03 0.1 0.3 1 \\
+        --preserve-with none guided@0.3              # per-image rate control only
+
+``--preserve`` adds per-image rate control: for each KL budget ``t`` every image gets
+the lowest quality at which Lite0 (the classifier inside ``cam``) keeps its
+probabilities within ``t`` nats (``jpegsal.encode(..., preserve=t)``); the budgets
+trace one curve per ``--preserve-with`` entry (a method, optionally ``@strength``).
 """
 
 from __future__ import annotations
@@ -80,6 +87,8 @@ def run(
     qualities: list[int],
     methods: list[str],
     strengths: list[float] | None = None,
+    budgets: list[float] | None = None,
+    preserve_with: list[str] | None = None,
 ) -> dict[str, Any]:
     pairs = read_labels(dataset)[:limit]
     evs = {name: Evaluator(name) for name in evaluators}
@@ -89,8 +98,13 @@ def run(
         for m in methods
         for s in (strengths or [None])
     ]
-    nbytes = {c: np.zeros(len(qualities)) for c in contenders}
-    right = {e: {c: np.zeros(len(qualities)) for c in contenders} for e in evaluators}
+    # Per-image rate control: one point per KL budget instead of one per quality.
+    preserving = [f"cam+{p}+preserve" for p in (preserve_with or [])] if budgets else []
+    contenders += preserving
+    points = {c: budgets if c in preserving else qualities for c in contenders}
+    nbytes = {c: np.zeros(len(points[c])) for c in contenders}
+    right = {e: {c: np.zeros(len(points[c])) for c in contenders} for e in evaluators}
+    unmet = {c: np.zeros(len(points[c]), int) for c in preserving}
     pixels = 0
     t0 = time.perf_counter()
     for path, label in tqdm(pairs, desc="rate/accuracy", unit="img"):
@@ -100,14 +114,24 @@ def run(
         cam = PrecomputedMap(jpegsal.saliency(image, "cam", device="cpu"))
         for c in contenders:
             decoded = []
-            for qi, q in enumerate(qualities):
+            name, _, strength = [*c.split("+"), "pillow"][1].partition("@")
+            extra: dict[str, Any] = {"strength": float(strength)} if strength else {}
+            for qi, q in enumerate(points[c]):
                 if c == "pillow":
                     buf = io.BytesIO()
                     image.save(buf, "JPEG", quality=q)
                     data = buf.getvalue()
+                elif c in preserving:
+                    # The real model: preserve needs its classifier, not only the map.
+                    method = None if name == "none" else name
+                    try:
+                        data = jpegsal.encode(
+                            image, model="cam", method=method, preserve=q, device="cpu", **extra
+                        )
+                    except ValueError:  # budget below what quality 100 reaches: take q100
+                        unmet[c][qi] += 1
+                        data = jpegsal.encode(image, model=cam, method=method, quality=100, **extra)
                 else:
-                    name, _, strength = c.split("+")[1].partition("@")
-                    extra = {"strength": float(strength)} if strength else {}
                     data = jpegsal.encode(image, model=cam, method=name, quality=q, **extra)
                 nbytes[c][qi] += len(data)
                 decoded.append(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
@@ -120,12 +144,12 @@ def run(
         for c in contenders:
             curves[e][c] = [
                 {
-                    "quality": q,
+                    ("kl_budget" if c in preserving else "quality"): q,
                     "bpp": round(8 * nbytes[c][i] / pixels, 4),
                     "bytes": round(nbytes[c][i] / n, 1),
                     "top1": round(100 * right[e][c][i] / n, 2),
                 }
-                for i, q in enumerate(qualities)
+                for i, q in enumerate(points[c])
             ]
     summary: dict[str, Any] = {}
     for e in evaluators:
@@ -161,6 +185,9 @@ def run(
         "seconds": round(time.perf_counter() - t0, 1),
         "machine": machine(),
         "curves": curves,
+        "preserve_unmet": {
+            c: dict(zip(map(str, budgets or []), v.tolist(), strict=True)) for c, v in unmet.items()
+        },
         "summary": summary,
     }
 
@@ -176,12 +203,26 @@ def main(argv: list[str] | None = None) -> int:
         "--evaluators", nargs="+", default=["lite0", "lite2"], choices=["lite0", "lite2"]
     )
     parser.add_argument("--limit", type=int)
-    parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
+    parser.add_argument("--methods", nargs="*", default=METHODS, choices=METHODS)
     parser.add_argument(
         "--strengths",
         type=float,
         nargs="+",
         help="sweep these strengths too (default: each method's own)",
+    )
+    parser.add_argument(
+        "--preserve",
+        type=float,
+        nargs="+",
+        metavar="KL",
+        help="add per-image rate control (preserve=KL) at these budgets in nats",
+    )
+    parser.add_argument(
+        "--preserve-with",
+        nargs="+",
+        default=["none"],
+        metavar="METHOD[@S]",
+        help="methods for --preserve: none, or a method name with an optional @strength",
     )
     parser.add_argument("--quick", action="store_true", help="30 images, 4 qualities, lite0")
     parser.add_argument("--out", type=Path)
@@ -189,8 +230,18 @@ def main(argv: list[str] | None = None) -> int:
     qualities = QUALITIES
     if args.quick:
         args.limit, qualities, args.evaluators = args.limit or 30, [20, 40, 60, 90], ["lite0"]
-    result = run(args.dataset, args.evaluators, args.limit, qualities, args.methods, args.strengths)
+    result = run(
+        args.dataset,
+        args.evaluators,
+        args.limit,
+        qualities,
+        args.methods,
+        args.strengths,
+        args.preserve,
+        args.preserve_with,
+    )
     suffix = "_quick" if args.quick else ("_strengths" if args.strengths else "")
+    suffix += "_preserve" if args.preserve else ""
     out = args.out or ROOT / "benchmarks" / "results" / args.dataset.name / (
         f"rate_accuracy{suffix}.json"
     )

@@ -21,6 +21,7 @@ from .methods import MethodSpec, get_method, with_strength
 from .methods._grid import validate_strength
 from .options import is_keep, normalize_options
 from .pipeline import EncodeResult
+from .ratecontrol import check_preserve
 from .session import DEVICES
 from .zoo import ModelSpec, SaliencyModel, check_model_spec, get_model
 
@@ -67,10 +68,14 @@ class Encoder:
         raised to 1 if the method's strength alone cannot reach it).
     strength : float in [0, 1], optional
         Override the method's strength for this call.
-    preserve : {None, "top1"}
-        Choose the lowest quality at which the model's own classifier keeps its top-1
-        decision on the decoded image. This guarantee holds for the explained classifier
-        (EfficientNet-Lite0 for ``cam``/``msroi``) only; other classifiers may disagree.
+    preserve : None, "top1" or float
+        Choose the lowest quality at which the model's own classifier still sees the
+        decoded image as it saw the original: ``"top1"`` keeps its top-1 decision; a
+        number ``t > 0`` keeps the KL divergence from its probabilities on the original
+        to those on the output at most ``t`` nats (0.1 is a good start; smaller is
+        safer). These guarantees hold for the explained classifier (EfficientNet-Lite0
+        for ``cam``/``msroi``) only; other classifiers may disagree, less often with a
+        small ``t`` than with ``"top1"`` (see ``docs/methods.md``).
     **defaults
         Pillow JPEG options (``quality``, ``subsampling``, ``progressive``, ...).
 
@@ -147,12 +152,14 @@ class Encoder:
 
     def _check_call(self, call: dict[str, Any]) -> None:
         preserve = call.get("preserve")
-        if preserve not in (None, "top1"):
-            raise ValueError(f"preserve must be None or 'top1', got {preserve!r}")
-        if preserve and call.get("target_bytes") is not None:
-            raise ValueError("pass either target_bytes or preserve, not both")
-        if preserve and self._model_spec is None:
-            raise ValueError("preserve='top1' needs a model with a classifier; pass model='cam'")
+        if preserve is not None:
+            check_preserve(preserve)
+            if call.get("target_bytes") is not None:
+                raise ValueError("pass either target_bytes or preserve, not both")
+            if self._model_spec is None:
+                raise ValueError(
+                    f"preserve={preserve!r} needs a model with a classifier; pass model='cam'"
+                )
         strength = call.get("strength")
         if strength is not None:
             if self.method is None:

@@ -21,6 +21,7 @@ from ._version import __version__
 from .api import Encoder
 from .batch import plan_jobs, run_batch
 from .methods import available_methods
+from .ratecontrol import check_preserve
 from .zoo import available_models
 
 __all__ = ["main"]
@@ -28,6 +29,15 @@ __all__ = ["main"]
 
 def _quality(text: str) -> int | str:
     return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _preserve(text: str) -> str | float:
+    try:
+        return check_preserve(text if text == "top1" else float(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: use top1 or a KL budget in nats such as 0.1"
+        ) from e
 
 
 def _background(text: str) -> tuple[int, int, int]:
@@ -131,8 +141,10 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target-bytes", type=int, help="highest quality that fits in N bytes")
     p.add_argument(
         "--preserve",
-        choices=["top1"],
-        help="lowest quality at which the model's classifier keeps its top-1",
+        type=_preserve,
+        metavar="top1|KL",
+        help="lowest quality at which the model's classifier keeps its top-1 (top1), "
+        "or its probabilities within this KL divergence in nats (e.g. 0.1)",
     )
     p.add_argument(
         "--background",

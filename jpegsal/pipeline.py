@@ -11,7 +11,6 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -21,7 +20,7 @@ from .inputs import Source
 from .methods import Method, with_strength
 from .options import JpegOptions
 from .ratecontrol import fit_quality, smallest_passing
-from .zoo import SaliencyModel, compute_saliency, model_view, orientation, upright_view
+from .zoo import SaliencyModel, compute_saliency, model_view, predict_upright
 
 __all__ = ["EncodeResult", "run"]
 
@@ -42,7 +41,10 @@ class EncodeResult:
         The map that guided the method (None when no model ran).
     top1 : int or None
         The classifier's decision on the original (with ``preserve="top1"``,
-        the decoded output keeps it).
+        the decoded output keeps it). Set only with ``preserve``.
+    kl : float or None
+        With ``preserve``: the KL divergence, in nats, from the classifier's
+        probabilities on the original to those on the decoded output.
     encodes : int
         JPEG encodes performed (rate control may try several).
     timings : dict
@@ -54,6 +56,7 @@ class EncodeResult:
     strength: float | None
     saliency: np.ndarray | None = field(repr=False)
     top1: int | None
+    kl: float | None
     encodes: int
     timings: dict[str, float]
 
@@ -64,7 +67,8 @@ class EncodeResult:
         t = ", ".join(f"{k}={v * 1000:.1f}ms" for k, v in self.timings.items())
         return (
             f"EncodeResult({len(self.data)} bytes, quality={self.quality}, "
-            f"strength={self.strength}, top1={self.top1}, encodes={self.encodes}, {t})"
+            f"strength={self.strength}, top1={self.top1}, kl={self.kl}, "
+            f"encodes={self.encodes}, {t})"
         )
 
 
@@ -75,7 +79,7 @@ def run(
     get_model: Callable[[], SaliencyModel | None],
     method: Method | None,
     target_bytes: int | None = None,
-    preserve: str | None = None,
+    preserve: str | float | None = None,
     started: float,
     loaded: float,
 ) -> EncodeResult:
@@ -85,16 +89,20 @@ def run(
     exif = source.info.get("exif")
     active = method is not None and method.strength > 0
     sal: np.ndarray | None = None
-    top1: int | None = None
+    reference: np.ndarray | None = None  # the classifier's probabilities on the original
     t = time.perf_counter()
-    if active or preserve:
+    if active or preserve is not None:
         model = get_model()
         if model is None:
             raise ValueError("this needs a saliency model; pass model=...")
-        if active:
+        if preserve is not None:
+            sal, logits = predict_upright(_classifier(model), view, exif)
+            if logits is None:
+                raise ValueError(f"preserve: model {model.name!r} has no logits output")
+            reference = _softmax(logits)
+            sal = sal if active else None
+        else:
             sal = compute_saliency(model, view, exif)
-        if preserve:
-            top1 = _decision(model, view, exif)
     timings["saliency"] = time.perf_counter() - t
 
     def prepare(strength: float | None) -> Image.Image:
@@ -124,14 +132,34 @@ def run(
         return enc
 
     quality = options.quality
-    if preserve:
+    top1: int | None = None
+    kl: float | None = None
+    if preserve is not None:
         _no_tables(options, "preserve")
-        assert top1 is not None
+        assert reference is not None
         model = get_model()
         assert model is not None
-        quality, data = smallest_passing(
-            encode_at(pixels), lambda d: _decision(model, _decode(d, view.mode), exif) == top1
-        )
+        top1 = int(np.argmax(reference))
+        seen: dict[bytes, float] = {}
+
+        def passes(data: bytes) -> bool:
+            _, logits = predict_upright(model, _decode(data, view.mode), exif)
+            assert logits is not None
+            probs = _softmax(logits)
+            seen[data] = _kl(reference, probs)
+            if preserve == "top1":
+                return int(np.argmax(probs)) == top1
+            return seen[data] <= float(preserve)
+
+        try:
+            quality, data = smallest_passing(encode_at(pixels), passes)
+        except ValueError:
+            raise ValueError(
+                f"preserve={preserve!r} cannot be met: at quality 100 the classifier's "
+                f"KL divergence is {min(seen.values()):.4g} nats"
+                + (" (the method's edits count too; lower its strength)" if sal is not None else "")
+            ) from None
+        kl = seen[data]
     elif target_bytes is not None:
         _no_tables(options, "target_bytes")
         try:
@@ -147,7 +175,7 @@ def run(
         count = 1
     timings["encode"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started
-    return EncodeResult(data, quality, strength, sal, top1, count, timings)
+    return EncodeResult(data, quality, strength, sal, top1, kl, count, timings)
 
 
 def _no_tables(options: JpegOptions, what: str) -> None:
@@ -161,15 +189,23 @@ def _decode(data: bytes, mode: str) -> Image.Image:
         return out
 
 
-def _decision(model: SaliencyModel, image: Image.Image, exif: Any) -> int:
-    """The top-1 class of the model's classifier on the upright view of ``image``."""
-    predict = getattr(model, "predict", None)
-    if predict is None:
+def _classifier(model: SaliencyModel) -> SaliencyModel:
+    if getattr(model, "predict", None) is None:
         raise ValueError(
-            f"preserve='top1' needs a model with a classifier (cam, msroi, or an ONNX model "
+            f"preserve needs a model with a classifier (cam, msroi, or an ONNX model "
             f"with a logits output); {getattr(model, 'name', model)!r} has none"
         )
-    _, logits = predict(upright_view(image, orientation(exif)))
-    if logits is None:
-        raise ValueError(f"preserve='top1': model {model.name!r} has no logits output")
-    return int(np.argmax(logits))
+    return model
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, np.float64).ravel()
+    e = np.exp(z - z.max())
+    out: np.ndarray = e / e.sum()
+    return out
+
+
+def _kl(p: np.ndarray, q: np.ndarray) -> float:
+    """KL(p || q) in nats; the floor keeps it finite where q underflows."""
+    tiny = 1e-12
+    return float(np.sum(p * (np.log(p + tiny) - np.log(q + tiny))))

@@ -8,9 +8,27 @@ was actually encoded and measured, so the budget is never exceeded.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
-__all__ = ["fit_quality", "smallest_passing"]
+__all__ = ["check_preserve", "fit_quality", "smallest_passing"]
+
+
+def check_preserve(preserve: object) -> str | float:
+    """Validate a ``preserve`` value: ``"top1"`` or a KL budget in nats (a positive number)."""
+    if preserve == "top1":
+        return "top1"
+    if (
+        isinstance(preserve, (int, float))
+        and not isinstance(preserve, bool)
+        and math.isfinite(preserve)
+        and preserve > 0
+    ):
+        return float(preserve)
+    raise ValueError(
+        f"preserve must be None, 'top1' or a KL budget in nats (a positive number such "
+        f"as 0.1), got {preserve!r}"
+    )
 
 
 def fit_quality(
@@ -58,10 +76,10 @@ def smallest_passing(
 ) -> tuple[int, bytes]:
     """Return ``(quality, data)`` for the lowest quality found whose output ``passes``.
 
-    Used by ``preserve="top1"``: ``passes`` decodes the output and checks the
-    classifier's decision. The decision is close to monotone in quality, so
-    this is a bisection (at most 7 encodes and checks for 1..100), and it only
-    returns outputs it actually checked.
+    Used by ``preserve``: ``passes`` decodes the output and checks the
+    classifier's decision or the divergence of its probabilities. Both are
+    close to monotone in quality, so this is a bisection (at most 8 encodes and
+    checks for 1..100), and it only returns outputs it actually checked.
 
     Raises
     ------

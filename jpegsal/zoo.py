@@ -35,6 +35,7 @@ __all__ = [
     "model_view",
     "models",
     "models_dir",
+    "predict_upright",
     "register_model",
     "upright_view",
 ]
@@ -247,6 +248,23 @@ def upright_view(image: Image.Image, tag: int) -> Image.Image:
     """``image`` turned the way EXIF orientation ``tag`` says a viewer shows it."""
     turn = _ORIENT.get(tag)
     return image if turn is None else image.transpose(turn[0])
+
+
+def predict_upright(
+    model: SaliencyModel, image: Image.Image, exif: bytes | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(map in stored pixel order, classifier logits or None) from one run of ``model``.
+
+    For models with a ``predict`` method (the ONNX models); one run gives both, so
+    ``preserve`` with an active method does not run the network twice.
+    """
+    turn = _ORIENT.get(orientation(exif))
+    upright = image if turn is None else image.transpose(turn[0])
+    sal, logits = model.predict(upright)  # type: ignore[attr-defined]
+    sal = check_saliency(sal, upright.size)
+    if turn is not None:
+        sal = np.asarray(Image.fromarray(sal, "F").transpose(turn[1]), dtype=np.float32)
+    return sal, logits
 
 
 def compute_saliency(model: SaliencyModel, image: Image.Image, exif: bytes | None) -> np.ndarray:

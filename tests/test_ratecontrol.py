@@ -60,6 +60,32 @@ def test_preserve_top1_keeps_the_decision(rgb: Image.Image) -> None:
         assert result.encodes <= 8
 
 
+def test_preserve_kl_budget(rgb: Image.Image) -> None:
+    model = get_model("cam", "cpu")
+    assert model is not None
+    _, before = model.predict(rgb)  # type: ignore[attr-defined]
+    p = np.exp(before - before.max())
+    p /= p.sum()
+    enc = jpegsal.Encoder("cam", "guided")
+    results = {t: enc.encode_with_info(rgb, preserve=t) for t in (0.05, 0.3)}
+    for t, result in results.items():
+        decoded = Image.open(io.BytesIO(result.data)).convert("RGB")
+        _, after = model.predict(decoded)  # type: ignore[attr-defined]
+        q = np.exp(after - after.max())
+        q /= q.sum()
+        kl = float(np.sum(p * (np.log(p + 1e-12) - np.log(q + 1e-12))))
+        # The reported divergence is the one of the returned bytes, and within budget.
+        assert result.kl == pytest.approx(kl, abs=1e-6)
+        assert result.kl <= t
+        assert result.top1 == int(np.argmax(before))
+    # A looser budget never needs a higher quality (bisection over the same encodes).
+    assert results[0.3].quality <= results[0.05].quality
+    assert len(results[0.3]) <= len(results[0.05])
+    # Even quality 100 differs a little from the original; say so rather than return it.
+    with pytest.raises(ValueError, match=r"preserve=0.001 cannot be met: at quality 100 .* lower"):
+        enc.encode(rgb, preserve=0.001)
+
+
 def test_preserve_errors(rgb: Image.Image) -> None:
     @dataclass
     class NoClassifier:
@@ -72,8 +98,9 @@ def test_preserve_errors(rgb: Image.Image) -> None:
         jpegsal.encode(rgb, preserve="top1")
     with pytest.raises(ValueError, match="needs a model with a classifier"):
         jpegsal.encode(rgb, model=NoClassifier(), preserve="top1")
-    with pytest.raises(ValueError, match="preserve must be None or 'top1', got 'top5'"):
-        jpegsal.encode(rgb, model="cam", preserve="top5")
+    for bad in ("top5", 0, -0.1, float("nan"), float("inf"), True, "0.1"):
+        with pytest.raises(ValueError, match="preserve must be None, 'top1' or a KL budget"):
+            jpegsal.encode(rgb, model="cam", preserve=bad)
     with pytest.raises(ValueError, match="either target_bytes or preserve, not both"):
         jpegsal.encode(rgb, model="cam", preserve="top1", target_bytes=1000)
     with pytest.raises(ValueError, match="preserve chooses the quality"):
@@ -189,3 +216,40 @@ def test_pipeline_without_a_model(rgb: Image.Image) -> None:
             started=now,
             loaded=now,
         )
+
+
+def test_cli_preserve_kl(
+    tmp_path: Path, rgb: Image.Image, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "in.png"
+    rgb.save(src)
+    out = tmp_path / "k.jpg"
+    base = ["encode", str(src), "-q", "--model", "cam", "--method", "guided"]
+    assert main([*base, "-o", str(out), "--preserve", "0.1"]) == 0
+    assert out.read_bytes() == jpegsal.encode(rgb, model="cam", method="guided", preserve=0.1)
+    capsys.readouterr()
+    assert main([*base, "-o", str(tmp_path / "bad.jpg"), "--preserve", "-1"]) == 2
+    assert "invalid value '-1': use top1 or a KL budget" in capsys.readouterr().err
+    assert not (tmp_path / "bad.jpg").exists()
+
+
+def test_preserve_with_a_method_runs_the_network_once_per_check(rgb: Image.Image) -> None:
+    cam = get_model("cam", "cpu")
+    assert cam is not None
+    calls: list[tuple[int, int]] = []
+
+    @dataclass
+    class Counting:
+        name: str = "counting-cam"
+
+        def __call__(self, image: Image.Image) -> np.ndarray:
+            return self.predict(image)[0]
+
+        def predict(self, image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+            calls.append(image.size)
+            return cam.predict(image)  # type: ignore[attr-defined, no-any-return]
+
+    result = jpegsal.Encoder(Counting(), "guided").encode_with_info(rgb, preserve="top1")
+    # One run on the original gives both the map and the reference decision.
+    assert len(calls) == 1 + result.encodes
+    assert result.saliency is not None
