@@ -34,8 +34,10 @@ def _dct_matrix() -> np.ndarray:
 
 DCT = _dct_matrix()
 
-# edit(coefficients in quantisation steps, block weight) -> edited coefficients; both
-# arrays are in image layout (H8, W8), the weight constant over each 8x8 block.
+# edit(coefficients in quantisation steps, block weights) -> edited coefficients.
+# Coefficients come as (GH, 8, GW, 8): coefficient (u, v) of block (i, j) at [i, u, j, v],
+# a free view of the image layout. Weights come as (GH, 1, GW, 1), one per block, so
+# elementwise rules broadcast over each block's 64 coefficients.
 BlockEdit = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -45,72 +47,82 @@ def edit_image(
     """Apply ``edit`` to every block of every plane; block weight = mean(1 - saliency)."""
     cv2 = require("cv2")
     luma_q, chroma_q = quant_tables(options)
-    weight = 1.0 - saliency
+    weight = block_means(1.0 - saliency, 8, 8)  # one weight per 8x8 luma block
     if image.mode == "L":
         return Image.fromarray(edit_plane(np.asarray(image), weight, luma_q, edit), "L")
-    ycc = np.asarray(image.convert("YCbCr"))
-    y = edit_plane(ycc[:, :, 0], weight, luma_q, edit)
+    # JFIF RGB -> YCbCr (OpenCV orders it Y, Cr, Cb); the result is handed to the encoder
+    # as YCbCr, so it is not converted again.
+    y, cr, cb = cv2.split(cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2YCrCb))
+    h, w = y.shape
+    y = edit_plane(y, weight, luma_q, edit)
     fy, fx = chroma_factors(options)
-    planes = [y]
-    for c in (1, 2):
-        plane, w = ycc[:, :, c], weight
-        if (fy, fx) != (1, 1):
-            # the encoder's chroma downsampling: the mean of each fy x fx cell
-            plane, w = block_means(plane, fy, fx), block_means(w, fy, fx)
-        out = edit_plane(plane, w, chroma_q, edit)
-        if (fy, fx) != (1, 1):  # replicate each cell (nearest resize at an exact factor)
-            size = (out.shape[1] * fx, out.shape[0] * fy)
-            out = cv2.resize(out, size, interpolation=cv2.INTER_NEAREST)[: y.shape[0], : y.shape[1]]
-        planes.append(out)
-    return Image.fromarray(np.dstack(planes), "YCbCr")
+    chroma = [cr, cb]
+    if (fy, fx) != (1, 1):
+        # The encoder's chroma downsampling: the mean of each fy x fx cell (edges replicated),
+        # rounded to integer samples as libjpeg's are.
+        ch, cw = -(-h // fy), -(-w // fx)
+        chroma = [
+            cv2.resize(
+                cv2.copyMakeBorder(c, 0, ch * fy - h, 0, cw * fx - w, cv2.BORDER_REPLICATE),
+                (cw, ch),
+                interpolation=cv2.INTER_AREA,
+            )
+            for c in chroma
+        ]
+        # A chroma block covers fy x fx luma blocks; its weight is their mean.
+        weight = block_means(weight, fy, fx)
+    cr, cb = (edit_plane(c, weight, chroma_q, edit) for c in chroma)
+    if (fy, fx) != (1, 1):  # replicate each cell (nearest resize at an exact factor)
+        size = (cr.shape[1] * fx, cr.shape[0] * fy)
+        cr, cb = (cv2.resize(c, size, interpolation=cv2.INTER_NEAREST)[:h, :w] for c in (cr, cb))
+    return Image.fromarray(cv2.merge([y, cb, cr]), "YCbCr")
 
 
 STRIP = 64  # rows per strip: a multiple of 8, so no block straddles two strips
 
 
 def edit_plane(
-    plane: np.ndarray, weight: np.ndarray, table: np.ndarray, edit: BlockEdit
+    plane: np.ndarray, block_weight: np.ndarray, table: np.ndarray, edit: BlockEdit
 ) -> np.ndarray:
     """DCT each 8x8 block, apply ``edit`` in quantisation steps (DC kept), invert, round.
 
+    ``plane`` is (H, W), uint8 or float; ``block_weight`` is (ceil(H/8), ceil(W/8)).
     The plane is padded once (libjpeg replicates the last row and column) and
     processed in strips of ``STRIP`` rows. Every edit is local to its 8x8 block, so
     strips give exactly the whole-plane result, with a working set that stays in cache.
-    The block DCT is separable, so it runs in image layout: coefficient (u, v) of
-    block (i, j) sits at pixel (8i + u, 8j + v), and ``edit`` works elementwise on that grid.
     """
     cv2 = require("cv2")
     h, w = plane.shape
     gh, gw = -(-h // 8), -(-w // 8)
-    padded = cv2.copyMakeBorder(
-        np.asarray(plane, np.float32), 0, gh * 8 - h, 0, gw * 8 - w, cv2.BORDER_REPLICATE
-    ) - np.float32(128.0)
-    block_weight = block_means(weight, 8, 8)
-    step_row = np.tile(table.astype(np.float32), (1, gw))  # one block row of steps
+    if block_weight.shape != (gh, gw):
+        raise ValueError(f"block_weight must have shape {(gh, gw)}, got {block_weight.shape}")
+    plane = np.ascontiguousarray(plane)
+    padded = cv2.copyMakeBorder(plane, 0, gh * 8 - h, 0, gw * 8 - w, cv2.BORDER_REPLICATE)
+    steps = np.asarray(table, np.float32).reshape(1, 8, 1, 8)
+    weights = np.asarray(block_weight, np.float32)[:, None, :, None]
     out = np.empty((gh * 8, gw * 8), np.uint8)
     for y in range(0, gh * 8, STRIP):
         rows = slice(y, y + STRIP)
-        out[rows] = _edit_strip(
-            padded[rows], block_weight[y // 8 : (y + STRIP) // 8], step_row, edit
-        )
+        out[rows] = _edit_strip(padded[rows], weights[y // 8 : (y + STRIP) // 8], steps, edit)
     return out[:h, :w]
 
 
 def _edit_strip(
-    strip: np.ndarray, block_weight: np.ndarray, step_row: np.ndarray, edit: BlockEdit
+    strip: np.ndarray, weights: np.ndarray, steps: np.ndarray, edit: BlockEdit
 ) -> np.ndarray:
-    """One strip of a padded, level-shifted plane: DCT, edit, inverse DCT, round to uint8."""
+    """One strip of a padded plane: level shift, DCT, edit, inverse DCT, round to uint8."""
     cv2 = require("cv2")
     hh, ww = strip.shape
     gh, gw = hh // 8, ww // 8
-    step = np.tile(step_row, (gh, 1))
-    rows = (strip.reshape(hh, gw, 8) @ DCT.T).reshape(gh, 8, ww)
-    coef = (DCT @ rows).reshape(hh, ww) / step
-    # Each block's weight over its 8x8 coefficients (nearest resize at an exact factor).
-    weights = cv2.resize(block_weight, (ww, hh), interpolation=cv2.INTER_NEAREST)
+    x = strip.astype(np.float32) - np.float32(128.0)
+    # The block DCT is separable: rows of each block, then columns, in image layout.
+    # (A stacked matmul, not one tall 2-D one: that goes to a threaded BLAS GEMM whose
+    # thread hand-offs cost far more than the work when cores are busy.)
+    rows = (x.reshape(hh, gw, 8) @ DCT.T).reshape(gh, 8, ww)
+    coef = (DCT @ rows).reshape(gh, 8, gw, 8) / steps
     edited = edit(coef, weights)
-    edited[::8, ::8] = coef[::8, ::8]  # the block mean (DC) is never touched
-    back = (DCT.T @ (edited * step).reshape(gh, 8, ww)).reshape(hh, gw, 8) @ DCT
+    edited[:, 0, :, 0] = coef[:, 0, :, 0]  # the block mean (DC) is never touched
+    back = (DCT.T @ (edited * steps).reshape(gh, 8, ww)).reshape(hh, gw, 8) @ DCT
     # convertScaleAbs adds the level shift, rounds and saturates in one pass.
     result: np.ndarray = cv2.convertScaleAbs(back.reshape(hh, ww), alpha=1.0, beta=128.0)
     return result

@@ -63,7 +63,10 @@ def block_means(values: np.ndarray, bh: int, bw: int) -> np.ndarray:
 
 def expand_blocks(grid: np.ndarray, bh: int, bw: int, shape: tuple[int, int]) -> np.ndarray:
     """Repeat each block value over its bh x bw pixels and crop to ``shape`` (H, W)."""
-    full = np.repeat(np.repeat(grid, bh, axis=0), bw, axis=1)
+    cv2 = require("cv2")
+    gh, gw = grid.shape
+    # A nearest-neighbour resize by an exact integer factor is a block repeat.
+    full = cv2.resize(grid, (gw * bw, gh * bh), interpolation=cv2.INTER_NEAREST)
     return np.ascontiguousarray(full[: shape[0], : shape[1]])
 
 

@@ -69,13 +69,18 @@ def mixed_resolution(
     keep = (block_means(saliency, bh, bw) >= strength).astype(np.float32)
     if keep.all():
         return pixels
+    # Shrink the largest region that is a whole number of factor cells (OpenCV's fast
+    # exact path for area averaging); enlarging to the full size covers the edge left out.
+    hs, ws = max(1, h // factor), max(1, w // factor)
     small = cv2.resize(
-        pixels, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA
+        pixels[: min(h, hs * factor), : min(w, ws * factor)],
+        (ws, hs),
+        interpolation=cv2.INTER_AREA,
     )
     low = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(pixels.shape)
     mask = expand_blocks(keep, bh, bw, (h, w))
     # A ramp from 1 at a kept block's edge to 0 one MCU away, only outside kept blocks.
     spread = cv2.blur(mask, (2 * bw + 1, 2 * bh + 1), borderType=cv2.BORDER_REPLICATE)
-    alpha = np.maximum(mask, np.minimum(1.0, 2.0 * spread)).astype(np.float32)
-    out = cv2.blendLinear(pixels, low, alpha, 1.0 - alpha)
+    alpha = cv2.max(mask, cv2.min(cv2.multiply(spread, 2.0), 1.0))
+    out = cv2.blendLinear(pixels, low, alpha, cv2.subtract(1.0, alpha))
     return np.asarray(out, np.uint8).reshape(pixels.shape)

@@ -89,26 +89,20 @@ def guided_smooth(
         smooth = cv2.convertScaleAbs(guided_filter(y, y, r, eps255, subsample=sub))
     else:
         ycc = cv2.cvtColor(pixels, cv2.COLOR_RGB2YCrCb)
-        y = ycc[:, :, 0].astype(np.float32)
+        y = cv2.extractChannel(ycc, 0).astype(np.float32)
         luma = cv2.convertScaleAbs(guided_filter(y, y, r, eps255, subsample=sub))
-        chroma = _blur(np.ascontiguousarray(ycc[:, :, 1:]), r, sub)
-        smooth = cv2.cvtColor(cv2.merge([luma, *cv2.split(chroma)]), cv2.COLOR_YCrCb2RGB)
-    alpha = np.ascontiguousarray(strength * (1.0 - saliency), dtype=np.float32)
+        # Chroma: a box blur of the same window. Blurring all three planes and then
+        # overwriting luma is cheaper than splitting the chroma out and merging it back.
+        smooth = cv2.blur(ycc, (2 * r + 1, 2 * r + 1))
+        cv2.insertChannel(luma, smooth, 0)
+        smooth = cv2.cvtColor(smooth, cv2.COLOR_YCrCb2RGB)
+    # alpha = strength * (1 - saliency), computed by OpenCV in one float32 pass.
+    alpha = cv2.addWeighted(
+        saliency.astype(np.float32, copy=False), -strength, saliency, 0, strength
+    )
     # blendLinear is a multi-threaded per-pixel blend that rounds and saturates uint8.
-    out = cv2.blendLinear(smooth, pixels, alpha, 1.0 - alpha)
+    out = cv2.blendLinear(smooth, pixels, alpha, cv2.subtract(1.0, alpha))
     return np.asarray(out, np.uint8).reshape(pixels.shape)
-
-
-def _blur(chroma: np.ndarray, r: int, sub: int) -> np.ndarray:
-    """Box blur of radius ``r``, at 1/``sub`` resolution when the image is large."""
-    cv2 = require("cv2")
-    if sub == 1:
-        return np.asarray(cv2.blur(chroma, (2 * r + 1, 2 * r + 1)))
-    h, w = chroma.shape[:2]
-    small = cv2.resize(chroma, (max(1, w // sub), max(1, h // sub)), interpolation=cv2.INTER_AREA)
-    rs = max(1, r // sub)
-    small = cv2.blur(small, (2 * rs + 1, 2 * rs + 1))
-    return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR))
 
 
 def _subsample(pixels: int, radius: int) -> int:
@@ -130,14 +124,24 @@ def guided_filter(
     h, w = guide.shape
     small_guide, small_src, r = guide, src, radius
     if subsample > 1:
-        size = (max(1, w // subsample), max(1, h // subsample))
-        small_guide = cv2.resize(guide, size, interpolation=cv2.INTER_AREA)
-        small_src = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
+        # Shrink the largest region that is a whole number of subsample cells: OpenCV's
+        # fast exact path for area averaging. (The few edge pixels left out shift the
+        # enlarged coefficients by under one pixel; they vary slowly, so it is harmless.)
+        hs, ws = max(1, h // subsample), max(1, w // subsample)
+        hc, wc = min(h, hs * subsample), min(w, ws * subsample)
+
+        def shrink(a: np.ndarray) -> np.ndarray:
+            return np.asarray(cv2.resize(a[:hc, :wc], (ws, hs), interpolation=cv2.INTER_AREA))
+
+        def enlarge(a: np.ndarray) -> np.ndarray:
+            return np.asarray(cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR))
+
+        small_guide = shrink(guide)
+        small_src = small_guide if src is guide else shrink(src)  # self-guided: one resize
         r = max(1, radius // subsample)
     mean_a, mean_b = _coefficients(small_guide, small_src, r, eps)
     if subsample > 1:
-        mean_a = cv2.resize(mean_a, (w, h), interpolation=cv2.INTER_LINEAR)
-        mean_b = cv2.resize(mean_b, (w, h), interpolation=cv2.INTER_LINEAR)
+        mean_a, mean_b = enlarge(mean_a), enlarge(mean_b)
     if src.ndim == 3:
         mean_a = mean_a.reshape(h, w, -1)
         mean_b = mean_b.reshape(h, w, -1)
