@@ -91,9 +91,9 @@ def guided_smooth(
         ycc = cv2.cvtColor(pixels, cv2.COLOR_RGB2YCrCb)
         y = cv2.extractChannel(ycc, 0).astype(np.float32)
         luma = cv2.convertScaleAbs(guided_filter(y, y, r, eps255, subsample=sub))
-        # Chroma: a box blur of the same window. Blurring all three planes and then
-        # overwriting luma is cheaper than splitting the chroma out and merging it back.
-        smooth = cv2.blur(ycc, (2 * r + 1, 2 * r + 1))
+        # Chroma: a box blur of the same window, at 1/sub scale for large images. All three
+        # planes are blurred and luma then overwritten: cheaper than splitting chroma out.
+        smooth = _blur(ycc, r, sub)
         cv2.insertChannel(luma, smooth, 0)
         smooth = cv2.cvtColor(smooth, cv2.COLOR_YCrCb2RGB)
     # alpha = strength * (1 - saliency), computed by OpenCV in one float32 pass.
@@ -103,6 +103,21 @@ def guided_smooth(
     # blendLinear is a multi-threaded per-pixel blend that rounds and saturates uint8.
     out = cv2.blendLinear(smooth, pixels, alpha, cv2.subtract(1.0, alpha))
     return np.asarray(out, np.uint8).reshape(pixels.shape)
+
+
+def _blur(planes: np.ndarray, r: int, sub: int) -> np.ndarray:
+    """Box blur of radius ``r``; at 1/``sub`` resolution (whole cells) when ``sub`` > 1."""
+    cv2 = require("cv2")
+    if sub == 1:
+        return np.asarray(cv2.blur(planes, (2 * r + 1, 2 * r + 1)))
+    h, w = planes.shape[:2]
+    hs, ws = max(1, h // sub), max(1, w // sub)
+    small = cv2.resize(
+        planes[: min(h, hs * sub), : min(w, ws * sub)], (ws, hs), interpolation=cv2.INTER_AREA
+    )
+    rs = max(1, r // sub)
+    small = cv2.blur(small, (2 * rs + 1, 2 * rs + 1))
+    return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR))
 
 
 def _subsample(pixels: int, radius: int) -> int:
@@ -148,7 +163,10 @@ def guided_filter(
         g = cv2.merge([guide] * src.shape[2])
     else:
         g = guide
-    out: np.ndarray = np.asarray(cv2.add(cv2.multiply(mean_a, g), mean_b), np.float32)
+    # q = a * I + b, in place in a (this function's own array): no new full-size buffers.
+    out: np.ndarray = np.ascontiguousarray(mean_a, np.float32)
+    cv2.multiply(out, g, dst=out)
+    cv2.add(out, mean_b, dst=out)
     return out
 
 
