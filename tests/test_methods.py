@@ -258,3 +258,12 @@ def test_with_strength_needs_a_dataclass() -> None:
     assert with_strength(Plain(), 0.5).strength == 0.5  # unchanged: returned as is
     with pytest.raises(TypeError, match=r"cannot change the strength of .* not a dataclass"):
         with_strength(Plain(), 0.9)  # type: ignore[arg-type]
+
+
+def test_guided_accepts_a_float64_map(rgb: Image.Image) -> None:
+    from jpegsal.methods.guided import guided_smooth
+
+    px = np.asarray(rgb)
+    sal = np.random.default_rng(3).random(px.shape[:2])  # float64
+    expected = guided_smooth(px, sal.astype(np.float32), 0.6, 6, 0.01)
+    assert np.array_equal(guided_smooth(px, sal, 0.6, 6, 0.01), expected)

@@ -97,9 +97,8 @@ def guided_smooth(
         cv2.insertChannel(luma, smooth, 0)
         smooth = cv2.cvtColor(smooth, cv2.COLOR_YCrCb2RGB)
     # alpha = strength * (1 - saliency), computed by OpenCV in one float32 pass.
-    alpha = cv2.addWeighted(
-        saliency.astype(np.float32, copy=False), -strength, saliency, 0, strength
-    )
+    sal32 = saliency.astype(np.float32, copy=False)
+    alpha = cv2.addWeighted(sal32, -strength, sal32, 0, strength)
     # blendLinear is a multi-threaded per-pixel blend that rounds and saturates uint8.
     out = cv2.blendLinear(smooth, pixels, alpha, cv2.subtract(1.0, alpha))
     return np.asarray(out, np.uint8).reshape(pixels.shape)
