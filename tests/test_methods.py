@@ -267,3 +267,10 @@ def test_guided_accepts_a_float64_map(rgb: Image.Image) -> None:
     sal = np.random.default_rng(3).random(px.shape[:2])  # float64
     expected = guided_smooth(px, sal.astype(np.float32), 0.6, 6, 0.01)
     assert np.array_equal(guided_smooth(px, sal, 0.6, 6, 0.01), expected)
+
+
+def test_edit_plane_rejects_weights_off_the_block_grid() -> None:
+    plane = np.zeros((20, 30), np.uint8)  # a 3 x 4 block grid
+    keep = lambda c, w: c  # noqa: E731
+    with pytest.raises(ValueError, match=r"block_weight must have shape \(3, 4\), got \(20, 30\)"):
+        edit_plane(plane, np.zeros((20, 30), np.float32), np.ones((8, 8)), keep)

@@ -18,7 +18,7 @@ from PIL import Image
 
 from .._optional import require
 from ..options import JpegOptions
-from ._grid import block_means, chroma_factors, quant_tables
+from ._grid import block_means, chroma_factors, expand_blocks, quant_tables
 
 __all__ = ["DCT", "BlockEdit", "edit_image", "edit_plane"]
 
@@ -58,23 +58,13 @@ def edit_image(
     fy, fx = chroma_factors(options)
     chroma = [cr, cb]
     if (fy, fx) != (1, 1):
-        # The encoder's chroma downsampling: the mean of each fy x fx cell (edges replicated),
-        # rounded to integer samples as libjpeg's are.
-        ch, cw = -(-h // fy), -(-w // fx)
-        chroma = [
-            cv2.resize(
-                cv2.copyMakeBorder(c, 0, ch * fy - h, 0, cw * fx - w, cv2.BORDER_REPLICATE),
-                (cw, ch),
-                interpolation=cv2.INTER_AREA,
-            )
-            for c in chroma
-        ]
+        # The encoder's chroma downsampling: the rounded mean of each fy x fx cell.
+        chroma = [block_means(c, fy, fx) for c in chroma]
         # A chroma block covers fy x fx luma blocks; its weight is their mean.
         weight = block_means(weight, fy, fx)
     cr, cb = (edit_plane(c, weight, chroma_q, edit) for c in chroma)
-    if (fy, fx) != (1, 1):  # replicate each cell (nearest resize at an exact factor)
-        size = (cr.shape[1] * fx, cr.shape[0] * fy)
-        cr, cb = (cv2.resize(c, size, interpolation=cv2.INTER_NEAREST)[:h, :w] for c in (cr, cb))
+    if (fy, fx) != (1, 1):  # replicate each cell, which the encoder's averaging undoes
+        cr, cb = (expand_blocks(c, fy, fx, (h, w)) for c in (cr, cb))
     return Image.fromarray(cv2.merge([y, cb, cr]), "YCbCr")
 
 

@@ -7,7 +7,16 @@ import numpy as np
 from .._optional import require
 from ..options import JpegOptions
 
-__all__ = ["block_means", "expand_blocks", "mcu_shape", "quant_tables", "validate_strength"]
+__all__ = [
+    "block_means",
+    "check_int",
+    "check_positive",
+    "expand_blocks",
+    "mcu_shape",
+    "quant_tables",
+    "shrink_cells",
+    "validate_strength",
+]
 
 # ITU-T T.81 Annex K tables (libjpeg's std_luminance/chrominance_quant_tbl), natural order.
 _STD_LUMA = np.array([
@@ -32,6 +41,19 @@ def validate_strength(strength: float) -> float:
     return float(strength)
 
 
+def check_int(name: str, value: object, minimum: int) -> None:
+    """A method parameter that must be an int (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+
+
+def check_positive(name: str, value: object) -> None:
+    """A method parameter that must be a positive number."""
+    if not (isinstance(value, (int, float)) and value > 0):
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+
+
 def chroma_factors(options: JpegOptions) -> tuple[int, int]:
     """(vertical, horizontal) chroma subsampling factors libjpeg will use for colour."""
     # -1 is libjpeg's default, 4:2:0.
@@ -48,17 +70,35 @@ def mcu_shape(options: JpegOptions, mode: str) -> tuple[int, int]:
 
 def block_means(values: np.ndarray, bh: int, bw: int) -> np.ndarray:
     """Mean of ``values`` (H, W) over each bh x bw block; partial edge blocks are padded
-    by replicating the last row and column, as libjpeg pads them."""
+    by replicating the last row and column, as libjpeg pads them.
+
+    uint8 input gives uint8 means, rounded (libjpeg's downsampled samples are integers
+    too); anything else gives float32.
+    """
     cv2 = require("cv2")
     h, w = values.shape
     gh, gw = -(-h // bh), -(-w // bw)
-    padded = cv2.copyMakeBorder(
-        np.asarray(values, np.float32), 0, gh * bh - h, 0, gw * bw - w, cv2.BORDER_REPLICATE
-    )
+    if values.dtype != np.uint8:
+        values = np.asarray(values, np.float32)
+    padded = cv2.copyMakeBorder(values, 0, gh * bh - h, 0, gw * bw - w, cv2.BORDER_REPLICATE)
     # INTER_AREA at an integer factor is exactly the block mean, and far faster than
     # a numpy reduction over strided axes.
     means: np.ndarray = cv2.resize(padded, (gw, gh), interpolation=cv2.INTER_AREA)
     return means.reshape(gh, gw)
+
+
+def shrink_cells(values: np.ndarray, factor: int) -> np.ndarray:
+    """Area average of ``values`` ((H, W) or (H, W, C)) by ``factor``, over whole cells only.
+
+    The largest top-left region that is a whole number of factor x factor cells is
+    averaged: OpenCV's fast exact path. The under-``factor`` edge rows and columns left
+    out matter only to callers that enlarge slowly varying results back to (H, W).
+    """
+    cv2 = require("cv2")
+    h, w = values.shape[:2]
+    hs, ws = max(1, h // factor), max(1, w // factor)
+    crop = values[: min(h, hs * factor), : min(w, ws * factor)]
+    return np.asarray(cv2.resize(crop, (ws, hs), interpolation=cv2.INTER_AREA))
 
 
 def expand_blocks(grid: np.ndarray, bh: int, bw: int, shape: tuple[int, int]) -> np.ndarray:

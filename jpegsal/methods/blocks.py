@@ -22,7 +22,7 @@ from PIL import Image
 from ..options import JpegOptions
 from . import register_method
 from ._dct import edit_image
-from ._grid import validate_strength
+from ._grid import check_positive, validate_strength
 
 __all__ = ["Blocks"]
 
@@ -46,8 +46,7 @@ class Blocks:
 
     def __post_init__(self) -> None:
         validate_strength(self.strength)
-        if not (isinstance(self.max_threshold, (int, float)) and self.max_threshold > 0):
-            raise ValueError(f"max_threshold must be a positive number, got {self.max_threshold!r}")
+        check_positive("max_threshold", self.max_threshold)
 
     def apply(self, image: Image.Image, saliency: np.ndarray, options: JpegOptions) -> Image.Image:
         if self.strength == 0.0:

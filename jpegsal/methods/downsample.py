@@ -20,7 +20,7 @@ from PIL import Image
 from .._optional import require
 from ..options import JpegOptions
 from . import register_method
-from ._grid import block_means, expand_blocks, mcu_shape, validate_strength
+from ._grid import block_means, expand_blocks, mcu_shape, shrink_cells, validate_strength
 
 __all__ = ["Downsample", "mixed_resolution"]
 
@@ -69,14 +69,8 @@ def mixed_resolution(
     keep = (block_means(saliency, bh, bw) >= strength).astype(np.float32)
     if keep.all():
         return pixels
-    # Shrink the largest region that is a whole number of factor cells (OpenCV's fast
-    # exact path for area averaging); enlarging to the full size covers the edge left out.
-    hs, ws = max(1, h // factor), max(1, w // factor)
-    small = cv2.resize(
-        pixels[: min(h, hs * factor), : min(w, ws * factor)],
-        (ws, hs),
-        interpolation=cv2.INTER_AREA,
-    )
+    # Whole cells only (see shrink_cells); enlarging to the full size covers the edge.
+    small = shrink_cells(pixels, factor)
     low = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(pixels.shape)
     mask = expand_blocks(keep, bh, bw, (h, w))
     # A ramp from 1 at a kept block's edge to 0 one MCU away, only outside kept blocks.

@@ -24,7 +24,7 @@ from PIL import Image
 from .._optional import require
 from ..options import JpegOptions
 from . import register_method
-from ._grid import validate_strength
+from ._grid import check_int, check_positive, shrink_cells, validate_strength
 
 __all__ = ["Guided", "guided_filter"]
 
@@ -55,10 +55,8 @@ class Guided:
 
     def __post_init__(self) -> None:
         validate_strength(self.strength)
-        if isinstance(self.radius, bool) or not isinstance(self.radius, int) or self.radius < 1:
-            raise ValueError(f"radius must be a positive int, got {self.radius!r}")
-        if not (isinstance(self.eps, (int, float)) and self.eps > 0):
-            raise ValueError(f"eps must be a positive number, got {self.eps!r}")
+        check_int("radius", self.radius, 1)
+        check_positive("eps", self.eps)
 
     def apply(self, image: Image.Image, saliency: np.ndarray, options: JpegOptions) -> Image.Image:
         if self.strength == 0.0:
@@ -110,10 +108,7 @@ def _blur(planes: np.ndarray, r: int, sub: int) -> np.ndarray:
     if sub == 1:
         return np.asarray(cv2.blur(planes, (2 * r + 1, 2 * r + 1)))
     h, w = planes.shape[:2]
-    hs, ws = max(1, h // sub), max(1, w // sub)
-    small = cv2.resize(
-        planes[: min(h, hs * sub), : min(w, ws * sub)], (ws, hs), interpolation=cv2.INTER_AREA
-    )
+    small = shrink_cells(planes, sub)
     rs = max(1, r // sub)
     small = cv2.blur(small, (2 * rs + 1, 2 * rs + 1))
     return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR))
@@ -138,24 +133,16 @@ def guided_filter(
     h, w = guide.shape
     small_guide, small_src, r = guide, src, radius
     if subsample > 1:
-        # Shrink the largest region that is a whole number of subsample cells: OpenCV's
-        # fast exact path for area averaging. (The few edge pixels left out shift the
-        # enlarged coefficients by under one pixel; they vary slowly, so it is harmless.)
-        hs, ws = max(1, h // subsample), max(1, w // subsample)
-        hc, wc = min(h, hs * subsample), min(w, ws * subsample)
-
-        def shrink(a: np.ndarray) -> np.ndarray:
-            return np.asarray(cv2.resize(a[:hc, :wc], (ws, hs), interpolation=cv2.INTER_AREA))
-
-        def enlarge(a: np.ndarray) -> np.ndarray:
-            return np.asarray(cv2.resize(a, (w, h), interpolation=cv2.INTER_LINEAR))
-
-        small_guide = shrink(guide)
-        small_src = small_guide if src is guide else shrink(src)  # self-guided: one resize
+        # Whole cells only (see shrink_cells): the edge left out shifts the enlarged
+        # coefficients by under one pixel; they vary slowly, so it is harmless.
+        small_guide = shrink_cells(guide, subsample)
+        small_src = small_guide if src is guide else shrink_cells(src, subsample)
         r = max(1, radius // subsample)
     mean_a, mean_b = _coefficients(small_guide, small_src, r, eps)
     if subsample > 1:
-        mean_a, mean_b = enlarge(mean_a), enlarge(mean_b)
+        mean_a, mean_b = (
+            cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR) for m in (mean_a, mean_b)
+        )
     if src.ndim == 3:
         mean_a = mean_a.reshape(h, w, -1)
         mean_b = mean_b.reshape(h, w, -1)

@@ -26,7 +26,7 @@ from PIL import Image
 from ..options import JpegOptions
 from . import register_method
 from ._dct import edit_image
-from ._grid import validate_strength
+from ._grid import check_int, validate_strength
 
 __all__ = ["Mix", "multipliers"]
 
@@ -53,11 +53,8 @@ class Mix:
 
     def __post_init__(self) -> None:
         validate_strength(self.strength)
-        if isinstance(self.levels, bool) or not isinstance(self.levels, int) or self.levels < 2:
-            raise ValueError(f"levels must be an int >= 2, got {self.levels!r}")
-        m = self.max_multiplier
-        if isinstance(m, bool) or not isinstance(m, int) or m < 2:
-            raise ValueError(f"max_multiplier must be an int >= 2, got {m!r}")
+        check_int("levels", self.levels, 2)
+        check_int("max_multiplier", self.max_multiplier, 2)
 
     def apply(self, image: Image.Image, saliency: np.ndarray, options: JpegOptions) -> Image.Image:
         if self.strength == 0.0:
