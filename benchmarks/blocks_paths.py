@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import PrecomputedMap, machine
+from common import PrecomputedMap, machine, write_json
 from PIL import Image
 
 import jpegsal
@@ -122,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['jpeglib_bytes']} | {r['pixel_domain_ms']} | {r['jpeglib_ms']} |"
         )
     if args.out:
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.out, result)
     return 0
 
 

@@ -59,6 +59,12 @@ def speed_parser(doc: str, *, repeat: int, quick_repeat: int) -> argparse.Argume
     return parser
 
 
+def write_json(path: Path, result: object) -> None:
+    """Write a benchmark result as indented JSON, creating the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+
+
 def machine() -> str:
     return f"{platform.machine()}, python {platform.python_version()}"
 

@@ -9,11 +9,10 @@ Run on an otherwise idle machine. OpenCV uses ``--threads`` threads.
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any
 
-from common import machine, median_ms, sized_images, speed_parser
+from common import machine, median_ms, sized_images, speed_parser, write_json
 from PIL import Image
 
 import jpegsal
@@ -76,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['pillow_save_ms']} |"
         )
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.out, result)
     return 0
 
 

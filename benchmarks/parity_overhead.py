@@ -17,7 +17,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from common import median_ms
+from common import median_ms, write_json
 from PIL import Image
 
 import jpegsal
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             f"jpegsal {row['jpegsal_ms']:7.2f} ms  ratio {row['ratio']:.3f}"
         )
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2))
+        write_json(args.json, result)
     return 0
 
 

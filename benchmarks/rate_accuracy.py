@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import Evaluator, PrecomputedMap, machine
+from common import Evaluator, PrecomputedMap, machine, write_json
 from PIL import Image
 from tqdm import tqdm
 
@@ -114,7 +113,8 @@ def run(
         cam = PrecomputedMap(jpegsal.saliency(image, "cam", device="cpu"))
         for c in contenders:
             decoded = []
-            name, _, strength = [*c.split("+"), "pillow"][1].partition("@")
+            # "pillow", "cam+METHOD[@STRENGTH]" or "cam+METHOD[@STRENGTH]+preserve"
+            name, _, strength = (c.split("+")[1] if "+" in c else c).partition("@")
             extra: dict[str, Any] = {"strength": float(strength)} if strength else {}
             for qi, q in enumerate(points[c]):
                 if c == "pillow":
@@ -245,8 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or ROOT / "benchmarks" / "results" / args.dataset.name / (
         f"rate_accuracy{suffix}.json"
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(out, result)
     for e, rows in result["summary"].items():
         print(f"\nevaluator {e}: bytes ratio vs Pillow at equal top-1 (lower is better)")
         print("| contender | overlap range | Pillow q20-q90 range |")

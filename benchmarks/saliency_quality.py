@@ -15,14 +15,13 @@ Petsiuk et al. 2018 (RISE) defined both. Maps: the shipped ``cam`` and
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from common import Evaluator, machine
+from common import Evaluator, machine, write_json
 from PIL import Image
 from tqdm import tqdm
 
@@ -139,8 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or ROOT / "benchmarks" / "results" / args.dataset.name / (
         f"saliency_quality_{args.evaluator}{'_quick' if args.quick else ''}.json"
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(out, result)
     print(table(result))
     print(f"\nwrote {out}")
     return 0

@@ -10,11 +10,10 @@ Run on an otherwise idle machine; ``--threads`` sets onnxruntime's threads.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from common import machine, median_ms, sized_images, speed_parser
+from common import machine, median_ms, sized_images, speed_parser, write_json
 
 import jpegsal
 from jpegsal.onnx_model import OnnxSaliencyModel, upsample
@@ -70,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['upsample_ms']} |"
         )
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
+        write_json(args.out, result)
     return 0
 
 
