@@ -15,6 +15,7 @@ Pillow spans between quality 20 and 90.
     python benchmarks/rate_accuracy.py                       # imagenet-val-1300, all images
     python benchmarks/rate_accuracy.py --limit 200 --evaluators lite0
     python benchmarks/rate_accuracy.py --quick               # 30 images, 4 qualities
+    python benchmarks/rate_accuracy.py --models cam nice --methods downsample
     python benchmarks/rate_accuracy.py --methods --preserve 0.03 0.1 0.3 1 \\
         --preserve-with none guided@0.3              # per-image rate control only
 
@@ -88,17 +89,23 @@ def run(
     strengths: list[float] | None = None,
     budgets: list[float] | None = None,
     preserve_with: list[str] | None = None,
+    models: tuple[str, ...] = ("cam",),
 ) -> dict[str, Any]:
     pairs = read_labels(dataset)[:limit]
     evs = {name: Evaluator(name) for name in evaluators}
     # Without strengths each method runs at its default strength.
     contenders = ["pillow"] + [
-        f"cam+{m}" + (f"@{s:g}" if s is not None else "")
+        f"{model}+{m}" + (f"@{s:g}" if s is not None else "")
+        for model in models
         for m in methods
         for s in (strengths or [None])
     ]
     # Per-image rate control: one point per KL budget instead of one per quality.
-    preserving = [f"cam+{p}+preserve" for p in (preserve_with or [])] if budgets else []
+    preserving = (
+        [f"{model}+{p}+preserve" for model in models for p in (preserve_with or [])]
+        if budgets
+        else []
+    )
     contenders += preserving
     points = {c: budgets if c in preserving else qualities for c in contenders}
     nbytes = {c: np.zeros(len(points[c])) for c in contenders}
@@ -110,10 +117,11 @@ def run(
         with Image.open(path) as im:
             image = im.convert("RGB")
         pixels += image.width * image.height
-        cam = PrecomputedMap(jpegsal.saliency(image, "cam", device="cpu"))
+        maps = {m: PrecomputedMap(jpegsal.saliency(image, m, device="cpu")) for m in models}
         for c in contenders:
             decoded = []
-            # "pillow", "cam+METHOD[@STRENGTH]" or "cam+METHOD[@STRENGTH]+preserve"
+            # "pillow", "MODEL+METHOD[@STRENGTH]" or "MODEL+METHOD[@STRENGTH]+preserve"
+            model = c.split("+")[0]
             name, _, strength = (c.split("+")[1] if "+" in c else c).partition("@")
             extra: dict[str, Any] = {"strength": float(strength)} if strength else {}
             for qi, q in enumerate(points[c]):
@@ -126,13 +134,15 @@ def run(
                     method = None if name == "none" else name
                     try:
                         data = jpegsal.encode(
-                            image, model="cam", method=method, preserve=q, device="cpu", **extra
+                            image, model=model, method=method, preserve=q, device="cpu", **extra
                         )
                     except ValueError:  # budget below what quality 100 reaches: take q100
                         unmet[c][qi] += 1
-                        data = jpegsal.encode(image, model=cam, method=method, quality=100, **extra)
+                        data = jpegsal.encode(
+                            image, model=maps[model], method=method, quality=100, **extra
+                        )
                 else:
-                    data = jpegsal.encode(image, model=cam, method=name, quality=q, **extra)
+                    data = jpegsal.encode(image, model=maps[model], method=name, quality=q, **extra)
                 nbytes[c][qi] += len(data)
                 decoded.append(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
             for e, ev in evs.items():
@@ -162,16 +172,16 @@ def run(
                 "ratio_overlap": _round(bd_ratio(base, test)),
                 "ratio_pillow_q20_q90": _round(bd_ratio(base, test, min(span), max(span))),
             }
-        for m in methods if strengths else []:
+        for model, m in [(x, y) for x in models for y in methods] if strengths else []:
             # Pooled over strengths, bd_ratio's running maximum of accuracy over bytes is
             # the method's Pareto frontier: the best strength for each budget.
             pooled = [
                 (p["bytes"], p["top1"])
                 for c in contenders
-                if c.startswith(f"cam+{m}@")
+                if c.startswith(f"{model}+{m}@")
                 for p in curves[e][c]
             ]
-            summary[e][f"cam+{m} (best strength)"] = {
+            summary[e][f"{model}+{m} (best strength)"] = {
                 "ratio_overlap": _round(bd_ratio(base, pooled)),
                 "ratio_pillow_q20_q90": _round(bd_ratio(base, pooled, min(span), max(span))),
             }
@@ -224,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="METHOD[@S]",
         help="methods for --preserve: none, or a method name with an optional @strength",
     )
+    parser.add_argument(
+        "--models", nargs="+", default=["cam"], help="saliency models (default: cam)"
+    )
     parser.add_argument("--quick", action="store_true", help="30 images, 4 qualities, lite0")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
@@ -239,8 +252,10 @@ def main(argv: list[str] | None = None) -> int:
         args.strengths,
         args.preserve,
         args.preserve_with,
+        tuple(args.models),
     )
     suffix = "_quick" if args.quick else ("_strengths" if args.strengths else "")
+    suffix += "" if args.models == ["cam"] else "_" + "_".join(args.models)
     suffix += "_preserve" if args.preserve else ""
     out = args.out or ROOT / "benchmarks" / "results" / args.dataset.name / (
         f"rate_accuracy{suffix}.json"

@@ -4,8 +4,8 @@ For each image the evaluator's own top-1 class on the original is tracked while
 the most salient pixels are progressively replaced by a blurred copy
 (*deletion*: a good map makes confidence drop fast, so a low AUC is better) or
 revealed on top of the blurred copy (*insertion*: a high AUC is better).
-Petsiuk et al. 2018 (RISE) defined both. Maps: the shipped ``cam`` and
-``msroi``, a centre prior, and a random map.
+Petsiuk et al. 2018 (RISE) defined both. Maps: the shipped ``cam``, ``msroi``
+and ``nice``, a centre prior, and a random map (``--maps`` picks).
 
     python benchmarks/saliency_quality.py                          # imagenet-val-1300, Lite0
     python benchmarks/saliency_quality.py --evaluator lite2 --limit 300
@@ -30,7 +30,7 @@ from jpegsal.train.data import read_labels
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "imagenet-val-1300"
-MAPS = ("cam", "msroi", "centre", "random")
+MAPS = ("cam", "msroi", "nice", "centre", "random")  # models, then two reference maps
 
 
 def centre_prior(h: int, w: int) -> np.ndarray:
@@ -64,24 +64,31 @@ def curves(
     return float(np.trapezoid(deletion) / steps), float(np.trapezoid(insertion) / steps)
 
 
-def run(dataset: Path, evaluator: str, limit: int | None, steps: int, seed: int) -> dict[str, Any]:
+def run(
+    dataset: Path,
+    evaluator: str,
+    limit: int | None,
+    steps: int,
+    seed: int,
+    names: tuple[str, ...] = MAPS,
+) -> dict[str, Any]:
     pairs = read_labels(dataset)[:limit]
     ev = Evaluator(evaluator)
     rng = np.random.default_rng(seed)
-    scores: dict[str, list[tuple[float, float]]] = {m: [] for m in MAPS}
+    scores: dict[str, list[tuple[float, float]]] = {m: [] for m in names}
     t0 = time.perf_counter()
     for path, _label in tqdm(pairs, desc=f"deletion/insertion ({evaluator})", unit="img"):
         with Image.open(path) as im:
             image = np.asarray(im.convert("RGB"))
         cls = int(ev.probs(image[None])[0].argmax())  # label-free: the evaluator's own class
         h, w = image.shape[:2]
-        maps = {
-            "cam": jpegsal.saliency(image, "cam", device="cpu"),
-            "msroi": jpegsal.saliency(image, "msroi", device="cpu"),
-            "centre": centre_prior(h, w),
-            "random": rng.random((h, w)).astype(np.float32),
-        }
-        for name, sal in maps.items():
+        for name in names:
+            if name == "centre":
+                sal = centre_prior(h, w)
+            elif name == "random":
+                sal = rng.random((h, w)).astype(np.float32)
+            else:
+                sal = jpegsal.saliency(image, name, device="cpu")
             scores[name].append(curves(image, sal, ev, cls, steps, rng))
     rows = {}
     for name, values in scores.items():
@@ -129,12 +136,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="at most this many images")
     parser.add_argument("--steps", type=int, default=10, help="fractions 0, 1/steps, ..., 1")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--maps", nargs="+", default=list(MAPS), help="model names, 'centre' and/or 'random'"
+    )
     parser.add_argument("--quick", action="store_true", help="40 images, 5 steps")
     parser.add_argument("--out", type=Path, help="JSON output (default: benchmarks/results/...)")
     args = parser.parse_args(argv)
     if args.quick:
         args.limit, args.steps = args.limit or 40, 5
-    result = run(args.dataset, args.evaluator, args.limit, args.steps, args.seed)
+    result = run(args.dataset, args.evaluator, args.limit, args.steps, args.seed, tuple(args.maps))
     out = args.out or ROOT / "benchmarks" / "results" / args.dataset.name / (
         f"saliency_quality_{args.evaluator}{'_quick' if args.quick else ''}.json"
     )

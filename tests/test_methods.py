@@ -61,7 +61,7 @@ def test_strength_zero_is_plain_jpeg(rgb: Image.Image, name: str, opts: dict[str
 @given(
     st.integers(0, 2),
     st.sampled_from(METHODS),
-    st.sampled_from(["cam", "msroi"]),
+    st.sampled_from(["cam", "msroi", "nice"]),
     st.integers(30, 95),
     st.sampled_from([0, 2]),
     st.lists(st.sampled_from([0.0, 0.25, 0.5, 0.75, 1.0]), min_size=2, max_size=2, unique=True).map(

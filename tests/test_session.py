@@ -108,4 +108,4 @@ def test_real_cpu_session_reports_its_provider() -> None:
     assert model is not None
     assert getattr(model, "provider", None) == CPU
     assert "provider='CPUExecutionProvider'" in repr(model)
-    assert jpegsal.available_models() == ["cam", "msroi"]
+    assert jpegsal.available_models() == ["cam", "msroi", "nice"]

