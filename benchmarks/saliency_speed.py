@@ -4,7 +4,7 @@ Times the whole call (decoded image in, full-resolution map out) and its
 stages: resize + normalise, ONNX inference, and upsampling back to full size.
 Run on an otherwise idle machine; ``--threads`` sets onnxruntime's threads.
 
-    python benchmarks/saliency_speed.py                 # 1 MP, 2 threads, cam and msroi
+    python benchmarks/saliency_speed.py                 # 1 MP, 2 threads, every shipped model
     python benchmarks/saliency_speed.py --megapixels 0.3 1 3 12 --repeat 30
 """
 
@@ -23,7 +23,7 @@ from jpegsal.zoo import get_model
 def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) -> dict[str, Any]:
     rows = []
     for image in sized_images(image_path, megapixels):
-        for name in ("cam", "msroi"):
+        for name in ("cam", "msroi", "nice"):
             model = get_model(name, "cpu", threads=threads)
             assert isinstance(model, OnnxSaliencyModel)
             x = model.preprocess(image)

@@ -25,6 +25,7 @@ from jpegsal.train.nice_export import export_nice
 from jpegsal.train.nice_model import (
     BETA,
     GAMMA,
+    LOG_ALPHA_MAX,
     ZETA,
     MaskHead,
     NiceModel,
@@ -72,6 +73,20 @@ def test_gate_sampling_is_seeded_and_inference_is_deterministic() -> None:
     assert float(d[0]) == 0.0
     assert float(d[-1]) == 1.0
     assert bool((d[1:] >= d[:-1]).all())  # monotone in log alpha
+
+
+def test_head_bounds_log_alpha_so_no_gate_dies() -> None:
+    torch.manual_seed(0)
+    head = MaskHead()
+    with torch.no_grad():
+        head.out.weight.normal_(0, 50.0)  # drive the raw logits far out
+        la = head(torch.randn(2, 112, 4, 4), torch.randn(2, 1280, 2, 2))
+    assert la.shape == (2, 4, 4)
+    assert float(la.abs().max()) <= LOG_ALPHA_MAX
+    assert float(la.abs().max()) > 3.9  # saturated, not clipped to a constant
+    # At the bound a gate still samples inside (0, 1) now and then, so it can recover.
+    z = sample_gates(torch.full((100_000,), -LOG_ALPHA_MAX), torch.Generator().manual_seed(0))
+    assert float(((z > 0) & (z < 1)).float().mean()) > 0.005
 
 
 # --- the training op is the real compression operation ----------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import pillow_jpeg
+from conftest import assert_decodes, pillow_jpeg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -192,3 +192,31 @@ def test_missing_models_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setattr(zoo, "__file__", str(tmp_path / "jpegsal" / "zoo.py"))
     with pytest.raises(FileNotFoundError, match=r"models folder \(manifest.json\) is missing"):
         zoo.models_dir()
+
+
+# --- the NICE model ---------------------------------------------------------------------
+
+
+def test_nice_with_downsample_from_the_shipped_model(rgb: Image.Image) -> None:
+    sal = jpegsal.saliency(rgb, "nice", device="cpu")
+    # Hard gates: most of the map is exactly 0 or 1 (bilinear upsampling blends the seams).
+    assert float(np.mean((sal == 0.0) | (sal == 1.0))) > 0.5
+    assert 0.05 < float(sal.mean()) < 0.95  # neither all kept nor all dropped
+    np.testing.assert_array_equal(sal, jpegsal.saliency(rgb, "nice", device="cpu"))
+    data = jpegsal.encode(rgb, model="nice", method="downsample", quality=85)
+    plain = pillow_jpeg(rgb, quality=85)
+    assert len(data) < len(plain)
+    assert_decodes(data, rgb.size)
+    # The model keeps the classifier's logits, so rate control works with it too.
+    assert jpegsal.encode(rgb, model="nice", method="downsample", preserve="top1")
+
+
+def test_nice_card_records_its_recipe() -> None:
+    entry = json.loads((models_dir() / "manifest.json").read_text())["models"]["nice"]
+    training = entry["training"]
+    assert training["command"].startswith("python -m jpegsal.train.nice ")
+    assert f"--export {training['lam']:g}" in training["command"]
+    assert entry["outputs"] == {"logits": "logits", "saliency": "nice"}
+    lams = [row["lam"] for row in training["sweep"]]
+    assert training["lam"] in lams
+    assert len(lams) >= 3

@@ -48,7 +48,7 @@ def train_one(
     *,
     epochs: int,
     batch_size: int = 16,
-    lr: float = 5e-3,
+    lr: float = 2e-3,
     schedule: str = "cosine",
     seed: int = 0,
     resume: bool = False,
@@ -164,7 +164,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lam", type=_positive, nargs="+", default=[1.0], help="L0 weights")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=_positive, default=5e-3)
+    parser.add_argument("--lr", type=_positive, default=2e-3)
     parser.add_argument("--schedule", choices=["cosine", "constant"], default="cosine")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=224, help="training crop (multiple of 32)")

@@ -25,6 +25,11 @@ GAMMA, ZETA, BETA = -0.1, 1.1, 2.0 / 3.0
 MASK_STRIDE = 16
 LOWRES_FACTOR = 4  # the background scale of method="downsample" (its default factor)
 MID_BLOCK = 10  # last stride-16 block of EfficientNet-Lite0 (112 channels)
+# log alpha is bounded to (-4, 4) by a tanh. Beyond that a gate's sample is almost
+# always clipped to exactly 0 or 1, where the clip passes no task gradient: an
+# unbounded head could shut (or open) every gate for good. At +-4 the deterministic
+# gate is still exactly 0 or 1, and 1-2 % of samples stay inside (0, 1).
+LOG_ALPHA_MAX = 4.0
 
 
 def expected_l0(log_alpha: torch.Tensor) -> torch.Tensor:
@@ -90,7 +95,8 @@ class MaskHead(nn.Module):
     def forward(self, mid: torch.Tensor, top: torch.Tensor) -> torch.Tensor:
         up = F.interpolate(self.top(top), size=mid.shape[-2:], mode="bilinear", align_corners=False)
         h = F.relu(self.mid(mid) + up)
-        return self.out(F.relu(self.mix(h)))[:, 0]  # (N, H/16, W/16)
+        raw = self.out(F.relu(self.mix(h)))[:, 0]  # (N, H/16, W/16)
+        return LOG_ALPHA_MAX * torch.tanh(raw / LOG_ALPHA_MAX)
 
 
 class NiceModel(nn.Module):
