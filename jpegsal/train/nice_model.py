@@ -79,7 +79,7 @@ def backbone_features(net: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, to
 
 
 class MaskHead(nn.Module):
-    """Gate logits per 16x16 cell from the two feature maps (about 120k parameters)."""
+    """Gate logits per 16x16 cell from the two feature maps (107,713 parameters)."""
 
     def __init__(self, mid_channels: int = 112, top_channels: int = 1280, width: int = 64) -> None:
         super().__init__()
