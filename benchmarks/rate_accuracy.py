@@ -16,6 +16,7 @@ Pillow spans between quality 20 and 90.
     python benchmarks/rate_accuracy.py --limit 200 --evaluators lite0
     python benchmarks/rate_accuracy.py --quick               # 30 images, 4 qualities
     python benchmarks/rate_accuracy.py --models cam nice --methods downsample
+    python benchmarks/rate_accuracy.py --methods --peers jpegli mozjpeg   # the other encoders
     python benchmarks/rate_accuracy.py --methods --preserve 0.03 0.1 0.3 1 \\
         --preserve-with none guided@0.3              # per-image rate control only
 
@@ -34,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bd import bd_ratio
 from common import Evaluator, PrecomputedMap, machine, write_json
+from contenders import parse_codec
 from PIL import Image
 from tqdm import tqdm
 
@@ -47,39 +50,6 @@ QUALITIES = [10, 15, 20, 30, 40, 50, 60, 70, 80, 90]
 METHODS = ["guided", "downsample", "mix", "blocks"]
 
 
-def bd_ratio(
-    base: list[tuple[float, float]],
-    test: list[tuple[float, float]],
-    lo: float | None = None,
-    hi: float | None = None,
-) -> float | None:
-    """exp(mean log-bytes difference) at equal accuracy; points are (bytes, accuracy).
-
-    Each curve is made monotone (accuracy as a running maximum over increasing
-    bytes) and interpolated linearly in log(bytes) against accuracy; the mean is
-    over the shared accuracy range, clipped to [lo, hi] when given.
-    """
-
-    def curve(points: list[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
-        pts = sorted(points)
-        logb = np.log([p[0] for p in pts])
-        acc = np.maximum.accumulate([p[1] for p in pts])
-        acc, idx = np.unique(acc, return_index=True)  # strictly increasing for interpolation
-        return acc, logb[idx]
-
-    a0, l0 = curve(base)
-    a1, l1 = curve(test)
-    low, high = max(a0[0], a1[0]), min(a0[-1], a1[-1])
-    if lo is not None:
-        low = max(low, lo)
-    if hi is not None:
-        high = min(high, hi)
-    if high <= low:
-        return None
-    grid = np.linspace(low, high, 200)
-    return float(np.exp(np.mean(np.interp(grid, a1, l1) - np.interp(grid, a0, l0))))
-
-
 def run(
     dataset: Path,
     evaluators: list[str],
@@ -90,11 +60,13 @@ def run(
     budgets: list[float] | None = None,
     preserve_with: list[str] | None = None,
     models: tuple[str, ...] = ("cam",),
+    peers: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     pairs = read_labels(dataset)[:limit]
     evs = {name: Evaluator(name) for name in evaluators}
     # Without strengths each method runs at its default strength.
-    contenders = ["pillow"] + [
+    peer_codecs = {p: parse_codec(p) for p in peers}
+    contenders = ["pillow", *peers] + [
         f"{model}+{m}" + (f"@{s:g}" if s is not None else "")
         for model in models
         for m in methods
@@ -129,6 +101,8 @@ def run(
                     buf = io.BytesIO()
                     image.save(buf, "JPEG", quality=q)
                     data = buf.getvalue()
+                elif c in peer_codecs:
+                    data = peer_codecs[c].encode(image, q)
                 elif c in preserving:
                     # The real model: preserve needs its classifier, not only the map.
                     method = None if name == "none" else name
@@ -237,6 +211,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--models", nargs="+", default=["cam"], help="saliency models (default: cam)"
     )
+    parser.add_argument(
+        "--peers",
+        nargs="*",
+        default=[],
+        choices=["jpegli", "mozjpeg"],
+        help="other encoders to compare (extra 'bench'), each over the same qualities",
+    )
     parser.add_argument("--quick", action="store_true", help="30 images, 4 qualities, lite0")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
@@ -253,10 +234,12 @@ def main(argv: list[str] | None = None) -> int:
         args.preserve,
         args.preserve_with,
         tuple(args.models),
+        tuple(args.peers),
     )
     suffix = "_quick" if args.quick else ("_strengths" if args.strengths else "")
     suffix += "" if args.models == ["cam"] else "_" + "_".join(args.models)
     suffix += "_preserve" if args.preserve else ""
+    suffix += "_peers" if args.peers else ""
     out = args.out or ROOT / "benchmarks" / "results" / args.dataset.name / (
         f"rate_accuracy{suffix}.json"
     )

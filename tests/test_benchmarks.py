@@ -1,0 +1,117 @@
+"""The benchmark building blocks: the BD bytes ratio and the contender codec classes."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import assert_decodes, pillow_jpeg
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from bd import bd_ratio, monotone_curve
+from contenders import (
+    JpegliCodec,
+    JpegsalCodec,
+    MozjpegCodec,
+    PillowCodec,
+    parse_codec,
+)
+
+BASE = [(1000.0, 50.0), (2000.0, 60.0), (4000.0, 70.0), (8000.0, 80.0)]
+
+
+# --- BD bytes ratio on known curves ------------------------------------------------------
+
+
+@pytest.mark.parametrize("factor", [0.25, 0.8, 1.0, 1.5])
+def test_a_scaled_curve_gives_its_scale(factor: float) -> None:
+    test = [(b * factor, s) for b, s in BASE]
+    assert bd_ratio(BASE, test) == pytest.approx(factor, rel=1e-9)
+    assert bd_ratio(test, BASE) == pytest.approx(1 / factor, rel=1e-9)
+
+
+def test_known_piecewise_value() -> None:
+    # Half the base's bytes at score 50, the same bytes at 60 and 70. In log bytes the gap
+    # falls linearly from log 0.5 to 0 over [50, 60] and is 0 over [60, 70]: its mean over
+    # [50, 70] is log(0.5) / 4.
+    test = [(500.0, 50.0), (2000.0, 60.0), (4000.0, 70.0)]
+    assert bd_ratio(BASE, test, samples=20001) == pytest.approx(0.5**0.25, rel=1e-4)
+
+
+def test_range_clipping_and_no_overlap() -> None:
+    test = [(b * 0.5, s) for b, s in BASE[:2]] + [(b, s) for b, s in BASE[2:]]
+    assert bd_ratio(BASE, test, lo=70, hi=80) == pytest.approx(1.0)
+    assert bd_ratio(BASE, test, lo=50, hi=60) == pytest.approx(0.5)
+    assert bd_ratio(BASE, [(1.0, 10.0), (2.0, 20.0)]) is None  # scores never overlap
+    assert bd_ratio(BASE, BASE, lo=90) is None
+
+
+def test_non_monotone_points_use_the_upper_envelope() -> None:
+    noisy = [(1000.0, 50.0), (2000.0, 60.0), (3000.0, 58.0), (4000.0, 70.0)]
+    scores, logb = monotone_curve(noisy)
+    assert list(scores) == [50.0, 60.0, 70.0]
+    assert np.allclose(np.exp(logb), [1000.0, 2000.0, 4000.0])
+
+
+@pytest.mark.parametrize("bad", [[], [(0.0, 50.0)], [(100.0, float("nan"))], [(-1.0, 1.0)]])
+def test_bad_curves_are_refused(bad: list[tuple[float, float]]) -> None:
+    with pytest.raises(ValueError, match="rate curve"):
+        monotone_curve(bad)
+
+
+# --- codec classes ------------------------------------------------------------------------
+
+
+def test_pillow_codec_is_pillows_save(rgb: Image.Image) -> None:
+    result = PillowCodec().run(rgb, 70)
+    assert result["bytes"] == len(pillow_jpeg(rgb, quality=70))
+    assert result["bpp"] == pytest.approx(8 * result["bytes"] / (rgb.width * rgb.height))
+    assert result["decoded"].shape == (rgb.height, rgb.width, 3)
+    assert result["encode_ms"] > 0
+
+
+@pytest.mark.parametrize("codec", [JpegliCodec(), MozjpegCodec()], ids=lambda c: c.name)
+def test_peer_codecs_decode_and_shrink_with_quality(rgb: Image.Image, codec) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("pyjpegli" if codec.name == "jpegli" else "jpeglib")
+    low, high = codec.run(rgb, 30), codec.run(rgb, 90)
+    assert low["bytes"] < high["bytes"]
+    assert_decodes(codec.encode(rgb, 60), rgb.size)
+    # Higher quality is closer to the original.
+    ref = np.asarray(rgb, np.float64)
+    assert np.abs(high["decoded"] - ref).mean() < np.abs(low["decoded"] - ref).mean()
+
+
+def test_jpegsal_codec_and_parsing(rgb: Image.Image) -> None:
+    codec = parse_codec("cam+guided@0.3")
+    assert isinstance(codec, JpegsalCodec)
+    assert codec.name == "cam+guided@0.3"
+    assert codec.strength == 0.3
+    result = codec.run(rgb, 60)
+    data = jpegsal_encode(rgb)
+    assert result["bytes"] == len(data)
+    assert isinstance(parse_codec("pillow"), PillowCodec)
+    assert parse_codec("nice+downsample").name == "nice+downsample"
+    for spec, message in (("webp", "unknown codec 'webp'"), ("cam+mix@x", "is not a number")):
+        with pytest.raises(ValueError, match=message):
+            parse_codec(spec)
+    with pytest.raises(ValueError, match=r"quality must be an int in 1\.\.100"):
+        PillowCodec().run(rgb, 0)
+    with pytest.raises(ValueError, match="image must be RGB"):
+        PillowCodec().run(rgb.convert("L"), 50)
+
+
+def jpegsal_encode(image: Image.Image) -> bytes:
+    import jpegsal
+
+    return jpegsal.encode(image, model="cam", method="guided", quality=60, strength=0.3)
+
+
+def test_decoded_arrays_are_what_pillow_decodes(rgb: Image.Image) -> None:
+    result = PillowCodec().run(rgb, 50)
+    with Image.open(io.BytesIO(pillow_jpeg(rgb, quality=50))) as im:
+        np.testing.assert_array_equal(result["decoded"], np.asarray(im.convert("RGB")))
