@@ -115,3 +115,75 @@ def test_decoded_arrays_are_what_pillow_decodes(rgb: Image.Image) -> None:
     result = PillowCodec().run(rgb, 50)
     with Image.open(io.BytesIO(pillow_jpeg(rgb, quality=50))) as im:
         np.testing.assert_array_equal(result["decoded"], np.asarray(im.convert("RGB")))
+
+
+# --- quality metrics ------------------------------------------------------------------------
+
+
+def test_ssim_matches_scikit_image(rgb: Image.Image) -> None:
+    from metrics import luma, ssim
+
+    skimage_metrics = pytest.importorskip("skimage.metrics")
+    with Image.open(io.BytesIO(pillow_jpeg(rgb, quality=30))) as im:
+        b = np.asarray(im.convert("RGB"))
+    a = np.asarray(rgb)
+    ref = skimage_metrics.structural_similarity(
+        luma(a),
+        luma(b),
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+        data_range=255,
+    )
+    assert ssim(a, b) == pytest.approx(ref, abs=1e-6)
+
+
+def test_psnr_and_ms_ssim_known_values(rgb: Image.Image) -> None:
+    from metrics import ms_ssim, psnr, ssim
+
+    a = np.asarray(rgb)
+    shifted = np.clip(a.astype(np.int16) + 1, 0, 255).astype(np.uint8)
+    inside = (a < 255).all(2)  # where +1 did not clip, the luma moved by exactly 1
+    assert psnr(a, shifted, inside) == pytest.approx(10 * np.log10(255.0**2), abs=1e-6)
+    assert psnr(a, a) == float("inf")
+    assert ms_ssim(a, a) == pytest.approx(1.0)
+    assert ssim(a, a) == pytest.approx(1.0)
+    rng = np.random.default_rng(0)
+    scores = []
+    for sd in (2, 8, 32):
+        noisy = np.clip(a + rng.normal(0, sd, a.shape), 0, 255).astype(np.uint8)
+        scores.append(ms_ssim(a, noisy))
+    assert scores[0] > scores[1] > scores[2] > 0
+    mask = np.zeros(a.shape[:2], bool)
+    mask[: a.shape[0] // 2] = True
+    half = a.copy()
+    half[a.shape[0] // 2 :] = 0  # damage only outside the mask
+    assert psnr(a, half, mask) == float("inf")
+    # Coarse scales see across the boundary of this small image, so only relative.
+    assert ms_ssim(a, half, mask) > ms_ssim(a, half) + 0.2
+    with pytest.raises(ValueError, match="images differ in shape"):
+        psnr(a, a[:-1])
+    with pytest.raises(ValueError, match="mask must be a non-empty boolean"):
+        ssim(a, a, np.zeros(a.shape[:2], bool))
+
+
+# --- rate_quality on the bundled test images ----------------------------------------------
+
+
+def test_rate_quality_run_on_the_test_images() -> None:
+    import rate_quality
+
+    data = Path(__file__).parent / "data"
+    result = rate_quality.run(data, ["pillow", "cam+guided@0.5"], [40, 80], None)
+    assert result["images"] == len(list(data.glob("*.png")))
+    low, high = result["curves"]["pillow"]
+    assert low["bytes"] < high["bytes"]
+    assert low["psnr_whole"] < high["psnr_whole"]
+    assert 0 < low["ms_ssim_salient"] < high["ms_ssim_salient"] <= 1
+    guided = result["curves"]["cam+guided@0.5"]
+    assert all(
+        g["bytes"] <= p["bytes"] for g, p in zip(guided, result["curves"]["pillow"], strict=True)
+    )
+    assert set(result["summary"]["cam+guided@0.5"]) == {
+        f"{m}_{r}" for m in ("psnr", "ssim", "ms_ssim") for r in ("whole", "salient")
+    }

@@ -1,0 +1,157 @@
+"""Bytes against image quality on Kodak: PSNR, SSIM and MS-SSIM, whole image and salient region.
+
+Every contender (``benchmarks/contenders.py``) encodes each image at each quality.
+The decoded image is scored against the original on luma (``benchmarks/metrics.py``,
+the pinned implementation) over the whole image and inside the salient region:
+the pixels where the ``cam`` map is at or above its 70th percentile. The region is
+the same for every contender, so the scores compare.
+Summary: the bytes ratio at equal score against Pillow (``benchmarks/bd.py``), over
+the shared range and over the range Pillow spans between quality 20 and 90.
+
+    python benchmarks/rate_quality.py                     # ../shared/data/kodak, 24 images
+    python benchmarks/rate_quality.py --codecs pillow jpegli cam+guided@0.3
+    python benchmarks/rate_quality.py --quick             # 3 images, 3 qualities
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bd import bd_ratio
+from common import machine, write_json
+from contenders import parse_codec
+from metrics import ms_ssim, psnr, ssim
+from PIL import Image
+from tqdm import tqdm
+
+import jpegsal
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT.parent / "shared" / "data" / "kodak"
+QUALITIES = [20, 30, 40, 50, 60, 70, 80, 90]
+CODECS = [
+    "pillow",
+    "jpegli",
+    "mozjpeg",
+    "cam+guided",
+    "cam+downsample",
+    "cam+mix",
+    "cam+blocks",
+    "nice+downsample",
+]
+METRICS = {"psnr": psnr, "ssim": ssim, "ms_ssim": ms_ssim}
+PERCENTILE = 70
+
+
+def run(folder: Path, codecs: list[str], qualities: list[int], limit: int | None) -> dict[str, Any]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".png", ".jpg", ".ppm"})
+    files = files[:limit]
+    if not files:
+        raise SystemExit(f"{folder}: no images")
+    contenders = {c: parse_codec(c) for c in codecs}
+    keys = [f"{m}_{r}" for m in METRICS for r in ("whole", "salient")]
+    sums = {
+        c: {q: dict.fromkeys(["bytes", "pixels", *keys], 0.0) for q in qualities} for c in codecs
+    }
+    t0 = time.perf_counter()
+    for path in tqdm(files, desc="rate/quality", unit="img"):
+        with Image.open(path) as im:
+            image = im.convert("RGB")
+        original = np.asarray(image)
+        sal = jpegsal.saliency(image, "cam", device="cpu")
+        region = sal >= np.percentile(sal, PERCENTILE)
+        for name, codec in contenders.items():
+            for q in qualities:
+                r = codec.run(image, q)
+                acc = sums[name][q]
+                acc["bytes"] += r["bytes"]
+                acc["pixels"] += image.width * image.height
+                for metric, fn in METRICS.items():
+                    acc[f"{metric}_whole"] += fn(original, r["decoded"])
+                    acc[f"{metric}_salient"] += fn(original, r["decoded"], region)
+    n = len(files)
+    curves = {
+        c: [
+            {
+                "quality": q,
+                "bpp": round(8 * s["bytes"] / s["pixels"], 4),
+                "bytes": round(s["bytes"] / n, 1),
+                **{k: round(s[k] / n, 5) for k in keys},
+            }
+            for q, s in per_q.items()
+        ]
+        for c, per_q in sums.items()
+    }
+    summary: dict[str, Any] = {}
+    if "pillow" in curves:
+        base = curves["pillow"]
+        for c in [c for c in codecs if c != "pillow"]:
+            summary[c] = {}
+            for k in keys:
+                span = [p[k] for p in base if 20 <= p["quality"] <= 90]
+                b = [(p["bytes"], p[k]) for p in base]
+                t = [(p["bytes"], p[k]) for p in curves[c]]
+                overlap, within = bd_ratio(b, t), bd_ratio(b, t, min(span), max(span))
+                summary[c][k] = {
+                    "ratio_overlap": None if overlap is None else round(overlap, 3),
+                    "ratio_pillow_q20_q90": None if within is None else round(within, 3),
+                }
+    return {
+        "benchmark": "rate_quality",
+        "dataset": folder.name,
+        "images": n,
+        "qualities": qualities,
+        "metrics": "luma (BT.601); PSNR; SSIM (Gaussian sigma 1.5); MS-SSIM (5 scales); "
+        "benchmarks/metrics.py",
+        "salient_region": f"cam >= its {PERCENTILE}th percentile (same region for every codec)",
+        "seconds": round(time.perf_counter() - t0, 1),
+        "machine": machine(),
+        "curves": curves,
+        "summary": summary,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", nargs="?", type=Path, default=DEFAULT)
+    parser.add_argument(
+        "--codecs",
+        nargs="+",
+        default=CODECS,
+        help="pillow, jpegli, mozjpeg, or MODEL+METHOD[@STRENGTH]",
+    )
+    parser.add_argument("--qualities", type=int, nargs="+", default=QUALITIES)
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--quick", action="store_true", help="3 images, qualities 30 60 90")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.limit, args.qualities = args.limit or 3, [30, 60, 90]
+    for spec in args.codecs:
+        parse_codec(spec)  # fail before the run on a bad name
+    result = run(args.dataset, args.codecs, args.qualities, args.limit)
+    out = args.out or ROOT / "benchmarks" / "results" / args.dataset.name / (
+        f"rate_quality{'_quick' if args.quick else ''}.json"
+    )
+    write_json(out, result)
+    print("bytes ratio vs Pillow at equal score (lower is better), overlap / Pillow q20-q90:")
+    header = list(METRICS)
+    print("| contender | " + " | ".join(f"{m} whole | {m} salient" for m in header) + " |")
+    print("|---" * (1 + 2 * len(header)) + "|")
+    for c, rows in result["summary"].items():
+        cells = [
+            f"{rows[f'{m}_{r}']['ratio_overlap']} / {rows[f'{m}_{r}']['ratio_pillow_q20_q90']}"
+            for m in header
+            for r in ("whole", "salient")
+        ]
+        print(f"| {c} | " + " | ".join(cells) + " |")
+    print(f"\nwrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
