@@ -15,9 +15,11 @@ extrapolates.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["bd_ratio", "monotone_curve"]
+__all__ = ["bd_ratio", "monotone_curve", "versus_base"]
 
 Point = tuple[float, float]
 
@@ -59,3 +61,23 @@ def bd_ratio(
         return None
     grid = np.linspace(low, high, samples)
     return float(np.exp(np.mean(np.interp(grid, s1, l1) - np.interp(grid, s0, l0))))
+
+
+def versus_base(base: list[dict[str, Any]], test: list[Point], key: str) -> dict[str, Any]:
+    """The two summary ratios of ``test`` against a base quality sweep, rounded to 3 places.
+
+    ``base`` holds dicts with ``quality``, ``bytes`` and ``key``: ``ratio_overlap`` is over
+    the shared range, ``ratio_pillow_q20_q90`` over what the base spans between its
+    qualities 20 and 90 (None where that is empty or the curves do not meet).
+    """
+    points = [(p["bytes"], p[key]) for p in base]
+    span = [p[key] for p in base if 20 <= p["quality"] <= 90]
+    within = bd_ratio(points, test, min(span), max(span)) if span else None
+    return {
+        "ratio_overlap": _round(bd_ratio(points, test)),
+        "ratio_pillow_q20_q90": _round(within),
+    }
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bd import bd_ratio
+from bd import versus_base
 from common import Evaluator, PrecomputedMap, machine, write_json
 from contenders import parse_codec
 from PIL import Image
@@ -65,7 +65,7 @@ def run(
     pairs = read_labels(dataset)[:limit]
     evs = {name: Evaluator(name) for name in evaluators}
     # Without strengths each method runs at its default strength.
-    peer_codecs = {p: parse_codec(p) for p in peers}
+    encoders = {p: parse_codec(p) for p in ("pillow", *peers)}  # the ones without a map
     contenders = ["pillow", *peers] + [
         f"{model}+{m}" + (f"@{s:g}" if s is not None else "")
         for model in models
@@ -97,12 +97,8 @@ def run(
             name, _, strength = (c.split("+")[1] if "+" in c else c).partition("@")
             extra: dict[str, Any] = {"strength": float(strength)} if strength else {}
             for qi, q in enumerate(points[c]):
-                if c == "pillow":
-                    buf = io.BytesIO()
-                    image.save(buf, "JPEG", quality=q)
-                    data = buf.getvalue()
-                elif c in peer_codecs:
-                    data = peer_codecs[c].encode(image, q)
+                if c in encoders:
+                    data = encoders[c].encode(image, q)
                 elif c in preserving:
                     # The real model: preserve needs its classifier, not only the map.
                     method = None if name == "none" else name
@@ -137,15 +133,11 @@ def run(
             ]
     summary: dict[str, Any] = {}
     for e in evaluators:
-        base = [(p["bytes"], p["top1"]) for p in curves[e]["pillow"]]
-        span = [p["top1"] for p in curves[e]["pillow"] if 20 <= p["quality"] <= 90]
-        summary[e] = {}
-        for c in contenders[1:]:
-            test = [(p["bytes"], p["top1"]) for p in curves[e][c]]
-            summary[e][c] = {
-                "ratio_overlap": _round(bd_ratio(base, test)),
-                "ratio_pillow_q20_q90": _round(bd_ratio(base, test, min(span), max(span))),
-            }
+        base = curves[e]["pillow"]
+        summary[e] = {
+            c: versus_base(base, [(p["bytes"], p["top1"]) for p in curves[e][c]], "top1")
+            for c in contenders[1:]
+        }
         for model, m in [(x, y) for x in models for y in methods] if strengths else []:
             # Pooled over strengths, bd_ratio's running maximum of accuracy over bytes is
             # the method's Pareto frontier: the best strength for each budget.
@@ -155,10 +147,7 @@ def run(
                 if c.startswith(f"{model}+{m}@")
                 for p in curves[e][c]
             ]
-            summary[e][f"{model}+{m} (best strength)"] = {
-                "ratio_overlap": _round(bd_ratio(base, pooled)),
-                "ratio_pillow_q20_q90": _round(bd_ratio(base, pooled, min(span), max(span))),
-            }
+            summary[e][f"{model}+{m} (best strength)"] = versus_base(base, pooled, "top1")
     return {
         "benchmark": "rate_accuracy",
         "dataset": dataset.name,
@@ -174,10 +163,6 @@ def run(
         },
         "summary": summary,
     }
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 3)
 
 
 def main(argv: list[str] | None = None) -> int:

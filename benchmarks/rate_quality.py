@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bd import bd_ratio
+from bd import versus_base
 from common import machine, write_json
 from contenders import parse_codec
 from metrics import ms_ssim, psnr, ssim
@@ -88,18 +88,11 @@ def run(folder: Path, codecs: list[str], qualities: list[int], limit: int | None
     }
     summary: dict[str, Any] = {}
     if "pillow" in curves:
-        base = curves["pillow"]
         for c in [c for c in codecs if c != "pillow"]:
-            summary[c] = {}
-            for k in keys:
-                span = [p[k] for p in base if 20 <= p["quality"] <= 90]
-                b = [(p["bytes"], p[k]) for p in base]
-                t = [(p["bytes"], p[k]) for p in curves[c]]
-                overlap, within = bd_ratio(b, t), bd_ratio(b, t, min(span), max(span))
-                summary[c][k] = {
-                    "ratio_overlap": None if overlap is None else round(overlap, 3),
-                    "ratio_pillow_q20_q90": None if within is None else round(within, 3),
-                }
+            summary[c] = {
+                k: versus_base(curves["pillow"], [(p["bytes"], p[k]) for p in curves[c]], k)
+                for k in keys
+            }
     return {
         "benchmark": "rate_quality",
         "dataset": folder.name,

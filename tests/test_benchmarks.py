@@ -13,7 +13,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from bd import bd_ratio, monotone_curve
+from bd import bd_ratio, monotone_curve, versus_base
 from contenders import (
     JpegliCodec,
     JpegsalCodec,
@@ -56,6 +56,21 @@ def test_non_monotone_points_use_the_upper_envelope() -> None:
     scores, logb = monotone_curve(noisy)
     assert list(scores) == [50.0, 60.0, 70.0]
     assert np.allclose(np.exp(logb), [1000.0, 2000.0, 4000.0])
+
+
+def test_versus_base_summary() -> None:
+    base = [
+        {"quality": q, "bytes": b, "top1": s}
+        for q, (b, s) in zip((10, 20, 50, 90), BASE, strict=True)
+    ]
+    half = [(b / 2, s) for b, s in BASE]
+    assert versus_base(base, half, "top1") == {"ratio_overlap": 0.5, "ratio_pillow_q20_q90": 0.5}
+    # Pillow's q20-q90 span is 60..80 here; a curve that ends at 55 meets it only in overlap.
+    low = [(500.0, 50.0), (1000.0, 55.0)]
+    assert versus_base(base, low, "top1")["ratio_pillow_q20_q90"] is None
+    assert versus_base(base, low, "top1")["ratio_overlap"] is not None
+    outside = [{**p, "quality": 95} for p in base]  # no base point in q20-q90
+    assert versus_base(outside, half, "top1")["ratio_pillow_q20_q90"] is None
 
 
 @pytest.mark.parametrize("bad", [[], [(0.0, 50.0)], [(100.0, float("nan"))], [(-1.0, 1.0)]])
@@ -168,6 +183,13 @@ def test_psnr_and_ms_ssim_known_values(rgb: Image.Image) -> None:
 
 
 # --- rate_quality on the bundled test images ----------------------------------------------
+
+
+def test_rate_quality_refuses_an_empty_folder(tmp_path: Path) -> None:
+    import rate_quality
+
+    with pytest.raises(SystemExit, match="no images"):
+        rate_quality.run(tmp_path, ["pillow"], [50], None)
 
 
 def test_rate_quality_run_on_the_test_images() -> None:

@@ -216,6 +216,7 @@ def test_cli_errors_name_the_option(tmp_path: Path, capsys: pytest.CaptureFixtur
         (["--lam", "0"], "must be a finite number > 0"),
         (["--size", "100"], "--size must be a multiple of 32"),
         (["--lam", "1", "--export", "2"], "--export 2 is not one of --lam"),
+        (["--epochs", "0"], "--epochs and --batch-size must be at least 1"),
     ):
         with pytest.raises(SystemExit):
             nice.parse_args(["--data", str(tmp_path), "--val", str(tmp_path), *argv])

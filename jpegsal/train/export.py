@@ -171,26 +171,53 @@ def manifest_entries(file_name: str, digest: str, size: int) -> dict[str, Any]:
     }
 
 
-def write_models(out_dir: Path) -> dict[str, Any]:
-    """Export into ``out_dir`` and (re)write its manifest.json; return the manifest."""
+def publish_onnx(
+    out_dir: Path,
+    prefix: str,
+    module: nn.Module | None = None,
+    outputs: tuple[str, ...] = ("logits", "cam", "msroi"),
+    config: dict[str, Any] | None = None,
+) -> tuple[Path, str]:
+    """Export to ``out_dir/<prefix><sha8>.onnx``, dropping older ``<prefix>*.onnx``.
+
+    Returns the file and its sha256. The name carries the hash, so a changed graph
+    never silently replaces the bytes a manifest entry points at.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / "lite0-saliency.onnx.tmp"
-    export_onnx(tmp)
+    tmp = out_dir / f"{prefix}onnx.tmp"
+    export_onnx(tmp, module, outputs, config)
     digest = sha256(tmp)
-    name = f"lite0-saliency-{digest[:8]}.onnx"
-    for old in out_dir.glob("lite0-saliency-*.onnx"):
+    name = f"{prefix}{digest[:8]}.onnx"
+    for old in out_dir.glob(f"{prefix}*.onnx"):
         if old.name != name:
             old.unlink()
     final = out_dir / name
     tmp.replace(final)
-    manifest_path = out_dir / "manifest.json"
-    manifest: dict[str, Any] = {"schema": 1, "models": {}}
-    if manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text())
-        if not isinstance(manifest.get("models"), dict):
-            manifest["models"] = {}
+    return final, digest
+
+
+def read_manifest(out_dir: Path) -> dict[str, Any]:
+    """``out_dir/manifest.json``, or an empty one; ``models`` is always a dict."""
+    path = out_dir / "manifest.json"
+    manifest: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"schema": 1}
+    if not isinstance(manifest.get("models"), dict):
+        manifest["models"] = {}
+    return manifest
+
+
+def write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
+    """Write ``manifest.json`` atomically (a crash leaves the old one)."""
+    tmp = out_dir / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    tmp.replace(out_dir / "manifest.json")
+
+
+def write_models(out_dir: Path) -> dict[str, Any]:
+    """Export into ``out_dir`` and (re)write its manifest.json; return the manifest."""
+    final, digest = publish_onnx(out_dir, "lite0-saliency-")
+    manifest = read_manifest(out_dir)
     old_models = manifest["models"]
-    for key, entry in manifest_entries(name, digest, final.stat().st_size).items():
+    for key, entry in manifest_entries(final.name, digest, final.stat().st_size).items():
         # Measured figures (accuracy, speed) survive a rebuild of the same bytes.
         kept = {
             k: v
@@ -198,7 +225,7 @@ def write_models(out_dir: Path) -> dict[str, Any]:
             if k in ("accuracy", "latency_ms") and old_models[key].get("sha256") == digest
         }
         old_models[key] = {**entry, **kept}
-    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
+    write_manifest(out_dir, manifest)
     return manifest
 
 
@@ -225,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
         for key in ("cam", "msroi"):
             manifest["models"][key]["accuracy"] = result
-        (args.out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        write_manifest(args.out_dir, manifest)
     return 0
 
 

@@ -1,7 +1,8 @@
 """Train NICE sparse masks against the frozen EfficientNet-Lite0 and ship one as ``model="nice"``.
 
     python -m jpegsal.train.nice --data ../shared/data/imagenet-sample \\
-        --val ../shared/data/imagenet-val-1300 --lam 0.5 1 2 4 --out runs/nice --export 1
+        --val ../shared/data/imagenet-val-1300 --lam 0.75 1 1.5 2.5 --epochs 8 \\
+        --out runs/nice --resume --export 0.75      # the shipped model
 
 For each lambda a mask head is trained (see :mod:`jpegsal.train.nice_model`):
 
@@ -142,12 +143,6 @@ def frozen_lite0() -> torch.nn.Module:
     return net
 
 
-def load_head(ckpt_path: Path) -> MaskHead:
-    head = MaskHead()
-    head.load_state_dict(torch.load(ckpt_path, map_location="cpu")["head"])
-    return head.eval()
-
-
 def _positive(text: str) -> float:
     value = float(text)
     if not np.isfinite(value) or value <= 0:
@@ -195,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     show = not args.no_progress
     train = extract(net, list_images(args.data, args.limit), args.size, "train images")
     val = extract(net, list_images(args.val, args.val_limit), args.size, "val images")
-    rows = []
+    rows, heads = [], {}
     for lam in args.lam:
         out = args.out / f"lam-{lam:g}"
         head, history = train_one(
@@ -217,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             result = {"after_epoch": len(history), **evaluate(net, head, val, seed=args.seed)}
             cached.write_text(json.dumps(result, indent=2) + "\n")
         rows.append({"lam": lam, "history": history, "val": result})
+        heads[lam] = head
         print(f"lam={lam:g}: {json.dumps(result)}", flush=True)
     recipe = {
         "train": f"{args.data.name} ({len(train)} images, centre crop {args.size})",
@@ -244,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             "val_metrics": row["val"],
             "sweep": [{"lam": r["lam"], "val": r["val"]} for r in rows],
         }
-        head = load_head(args.out / f"lam-{args.export:g}" / "checkpoint.pt")
+        head = heads[args.export]
         labelled = (args.val / "dataset.txt").is_file()  # then the export's top-1 is measured
         entry = export_nice(head, args.models_dir, training, args.val if labelled else None)
         print(f"wrote {args.models_dir / entry['file']} (sha256 {entry['sha256']})")

@@ -57,7 +57,6 @@ def evaluate(
     )
     cells = all_gates[0].numel()
     mean_count = round(float((all_gates >= 0.5).float().mean()) * cells)
-    density = kept = 0.0
     for i in range(0, len(data), batch):
         sl = slice(i, i + batch)
         x, ref = normalise(data.images[sl]), data.log_probs[sl]
@@ -74,8 +73,6 @@ def evaluate(
             "cam@mean": _top_cells(cam, torch.full_like(counts, mean_count)),
             "random@equal": _top_cells(noise, counts),
         }
-        density += float(gates.mean((1, 2)).sum())
-        kept += float(binary.mean((1, 2)).sum())
         for name, m in masks.items():
             logits = net(mix_resolution(x, upsample_mask(m, size)))  # type: ignore[arg-type]
             sums[name]["agree"] += float((logits.argmax(1) == ref.argmax(1)).sum())
@@ -83,8 +80,8 @@ def evaluate(
     n = len(data)
     return {
         "images": n,
-        "density": round(density / n, 4),
-        "kept@0.5": round(kept / n, 4),
+        "density": round(float(all_gates.mean()), 4),
+        "kept@0.5": round(float((all_gates >= 0.5).float().mean()), 4),
         **{
             name: {"agreement": round(s["agree"] / n, 4), "kl": round(s["kl"] / n, 4)}
             for name, s in sums.items()

@@ -9,11 +9,17 @@ needs nothing new. Identical head weights give identical bytes.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from .export import RUNTIME_CONFIG, common_entry, export_onnx, load_lite0, sha256
+from .export import (
+    RUNTIME_CONFIG,
+    common_entry,
+    load_lite0,
+    publish_onnx,
+    read_manifest,
+    write_manifest,
+)
 from .nice_model import NiceModel
 
 PREFIX = "lite0-nice-"
@@ -28,19 +34,10 @@ def export_nice(
     With ``verify_on`` (a labelled folder, see :func:`~jpegsal.train.data.read_labels`),
     the classifier's top-1 in PyTorch and in onnxruntime is measured and recorded.
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f"{PREFIX}onnx.tmp"
     model = NiceModel(load_lite0(), head.eval())
-    export_onnx(tmp, model, ("logits", "nice"), NICE_CONFIG)
-    digest = sha256(tmp)
-    name = f"{PREFIX}{digest[:8]}.onnx"
-    for old in out_dir.glob(f"{PREFIX}*.onnx"):
-        if old.name != name:
-            old.unlink()
-    final = out_dir / name
-    tmp.replace(final)
+    final, digest = publish_onnx(out_dir, PREFIX, model, ("logits", "nice"), NICE_CONFIG)
     entry = {
-        **common_entry(name, digest, final.stat().st_size),
+        **common_entry(final.name, digest, final.stat().st_size),
         "outputs": {"logits": "logits", "saliency": "nice"},
         "description": "NICE sparse mask (Li and Ji 2019): hard-concrete L0 gates per 16x16 "
         "cell, trained so the mixed-resolution image keeps Lite0's prediction",
@@ -50,12 +47,7 @@ def export_nice(
         from .verify import verify_accuracy
 
         entry["accuracy"] = verify_accuracy(final, verify_on)
-    manifest_path = out_dir / "manifest.json"
-    manifest: dict[str, Any] = {"schema": 1, "models": {}}
-    if manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text())
-    manifest.setdefault("models", {})["nice"] = entry
-    tmp_manifest = manifest_path.with_suffix(".tmp")
-    tmp_manifest.write_text(json.dumps(manifest, indent=2) + "\n")
-    tmp_manifest.replace(manifest_path)
+    manifest = read_manifest(out_dir)
+    manifest["models"]["nice"] = entry
+    write_manifest(out_dir, manifest)
     return entry
