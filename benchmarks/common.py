@@ -97,13 +97,32 @@ class Evaluator:
 
     def top1(self, images: list[np.ndarray]) -> np.ndarray:
         """Top-1 class of each image; images may differ in size, so one run each."""
-        return np.asarray([int(self.probs(im[None])[0].argmax()) for im in images])
+        return self.topk(images, 1)[:, 0]
 
-    def probs(self, images: np.ndarray) -> np.ndarray:
-        """(N, H, W, 3) uint8 -> (N, 1000) softmax probabilities."""
+    def topk(self, images: list[np.ndarray], k: int = 5, *, crop: bool = False) -> np.ndarray:
+        """(N, k) best classes of each image, best first (see :meth:`probs` for ``crop``)."""
+        return np.stack(
+            [np.argsort(-self.probs(im[None], crop=crop)[0], kind="stable")[:k] for im in images]
+        )
+
+    def probs(self, images: np.ndarray, *, crop: bool = False) -> np.ndarray:
+        """(N, H, W, 3) uint8 -> (N, 1000) softmax probabilities.
+
+        By default the whole image is resized to about the evaluator's input size (aspect
+        kept). ``crop=True`` is the usual ImageNet protocol instead: the short side resized
+        to size / 0.875, then the central size x size square.
+        """
         h, w = images.shape[1:3]
-        nw, nh = network_size(w, h, self.size, 32)
-        x = np.stack([cv2.resize(im, (nw, nh), interpolation=cv2.INTER_AREA) for im in images])
+        if crop:
+            s = round(self.size / 0.875) / min(h, w)
+            nw, nh = max(self.size, round(w * s)), max(self.size, round(h * s))
+            interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+            x = np.stack([cv2.resize(im, (nw, nh), interpolation=interp) for im in images])
+            y0, x0 = (nh - self.size) // 2, (nw - self.size) // 2
+            x = x[:, y0 : y0 + self.size, x0 : x0 + self.size]
+        else:
+            nw, nh = network_size(w, h, self.size, 32)
+            x = np.stack([cv2.resize(im, (nw, nh), interpolation=cv2.INTER_AREA) for im in images])
         x = ((x.astype(np.float32) - 127.0) / 128.0).transpose(0, 3, 1, 2)
         logits = self.session.run(["logits"], {"image": np.ascontiguousarray(x)})[0]
         e = np.exp(logits - logits.max(1, keepdims=True))

@@ -61,9 +61,14 @@ def run(
     preserve_with: list[str] | None = None,
     models: tuple[str, ...] = ("cam",),
     peers: tuple[str, ...] = (),
+    crop_evaluators: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     pairs = read_labels(dataset)[:limit]
-    evs = {name: Evaluator(name) for name in evaluators}
+    if not pairs:
+        raise SystemExit(f"{dataset}: no labelled images")
+    evs = {name: Evaluator(name) for name in {*evaluators, *crop_evaluators}}
+    # (evaluator, protocol): "whole" for every evaluator, "crop" for crop_evaluators.
+    scored = [(e, "whole") for e in evaluators] + [(e, "crop") for e in crop_evaluators]
     # Without strengths each method runs at its default strength.
     encoders = {p: parse_codec(p) for p in ("pillow", *peers)}  # the ones without a map
     contenders = ["pillow", *peers] + [
@@ -81,7 +86,8 @@ def run(
     contenders += preserving
     points = {c: budgets if c in preserving else qualities for c in contenders}
     nbytes = {c: np.zeros(len(points[c])) for c in contenders}
-    right = {e: {c: np.zeros(len(points[c])) for c in contenders} for e in evaluators}
+    # hits[(evaluator, protocol)][contender][point] = (top-1 hits, top-5 hits)
+    hits = {k: {c: np.zeros((len(points[c]), 2)) for c in contenders} for k in scored}
     unmet = {c: np.zeros(len(points[c]), int) for c in preserving}
     pixels = 0
     t0 = time.perf_counter()
@@ -115,46 +121,59 @@ def run(
                     data = jpegsal.encode(image, model=maps[model], method=name, quality=q, **extra)
                 nbytes[c][qi] += len(data)
                 decoded.append(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
-            for e, ev in evs.items():
-                right[e][c] += ev.top1(decoded) == label
+            for e, protocol in scored:
+                top5 = evs[e].topk(decoded, 5, crop=protocol == "crop")
+                hits[e, protocol][c] += np.stack(
+                    [top5[:, 0] == label, (top5 == label).any(1)], axis=1
+                )
     n = len(pairs)
     curves: dict[str, Any] = {}
-    for e in evaluators:
+    for e in dict.fromkeys([*evaluators, *crop_evaluators]):
         curves[e] = {}
         for c in contenders:
-            curves[e][c] = [
-                {
+            rows = []
+            for i, q in enumerate(points[c]):
+                row = {
                     ("kl_budget" if c in preserving else "quality"): q,
                     "bpp": round(8 * nbytes[c][i] / pixels, 4),
                     "bytes": round(nbytes[c][i] / n, 1),
-                    "top1": round(100 * right[e][c][i] / n, 2),
                 }
-                for i, q in enumerate(points[c])
-            ]
+                for protocol, tail in (("whole", ""), ("crop", "_crop")):
+                    if (e, protocol) in hits:
+                        top1, top5 = 100 * hits[e, protocol][c][i] / n
+                        row |= {f"top1{tail}": round(top1, 2), f"top5{tail}": round(top5, 2)}
+                rows.append(row)
+            curves[e][c] = rows
+    # summary[evaluator][score][contender]: score is top1/top5 (whole image) or *_crop.
     summary: dict[str, Any] = {}
-    for e in evaluators:
-        base = curves[e]["pillow"]
-        summary[e] = {
-            c: versus_base(base, [(p["bytes"], p["top1"]) for p in curves[e][c]], "top1")
-            for c in contenders[1:]
-        }
-        for model, m in [(x, y) for x in models for y in methods] if strengths else []:
-            # Pooled over strengths, bd_ratio's running maximum of accuracy over bytes is
-            # the method's Pareto frontier: the best strength for each budget.
-            pooled = [
-                (p["bytes"], p["top1"])
-                for c in contenders
-                if c.startswith(f"{model}+{m}@")
-                for p in curves[e][c]
-            ]
-            summary[e][f"{model}+{m} (best strength)"] = versus_base(base, pooled, "top1")
+    for e, protocol in scored:
+        for key in ("top1", "top5"):
+            key += "_crop" if protocol == "crop" else ""
+            summary.setdefault(e, {})[key] = table = _ratios(curves[e], contenders, key)
+            for model, m in [(x, y) for x in models for y in methods] if strengths else []:
+                # Pooled over strengths, bd_ratio's running maximum of accuracy over bytes
+                # is the method's Pareto frontier: the best strength for each budget.
+                pooled = [
+                    (p["bytes"], p[key])
+                    for c in contenders
+                    if c.startswith(f"{model}+{m}@")
+                    for p in curves[e][c]
+                ]
+                table[f"{model}+{m} (best strength)"] = versus_base(
+                    curves[e]["pillow"], pooled, key
+                )
     return {
         "benchmark": "rate_accuracy",
         "dataset": dataset.name,
         "images": n,
         "qualities": qualities,
-        "protocol": "whole decoded image resized to the "
-        "evaluator's input (about 224² / 260², aspect kept), no crop; labels from the dataset",
+        "protocol": {
+            "whole": "the whole decoded image resized to the evaluator's input (about "
+            "224² / 260², aspect kept), no crop",
+            "crop": "short side resized to size/0.875, central size² crop (the usual "
+            "ImageNet protocol), for the evaluators in crop_evaluators",
+        },
+        "crop_evaluators": list(crop_evaluators),
         "seconds": round(time.perf_counter() - t0, 1),
         "machine": machine(),
         "curves": curves,
@@ -162,6 +181,14 @@ def run(
             c: dict(zip(map(str, budgets or []), v.tolist(), strict=True)) for c, v in unmet.items()
         },
         "summary": summary,
+    }
+
+
+def _ratios(curves: dict[str, Any], contenders: list[str], key: str) -> dict[str, Any]:
+    """Each contender's bytes ratio vs Pillow at equal ``key`` (see :func:`bd.versus_base`)."""
+    base = curves["pillow"]
+    return {
+        c: versus_base(base, [(p["bytes"], p[key]) for p in curves[c]], key) for c in contenders[1:]
     }
 
 
@@ -203,12 +230,20 @@ def main(argv: list[str] | None = None) -> int:
         choices=["jpegli", "mozjpeg"],
         help="other encoders to compare (extra 'bench'), each over the same qualities",
     )
+    parser.add_argument(
+        "--crop-evaluators",
+        nargs="*",
+        default=["lite0"],
+        choices=["lite0", "lite2"],
+        help="evaluators also scored with the resize + centre-crop protocol (default: lite0)",
+    )
     parser.add_argument("--quick", action="store_true", help="30 images, 4 qualities, lite0")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     qualities = QUALITIES
     if args.quick:
         args.limit, qualities, args.evaluators = args.limit or 30, [20, 40, 60, 90], ["lite0"]
+        args.crop_evaluators = [e for e in args.crop_evaluators if e == "lite0"]
     result = run(
         args.dataset,
         args.evaluators,
@@ -220,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         args.preserve_with,
         tuple(args.models),
         tuple(args.peers),
+        tuple(args.crop_evaluators),
     )
     suffix = "_quick" if args.quick else ("_strengths" if args.strengths else "")
     suffix += "" if args.models == ["cam"] else "_" + "_".join(args.models)
@@ -229,12 +265,16 @@ def main(argv: list[str] | None = None) -> int:
         f"rate_accuracy{suffix}.json"
     )
     write_json(out, result)
-    for e, rows in result["summary"].items():
-        print(f"\nevaluator {e}: bytes ratio vs Pillow at equal top-1 (lower is better)")
-        print("| contender | overlap range | Pillow q20-q90 range |")
-        print("|---|---|---|")
-        for c, r in rows.items():
-            print(f"| {c} | {r['ratio_overlap']} | {r['ratio_pillow_q20_q90']} |")
+    for e, tables in result["summary"].items():
+        print(f"\nevaluator {e}: bytes ratio vs Pillow at equal accuracy (lower is better);")
+        print("each cell: overlap range / Pillow q20-q90 range")
+        print("| contender | " + " | ".join(tables) + " |")
+        print("|---|" + "---|" * len(tables))
+        for c in next(iter(tables.values())):
+            cells = [
+                f"{t[c]['ratio_overlap']} / {t[c]['ratio_pillow_q20_q90']}" for t in tables.values()
+            ]
+            print(f"| {c} | " + " | ".join(cells) + " |")
     print(f"\nwrote {out}")
     return 0
 

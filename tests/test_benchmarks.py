@@ -209,3 +209,123 @@ def test_rate_quality_run_on_the_test_images() -> None:
     assert set(result["summary"]["cam+guided@0.5"]) == {
         f"{m}_{r}" for m in ("psnr", "ssim", "ms_ssim") for r in ("whole", "salient")
     }
+
+
+# --- rate_accuracy, speed and plots in their quick forms ----------------------------------
+
+
+def test_crop_protocol_ignores_the_border() -> None:
+    from common import Evaluator
+
+    ev = Evaluator("lite0")
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (227, 227, 3), np.uint8)
+    framed = image.copy()
+    framed[:8], framed[-8:], framed[:, :8], framed[:, -8:] = 0, 0, 0, 0
+    # The crop keeps the central 224/256 of the image, so an 8-pixel frame is cut away;
+    # the whole-image protocol sees it.
+    np.testing.assert_allclose(
+        ev.probs(image[None], crop=True), ev.probs(framed[None], crop=True), atol=1e-6
+    )
+    assert np.abs(ev.probs(image[None]) - ev.probs(framed[None])).max() > 1e-4
+    top = ev.topk([image], 5)
+    assert top.shape == (1, 5)
+    assert top[0, 0] == ev.top1([image])[0] == ev.probs(image[None]).argmax()
+
+
+def _labelled_folder(root: Path) -> Path:
+    (root / "images").mkdir(parents=True)
+    lines = []
+    for i, src in enumerate(sorted((Path(__file__).parent / "data").glob("*.png"))):
+        Image.open(src).convert("RGB").save(root / "images" / f"{i}.JPEG", quality=95)
+        lines.append(f"./data/{i}.JPEG, {i}")
+    (root / "dataset.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_rate_accuracy_run_scores_both_protocols(tmp_path: Path) -> None:
+    import rate_accuracy
+
+    data = _labelled_folder(tmp_path / "set")
+    result = rate_accuracy.run(
+        data, ["lite0"], None, [30, 90], ["guided"], peers=("mozjpeg",), crop_evaluators=("lite0",)
+    )
+    assert result["images"] == 2
+    curves = result["curves"]["lite0"]
+    assert list(curves) == ["pillow", "mozjpeg", "cam+guided"]
+    for points in curves.values():
+        low, high = points
+        assert low["bytes"] < high["bytes"]
+        for p in points:
+            assert 0 <= p["top1"] <= p["top5"] <= 100
+            assert 0 <= p["top1_crop"] <= p["top5_crop"] <= 100
+    assert set(result["summary"]["lite0"]) == {"top1", "top5", "top1_crop", "top5_crop"}
+    assert set(result["summary"]["lite0"]["top1"]) == {"mozjpeg", "cam+guided"}
+    with pytest.raises(SystemExit, match="no labelled images"):
+        rate_accuracy.run(_labelled_folder(tmp_path / "e"), ["lite0"], 0, [50], [])
+
+
+def test_rate_accuracy_main_quick_writes_json(tmp_path: Path) -> None:
+    import json
+
+    import rate_accuracy
+
+    out = tmp_path / "r.json"
+    args = [str(_labelled_folder(tmp_path / "set")), "--quick", "--methods", "mix"]
+    assert rate_accuracy.main([*args, "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["crop_evaluators"] == ["lite0"]
+    assert [p["quality"] for p in result["curves"]["lite0"]["cam+mix"]] == [20, 40, 60, 90]
+
+
+def test_speed_rows_stages_ratios_and_memory(tmp_path: Path) -> None:
+    import speed
+
+    image = Path(__file__).parent / "data" / "kodim23_small.png"
+    result = speed.run(
+        image,
+        [0.05],
+        ["cam+guided"],
+        repeat=1,
+        cores=0,
+        threads=1,
+        device="cpu",
+        memory_mp=0.1,
+        progress=False,
+    )
+    rows = {(r["contender"], r["megapixels"]): r for r in result["rows"]}
+    assert set(rows) == {(c, mp) for c in ("pillow", "cam+guided") for mp in (0.05, 0.1)}
+    pillow, ours = rows["pillow", 0.05], rows["cam+guided", 0.05]
+    assert pillow["x_pillow_save"] == 1.0
+    assert pillow["saliency_ms"] is None
+    for r in (pillow, ours):
+        stages = [r[f"{k}_ms"] or 0 for k in ("load", "saliency", "method", "encode")]
+        assert 0 < sum(stages) <= r["total_ms"] * 1.01
+        assert r["peak_rss_mb"] > 0
+        assert r["images_per_s"] > 0
+    assert ours["saliency_ms"] > 0
+    assert ours["method_ms"] > 0
+    assert ours["x_pillow_save"] > 1  # a network and a filter cost more than the save alone
+    assert rows["cam+guided", 0.1]["memory_only"]
+    assert not ours["memory_only"]
+    with pytest.raises(RuntimeError, match="webp on"):
+        speed.run(
+            image, [0.05], ["webp"], repeat=1, cores=0, threads=1, device="cpu", progress=False
+        )
+
+
+def test_plots_from_quick_results(tmp_path: Path) -> None:
+    import json
+
+    import plots
+    import rate_quality
+
+    data = Path(__file__).parent / "data"
+    result = rate_quality.run(data, ["pillow", "cam+mix"], [40, 80], None)
+    (tmp_path / "q.json").write_text(json.dumps(result))
+    assert plots.main([str(tmp_path / "q.json"), "--out", str(tmp_path / "img")]) == 0
+    with Image.open(tmp_path / "img" / f"{tmp_path.name}_q.png") as im:
+        assert im.width > 500
+    (tmp_path / "x.json").write_text(json.dumps({"benchmark": "nope"}))
+    with pytest.raises(SystemExit):
+        plots.main([str(tmp_path / "x.json"), "--out", str(tmp_path)])
