@@ -21,6 +21,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib import ticker
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -29,6 +30,7 @@ PUBLISHED = [
     RESULTS / "imagenet-val-1300" / "rate_accuracy_all.json",
     RESULTS / "imagenet-sample" / "rate_accuracy_all.json",
     RESULTS / "kodak" / "rate_quality.json",
+    RESULTS / "kodak" / "rate_quality_msroi_nice.json",
     RESULTS / "kodim23" / "speed.json",
 ]
 PEER_STYLE = {"pillow": ("black", "-"), "jpegli": ("tab:gray", "--"), "mozjpeg": ("tab:gray", ":")}
@@ -67,6 +69,8 @@ def rate_accuracy(result: dict[str, Any], out: Path) -> Path:
             ax.plot([p["bytes"] for p in points], [p[key] for p in points], label=c, **style(c))
         protocol = "centre crop" if key.endswith("_crop") else "whole image"
         ax.set(xscale="log", xlabel="bytes per image", ylabel="top-1 %", title=f"{e}, {protocol}")
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())  # log minor labels collide
         ax.grid(alpha=0.3)
     axes[0][-1].legend(fontsize=7, ncol=2, loc="lower right")
     fig.suptitle(f"{result['dataset']}: {result['images']} images, bytes vs classifier accuracy")

@@ -43,6 +43,13 @@ QUALITY = 75
 
 
 def _peak_mb() -> float:
+    """This process's peak RSS in MiB."""
+    # VmHWM starts afresh at exec; ru_maxrss can carry the forking parent's peak over.
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
