@@ -69,6 +69,7 @@ def run(
     evs = {name: Evaluator(name) for name in {*evaluators, *crop_evaluators}}
     # (evaluator, protocol): "whole" for every evaluator, "crop" for crop_evaluators.
     scored = [(e, "whole") for e in evaluators] + [(e, "crop") for e in crop_evaluators]
+    tail = {"whole": "", "crop": "_crop"}  # protocol -> suffix of its score keys
     # Without strengths each method runs at its default strength.
     encoders = {p: parse_codec(p) for p in ("pillow", *peers)}  # the ones without a map
     contenders = ["pillow", *peers] + [
@@ -138,17 +139,16 @@ def run(
                     "bpp": round(8 * nbytes[c][i] / pixels, 4),
                     "bytes": round(nbytes[c][i] / n, 1),
                 }
-                for protocol, tail in (("whole", ""), ("crop", "_crop")):
+                for protocol, suffix in tail.items():
                     if (e, protocol) in hits:
                         top1, top5 = 100 * hits[e, protocol][c][i] / n
-                        row |= {f"top1{tail}": round(top1, 2), f"top5{tail}": round(top5, 2)}
+                        row |= {f"top1{suffix}": round(top1, 2), f"top5{suffix}": round(top5, 2)}
                 rows.append(row)
             curves[e][c] = rows
     # summary[evaluator][score][contender]: score is top1/top5 (whole image) or *_crop.
     summary: dict[str, Any] = {}
     for e, protocol in scored:
-        for key in ("top1", "top5"):
-            key += "_crop" if protocol == "crop" else ""
+        for key in ("top1" + tail[protocol], "top5" + tail[protocol]):
             summary.setdefault(e, {})[key] = table = _ratios(curves[e], contenders, key)
             for model, m in [(x, y) for x in models for y in methods] if strengths else []:
                 # Pooled over strengths, bd_ratio's running maximum of accuracy over bytes

@@ -329,3 +329,35 @@ def test_plots_from_quick_results(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text(json.dumps({"benchmark": "nope"}))
     with pytest.raises(SystemExit):
         plots.main([str(tmp_path / "x.json"), "--out", str(tmp_path)])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--repeat", "0"], "--repeat and --threads must be >= 1 and --cores >= 0"),
+        (["--cores", "-1"], "--repeat and --threads must be >= 1 and --cores >= 0"),
+        (["--megapixels", "0"], "--megapixels and --memory-mp must be > 0"),
+        (["--memory-mp", "-5"], "--megapixels and --memory-mp must be > 0"),
+    ],
+)
+def test_speed_refuses_bad_options(argv: list[str], message: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    import speed
+
+    with pytest.raises(SystemExit):
+        speed.main(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_plots_error_messages(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import plots
+
+    (tmp_path / "x.json").write_text(json.dumps({"benchmark": "nope"}))
+    with pytest.raises(SystemExit):
+        plots.main([str(tmp_path / "x.json"), "--out", str(tmp_path)])
+    assert "benchmark 'nope' has no plot" in capsys.readouterr().err
+    monkeypatch.setattr(plots, "PUBLISHED", [tmp_path / "missing.json"])
+    with pytest.raises(SystemExit):
+        plots.main(["--out", str(tmp_path)])
+    assert "none of the published ones exists" in capsys.readouterr().err
