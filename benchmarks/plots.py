@@ -32,6 +32,7 @@ PUBLISHED = [
     RESULTS / "kodak" / "rate_quality.json",
     RESULTS / "kodak" / "rate_quality_msroi_nice.json",
     RESULTS / "kodim23" / "speed.json",
+    RESULTS / "kodim23" / "speed_cuda_h100.json",
 ]
 PEER_STYLE = {"pillow": ("black", "-"), "jpegli": ("tab:gray", "--"), "mozjpeg": ("tab:gray", ":")}
 MODEL_COLOUR = {"cam": "tab:blue", "msroi": "tab:green", "nice": "tab:red"}
@@ -128,7 +129,8 @@ def speed(result: dict[str, Any], out: Path) -> Path:
     )
     right.grid(alpha=0.3, which="both")
     right.legend(fontsize=7, ncol=2)
-    fig.suptitle(f"{result['cores']} cores, {result['device']}, {result['machine']}")
+    gpu = f" ({result['gpu']})" if "gpu" in result else ""
+    fig.suptitle(f"{result['cores']} cores, {result['device']}{gpu}, {result['machine']}")
     return _save(fig, out)
 
 

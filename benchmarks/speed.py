@@ -111,6 +111,25 @@ def _in_child(spec: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _gpu_name() -> str:
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (nvidia-smi failed)"
+    return out.stdout.strip()
+
+
+def _ort_version() -> str:
+    import onnxruntime as ort
+
+    return f"{ort.__version__} {ort.get_available_providers()}"
+
+
 def _after_load(row: dict[str, Any]) -> float:
     """Median total minus median load: the time after the image is in memory."""
     return float(row["total_ms"] - row["load_ms"])
@@ -183,6 +202,7 @@ def run(
         "device": device,
         "cpus_seen": os.cpu_count(),
         "machine": machine(),
+        **({"gpu": _gpu_name(), "onnxruntime": _ort_version()} if device == "cuda" else {}),
         "rows": rows,
     }
 

@@ -276,6 +276,23 @@ def test_rate_accuracy_main_quick_writes_json(tmp_path: Path) -> None:
     result = json.loads(out.read_text())
     assert result["crop_evaluators"] == ["lite0"]
     assert [p["quality"] for p in result["curves"]["lite0"]["cam+mix"]] == [20, 40, 60, 90]
+    assert (result["images"], result["stride"]) == (2, 1)
+
+
+def test_rate_accuracy_stride_takes_every_kth_image(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    import rate_accuracy
+
+    data, out = _labelled_folder(tmp_path / "set"), tmp_path / "r.json"
+    args = [str(data), "--quick", "--methods", "--out", str(out)]
+    assert rate_accuracy.main([*args, "--stride", "2"]) == 0
+    assert (json.loads(out.read_text())["images"], json.loads(out.read_text())["stride"]) == (1, 2)
+    with pytest.raises(SystemExit):
+        rate_accuracy.main([*args, "--stride", "0"])
+    assert "--stride must be 1 or more, got 0" in capsys.readouterr().err
 
 
 def test_speed_rows_stages_ratios_and_memory(tmp_path: Path) -> None:
