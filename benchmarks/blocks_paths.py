@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import PrecomputedMap, machine, write_json
+from common import PrecomputedMap, load_rgb, machine, write_json
 from PIL import Image
 
 import jpegsal
@@ -59,8 +59,7 @@ def run(folder: Path, quality: int, strengths: list[float], limit: int) -> dict[
             a_bytes = b_bytes = plain = 0
             a_time = b_time = 0.0
             for p in paths:
-                with Image.open(p) as im:
-                    image = im.convert("RGB")
+                image = load_rgb(p)
                 sal = jpegsal.saliency(image, "cam", device="cpu")
 
                 buf = io.BytesIO()

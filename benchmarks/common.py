@@ -14,7 +14,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from jpegsal.onnx_model import network_size
 from jpegsal.session import get_session
@@ -32,13 +32,22 @@ def median_ms(fn: Callable[[], object], repeat: int, *, warm_up: bool = True) ->
     return round(1000 * statistics.median(times), 2)
 
 
+def load_rgb(path: Path) -> Image.Image:
+    """``path`` as RGB and upright (EXIF orientation applied, then dropped).
+
+    Every contender and evaluator then sees the same pixels, and a map computed once on them
+    fits the view each jpegsal encode gives its model.
+    """
+    with Image.open(path) as im:
+        return ImageOps.exif_transpose(im).convert("RGB")
+
+
 DEFAULT_IMAGE = Path(__file__).resolve().parents[1] / "jpegsal" / "data" / "kodim23.png"
 
 
 def sized_images(path: Path, megapixels: list[float]) -> list[Image.Image]:
     """``path`` as RGB, resized (bicubic, aspect kept) to each of ``megapixels``."""
-    with Image.open(path) as im:
-        base = im.convert("RGB")
+    base = load_rgb(path)
     out = []
     for mp in megapixels:
         s = math.sqrt(mp * 1e6 / (base.width * base.height))

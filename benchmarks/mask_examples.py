@@ -14,6 +14,7 @@ import argparse
 import io
 from pathlib import Path
 
+from common import load_rgb
 from PIL import Image, ImageDraw
 
 import jpegsal
@@ -31,8 +32,7 @@ def sheet(paths: list[Path], models: list[str], tile: int = 160) -> Image.Image:
     for c, title in enumerate(columns):
         draw.text((c * tile + 4, 2), title, fill="black")
     for r, path in enumerate(paths):
-        with Image.open(path) as im:
-            image = im.convert("RGB")
+        image = load_rgb(path)
         tiles = [image]
         tiles += [
             render(image, jpegsal.saliency(image, m, device="cpu"), overlay=True) for m in models

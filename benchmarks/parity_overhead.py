@@ -17,7 +17,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from common import median_ms, write_json
+from common import load_rgb, median_ms, write_json
 from PIL import Image
 
 import jpegsal
@@ -37,8 +37,7 @@ def run(folder: Path, repeat: int, limit: int) -> dict[str, Any]:
         raise SystemExit(f"no images in {folder}")
     images = []
     for p in paths[:limit]:
-        with Image.open(p) as im:
-            images.append(im.convert("RGB"))
+        images.append(load_rgb(p))
     rows = []
     for opts in ({"quality": 75}, {"quality": 90, "optimize": True, "progressive": True}):
         pil = ours = 0.0

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 from bd import versus_base
-from common import Evaluator, PrecomputedMap, machine, write_json
+from common import Evaluator, PrecomputedMap, load_rgb, machine, write_json
 from contenders import parse_codec
 from PIL import Image
 from tqdm import tqdm
@@ -96,8 +96,7 @@ def run(
     pixels = 0
     t0 = time.perf_counter()
     for path, label in tqdm(pairs, desc="rate/accuracy", unit="img"):
-        with Image.open(path) as im:
-            image = im.convert("RGB")
+        image = load_rgb(path)  # upright: the evaluators see what a viewer shows
         pixels += image.width * image.height
         maps = {m: PrecomputedMap(jpegsal.saliency(image, m, device="cpu")) for m in models}
         for c in contenders:

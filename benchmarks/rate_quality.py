@@ -22,10 +22,9 @@ from typing import Any
 
 import numpy as np
 from bd import versus_base
-from common import machine, write_json
+from common import load_rgb, machine, write_json
 from contenders import parse_codec
 from metrics import ms_ssim, psnr, ssim
-from PIL import Image
 from tqdm import tqdm
 
 import jpegsal
@@ -59,8 +58,7 @@ def run(folder: Path, codecs: list[str], qualities: list[int], limit: int | None
     }
     t0 = time.perf_counter()
     for path in tqdm(files, desc="rate/quality", unit="img"):
-        with Image.open(path) as im:
-            image = im.convert("RGB")
+        image = load_rgb(path)
         original = np.asarray(image)
         sal = jpegsal.saliency(image, "cam", device="cpu")
         region = sal >= np.percentile(sal, PERCENTILE)

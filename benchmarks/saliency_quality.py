@@ -21,8 +21,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from common import Evaluator, machine, write_json
-from PIL import Image
+from common import Evaluator, load_rgb, machine, write_json
 from tqdm import tqdm
 
 import jpegsal
@@ -78,8 +77,7 @@ def run(
     scores: dict[str, list[tuple[float, float]]] = {m: [] for m in names}
     t0 = time.perf_counter()
     for path, _label in tqdm(pairs, desc=f"deletion/insertion ({evaluator})", unit="img"):
-        with Image.open(path) as im:
-            image = np.asarray(im.convert("RGB"))
+        image = np.asarray(load_rgb(path))
         cls = int(ev.probs(image[None])[0].argmax())  # label-free: the evaluator's own class
         h, w = image.shape[:2]
         for name in names:

@@ -198,11 +198,21 @@ def _custom_model(
     )
 
 
-def check_saliency(saliency: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Enforce the output contract on a model's result; ``size`` is PIL's (W, H)."""
+def check_saliency(saliency: np.ndarray, size: tuple[int, int], turned: bool = False) -> np.ndarray:
+    """Enforce the output contract on a model's result; ``size`` is PIL's (W, H).
+
+    ``turned`` says the model was given the EXIF-upright view, which the error then names:
+    a map computed beforehand on the stored pixels does not fit that view.
+    """
     expected = (size[1], size[0])
     if saliency.shape != expected:
-        raise ValueError(f"saliency map has shape {saliency.shape}, expected {expected}")
+        hint = (
+            "; the model is given the image turned upright by its EXIF orientation, so it must"
+            " return the map of the image it is called with"
+            if turned
+            else ""
+        )
+        raise ValueError(f"saliency map has shape {saliency.shape}, expected {expected}{hint}")
     sal = np.asarray(saliency, dtype=np.float32)
     # min/max propagate NaN and see inf, so one comparison checks finiteness too.
     lo, hi = float(sal.min()), float(sal.max())
@@ -261,7 +271,7 @@ def predict_upright(
     turn = _ORIENT.get(orientation(exif))
     upright = image if turn is None else image.transpose(turn[0])
     sal, logits = model.predict(upright)  # type: ignore[attr-defined]
-    sal = check_saliency(sal, upright.size)
+    sal = check_saliency(sal, upright.size, turned=turn is not None)
     if turn is not None:
         sal = np.asarray(Image.fromarray(sal, "F").transpose(turn[1]), dtype=np.float32)
     return sal, logits
@@ -273,6 +283,6 @@ def compute_saliency(model: SaliencyModel, image: Image.Image, exif: bytes | Non
     if turn is None:
         return check_saliency(model(image), image.size)
     upright = image.transpose(turn[0])
-    sal = check_saliency(model(upright), upright.size)
+    sal = check_saliency(model(upright), upright.size, turned=True)
     back = Image.fromarray(sal, "F").transpose(turn[1])
     return np.asarray(back, dtype=np.float32)

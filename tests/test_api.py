@@ -82,6 +82,23 @@ def test_saliency_contract_is_enforced(rgb: Image.Image) -> None:
         jpegsal.encode(rgb, model=OutOfRange(), method=FlattenBackground())
 
 
+def test_shape_error_names_exif_orientation(rgb: Image.Image) -> None:
+    # A map made beforehand on the stored pixels does not fit the upright view the model gets.
+    stored = np.zeros((rgb.height, rgb.width), np.float32)
+
+    class Precomputed(LeftHalfModel):
+        def __call__(self, image: Image.Image) -> np.ndarray:
+            return stored
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    rgb.save(buf, "JPEG", exif=exif)
+    with pytest.raises(ValueError, match=r"expected \(96, 64\); .*EXIF orientation"):
+        jpegsal.encode(buf.getvalue(), model=Precomputed(), method=FlattenBackground())
+    assert_decodes(jpegsal.encode(rgb, model=Precomputed(), method=FlattenBackground()), rgb.size)
+
+
 def test_pipeline_handles_non_rgb_modes(rgb: Image.Image) -> None:
     for image in (rgb.convert("L"), rgb.convert("CMYK"), rgb.convert("1")):
         data = jpegsal.encode(image, model=LeftHalfModel(), method=FlattenBackground())

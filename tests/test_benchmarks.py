@@ -236,8 +236,15 @@ def test_crop_protocol_ignores_the_border() -> None:
 def _labelled_folder(root: Path) -> Path:
     (root / "images").mkdir(parents=True)
     lines = []
+    # The second image is stored on its side with EXIF orientation 6, as camera photos are
+    # (one imagenet-sample image is): the benchmark must turn it upright once, for all.
+    exif = Image.Exif()
+    exif[0x0112] = 6
     for i, src in enumerate(sorted((Path(__file__).parent / "data").glob("*.png"))):
-        Image.open(src).convert("RGB").save(root / "images" / f"{i}.JPEG", quality=95)
+        image = Image.open(src).convert("RGB")
+        if i == 1:
+            image = image.transpose(Image.Transpose.ROTATE_90)
+        image.save(root / "images" / f"{i}.JPEG", quality=95, exif=exif if i == 1 else b"")
         lines.append(f"./data/{i}.JPEG, {i}")
     (root / "dataset.txt").write_text("\n".join(lines) + "\n")
     return root
