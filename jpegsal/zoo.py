@@ -271,18 +271,21 @@ def predict_upright(
     turn = _ORIENT.get(orientation(exif))
     upright = image if turn is None else image.transpose(turn[0])
     sal, logits = model.predict(upright)  # type: ignore[attr-defined]
-    sal = check_saliency(sal, upright.size, turned=turn is not None)
-    if turn is not None:
-        sal = np.asarray(Image.fromarray(sal, "F").transpose(turn[1]), dtype=np.float32)
-    return sal, logits
+    return _to_stored_order(sal, upright.size, turn), logits
 
 
 def compute_saliency(model: SaliencyModel, image: Image.Image, exif: bytes | None) -> np.ndarray:
     """Run ``model`` on the upright view of ``image`` and return the map in stored pixel order."""
     turn = _ORIENT.get(orientation(exif))
+    upright = image if turn is None else image.transpose(turn[0])
+    return _to_stored_order(model(upright), upright.size, turn)
+
+
+def _to_stored_order(
+    sal: np.ndarray, upright_size: tuple[int, int], turn: tuple[_T, _T] | None
+) -> np.ndarray:
+    """Check the map the model made of the upright view, then undo ``turn`` on it."""
+    sal = check_saliency(sal, upright_size, turned=turn is not None)
     if turn is None:
-        return check_saliency(model(image), image.size)
-    upright = image.transpose(turn[0])
-    sal = check_saliency(model(upright), upright.size, turned=True)
-    back = Image.fromarray(sal, "F").transpose(turn[1])
-    return np.asarray(back, dtype=np.float32)
+        return sal
+    return np.asarray(Image.fromarray(sal, "F").transpose(turn[1]), dtype=np.float32)
