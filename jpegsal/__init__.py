@@ -13,22 +13,46 @@ from __future__ import annotations
 
 from ._version import __version__
 from .api import Encoder, encode, save
-from .maps import saliency
-from .methods import available_methods
-from .options import JpegOptions, normalize_options
+from .codec.options import JpegOptions
+from .maps import (
+    Classifier,
+    Saliency,
+    SaliencyModel,
+    available_models,
+    models,
+    register_model,
+    saliency,
+)
+from .methods import (
+    Blocks,
+    Downsample,
+    Guided,
+    Method,
+    Mix,
+    available_methods,
+    register_method,
+)
 from .pipeline import EncodeResult
-from .zoo import available_models, models
 
 __all__ = [
+    "Blocks",
+    "Classifier",
+    "Downsample",
     "EncodeResult",
     "Encoder",
+    "Guided",
     "JpegOptions",
+    "Method",
+    "Mix",
+    "Saliency",
+    "SaliencyModel",
     "__version__",
     "available_methods",
     "available_models",
     "encode",
     "models",
-    "normalize_options",
+    "register_method",
+    "register_model",
     "saliency",
     "save",
 ]

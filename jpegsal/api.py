@@ -1,29 +1,31 @@
 """Public API: ``encode``, ``save`` and the reusable ``Encoder``.
 
-The pipeline runs one way: load (``inputs``) -> saliency map (``saliency``) ->
-pre-encode method (``methods``) -> JPEG encode (``codec``) with optional rate
-control (``ratecontrol``). With ``method=None`` the saliency model is not run
-and the output is byte-identical to Pillow's ``Image.save(fp, "JPEG", ...)``.
+The data flows one way: load (:mod:`.inputs`) -> saliency, computed once as a
+:class:`~jpegsal.Saliency` value (:mod:`.maps`) -> pre-encode method (:mod:`.methods`)
+-> encoder backend (:mod:`.codec`), with rate control choosing among checked candidates
+(:mod:`.ratecontrol`). With ``method=None`` and no ``preserve`` no model runs, no pixel is
+converted, and the output is byte-identical to Pillow's ``Image.save(fp, "JPEG", ...)``.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 from . import pipeline
+from ._check import check_bool, check_device, check_number, check_optional_int
 from .codec import write_to
-from .inputs import PILLOW_DEFAULT, ImageInput, background_rgb, load_image
-from .methods import MethodSpec, get_method, with_strength
-from .methods._grid import validate_strength
-from .options import is_keep, normalize_options
-from .pipeline import EncodeResult
-from .ratecontrol import check_preserve
-from .session import DEVICES
-from .zoo import ModelSpec, SaliencyModel, check_model_spec, get_model
+from .codec.options import JpegOptions, is_keep, normalize_options
+from .inputs import PILLOW_DEFAULT, ImageInput, Source, background_rgb, load_image
+from .maps.compute import classify, compute, model_view
+from .maps.contract import Classifier, Saliency, SaliencyModel
+from .maps.orientation import orientation
+from .maps.registry import ModelSpec, check_model_spec, get_model
+from .methods import Method, MethodSpec, get_method, with_strength
+from .pipeline import EncodeResult, Stopwatch
+from .ratecontrol import Control, PreserveCheck, check_preserve
 
 __all__ = ["Encoder", "encode", "save"]
 
@@ -45,7 +47,7 @@ class Encoder:
     Parameters
     ----------
     model : str, SaliencyModel or None
-        Saliency model name (see ``jpegsal.saliency.available_models()``) or instance.
+        Saliency model name (see :func:`jpegsal.available_models`) or instance.
         ``None``: no saliency.
     method : str, Method or None
         Pre-encode method name (see ``jpegsal.methods.available_methods()``) or a
@@ -64,8 +66,8 @@ class Encoder:
     max_pixels : int or None
         Decompression-bomb limit for encoded inputs; default: Pillow's.
     target_bytes : int, optional
-        Choose the highest quality whose output fits in this many bytes (strength is
-        raised to 1 if the method's strength alone cannot reach it).
+        Choose the highest quality whose output fits in this many bytes (a
+        ``ValueError`` if even quality 1 does not fit; lower it or raise ``strength``).
     strength : float in [0, 1], optional
         Override the method's strength for this call.
     preserve : None, "top1" or float
@@ -78,6 +80,11 @@ class Encoder:
         small ``t`` than with ``"top1"`` (see ``docs/methods.md``).
     **defaults
         Pillow JPEG options (``quality``, ``subsampling``, ``progressive``, ...).
+
+    Notes
+    -----
+    The saliency of an image can be computed once with :meth:`saliency` and passed to
+    any number of encodes (``saliency=``): the bytes are the same as without it.
 
     Examples
     --------
@@ -98,23 +105,21 @@ class Encoder:
         threads: int | None = None,
         **defaults: Any,
     ) -> None:
-        if device not in DEVICES:
-            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
-        self.method = get_method(method)
+        self.device = check_device(device)
+        self.method: Method | None = get_method(method)
         if self.method is not None and model is None:
             raise ValueError(f"method {self.method.name!r} needs a saliency model; pass model=...")
         check_model_spec(model)  # a bad name fails now, even if the model is never run
         self._model_spec = model
-        self._providers, self._threads = providers, threads
+        self._providers, self._threads = providers, check_optional_int("threads", threads, 1)
         self._model: SaliencyModel | None = None
         self._lock = threading.Lock()
-        self.device = device
-        jpeg, call = self._split(defaults)
+        jpeg, call = _split(defaults)
         # Fail now, not on the first image ("keep" needs the image, so it waits).
         normalize_options({k: v for k, v in jpeg.items() if not is_keep(v)})
         self._check_call(call)
         self.defaults = defaults
-        if self.method is not None:
+        if self.method is not None or call.get("preserve") is not None:
             self.model  # noqa: B018 - load now: the first image should not pay for it
 
     @property
@@ -136,20 +141,6 @@ class Encoder:
         model = getattr(spec, "name", spec)
         return f"Encoder(model={model!r}, method={self.method!r}, defaults={self.defaults!r})"
 
-    @staticmethod
-    def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Split into (Pillow JPEG options, jpegsal's own options), checking the latter."""
-        jpeg = {k: v for k, v in options.items() if k not in _CALL_OPTIONS}
-        call = {k: v for k, v in options.items() if k in _CALL_OPTIONS}
-        if call.get("background") is not None:
-            background_rgb(call["background"])
-        if not isinstance(call.get("keep_metadata", False), bool):
-            raise TypeError(f"keep_metadata must be a bool, got {call['keep_metadata']!r}")
-        target = call.get("target_bytes")
-        if target is not None and (isinstance(target, bool) or not isinstance(target, int)):
-            raise TypeError(f"target_bytes must be a positive int or None, got {target!r}")
-        return jpeg, call
-
     def _check_call(self, call: dict[str, Any]) -> None:
         preserve = call.get("preserve")
         if preserve is not None:
@@ -164,23 +155,51 @@ class Encoder:
         if strength is not None:
             if self.method is None:
                 raise ValueError("strength needs a method; pass method=...")
-            validate_strength(strength)
+            check_number("strength", strength, 0, 1)
 
-    def encode(self, image: ImageInput, **overrides: Any) -> bytes:
-        """Encode ``image`` to JPEG bytes; ``overrides`` replace the defaults for this call."""
-        return self.encode_with_info(image, **overrides).data
-
-    def encode_with_info(self, image: ImageInput, **overrides: Any) -> EncodeResult:
-        """Encode ``image`` and return an :class:`EncodeResult` (bytes, choices, map, timings)."""
-        started = time.perf_counter()
-        jpeg, call = self._split({**self.defaults, **overrides})
-        self._check_call(call)
-        source = load_image(
+    def _load(self, image: ImageInput, call: dict[str, Any]) -> Source:
+        return load_image(
             image,
             background=call.get("background"),
             max_pixels=call.get("max_pixels", PILLOW_DEFAULT),
         )
-        loaded = time.perf_counter()
+
+    def _need_model(self) -> SaliencyModel:
+        model = self.model
+        if model is None:
+            raise ValueError("this needs a saliency model; pass model=...")
+        return model
+
+    def saliency(self, image: ImageInput, **load_options: Any) -> Saliency:
+        """The :class:`Saliency` of ``image`` under this encoder's model: one network run.
+
+        ``load_options`` are ``background`` and ``max_pixels``, as for :meth:`encode`.
+        Pass the result to :meth:`encode` (``saliency=``) to encode the image several
+        times (other qualities, strengths, budgets) without running the model again.
+        """
+        _, call = _split(load_options)
+        source = self._load(image, call)
+        return compute(self._need_model(), model_view(source.image), _tag(source))
+
+    def encode(
+        self, image: ImageInput, *, saliency: Saliency | None = None, **overrides: Any
+    ) -> bytes:
+        """Encode ``image`` to JPEG bytes; ``overrides`` replace the defaults for this call."""
+        return self.encode_with_info(image, saliency=saliency, **overrides).data
+
+    def encode_with_info(
+        self, image: ImageInput, *, saliency: Saliency | None = None, **overrides: Any
+    ) -> EncodeResult:
+        """Encode ``image`` and return an :class:`EncodeResult` (bytes, choices, map, timings).
+
+        ``saliency``: a value from :meth:`saliency` for this image, used instead of
+        running the model (the bytes are the same).
+        """
+        watch = Stopwatch()
+        jpeg, call = _split({**self.defaults, **overrides})
+        self._check_call(call)
+        with watch("load"):
+            source = self._load(image, call)
         if call.get("keep_metadata", False):
             for key in _KEPT_METADATA:
                 if key in source.info and jpeg.get(key) is None:
@@ -189,22 +208,87 @@ class Encoder:
         method = self.method
         if method is not None and call.get("strength") is not None:
             method = with_strength(method, float(call["strength"]))
-        return pipeline.run(
-            source,
-            options,
-            get_model=lambda: self.model,
-            method=method,
-            target_bytes=call.get("target_bytes"),
-            preserve=call.get("preserve"),
-            started=started,
-            loaded=loaded,
+        return self._run(source, options, method, call, saliency, watch)
+
+    def _run(
+        self,
+        source: Source,
+        options: JpegOptions,
+        method: Method | None,
+        call: dict[str, Any],
+        given: Saliency | None,
+        watch: Stopwatch,
+    ) -> EncodeResult:
+        """Saliency (once, or as given), then the method step and rate control."""
+        active = method is not None and method.strength > 0
+        preserve = call.get("preserve")
+        if given is not None:
+            given.check_fits(source.image.size)
+        # The plain path converts nothing: Pillow gets the source pixels as they are.
+        view = model_view(source.image) if active or preserve is not None else source.image
+        sal, runs = given, 0
+        with watch("saliency"):
+            if active and sal is None:
+                sal, runs = compute(self._need_model(), view, _tag(source)), 1
+            check = None
+            if preserve is not None:
+                logits = sal.logits if sal is not None else None
+                classifier = _classifier(self._need_model())
+                if logits is None:
+                    logits, runs = classify(classifier, view, _tag(source)), runs + 1
+                check = PreserveCheck(classifier, logits, preserve, view.mode, _tag(source))
+        control = Control(call.get("target_bytes"), check)
+        quality, data = pipeline.run(
+            source, view, options, method=method, saliency=sal, control=control, watch=watch
+        )
+        if check is not None:
+            watch.seconds["check"] = check.seconds
+        return EncodeResult(
+            data,
+            quality,
+            method.strength if method is not None else None,
+            sal if active else None,
+            check.top1 if check is not None else None,
+            check.kl.get(data) if check is not None else None,
+            watch.counts.get("encode", 0),
+            runs + (check.runs if check is not None else 0),
+            watch.timings(),
         )
 
     def save(
-        self, image: ImageInput, fp: str | os.PathLike[str] | BinaryIO, **overrides: Any
+        self,
+        image: ImageInput,
+        fp: str | os.PathLike[str] | BinaryIO,
+        *,
+        saliency: Saliency | None = None,
+        **overrides: Any,
     ) -> None:
         """Encode ``image`` and write it to a path (atomically) or a binary file object."""
-        write_to(self.encode(image, **overrides), fp)
+        write_to(self.encode(image, saliency=saliency, **overrides), fp)
+
+
+def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split into (Pillow JPEG options, jpegsal's own options), checking the latter."""
+    jpeg = {k: v for k, v in options.items() if k not in _CALL_OPTIONS}
+    call = {k: v for k, v in options.items() if k in _CALL_OPTIONS}
+    if call.get("background") is not None:
+        background_rgb(call["background"])
+    check_bool("keep_metadata", call.get("keep_metadata", False))
+    check_optional_int("target_bytes", call.get("target_bytes"), 1)
+    return jpeg, call
+
+
+def _tag(source: Source) -> int:
+    return orientation(source.info.get("exif"))
+
+
+def _classifier(model: SaliencyModel) -> Classifier:
+    if not isinstance(model, Classifier) or not getattr(model, "has_classifier", True):
+        raise ValueError(
+            f"preserve needs a model with a classifier (cam, msroi, nice, or an ONNX model "
+            f"with a logits output); {model.name!r} has none"
+        )
+    return model
 
 
 def encode(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from .codec import write_atomic
+from .codec.files import write_atomic
 
 __all__ = ["Job", "plan_jobs", "run_batch"]
 

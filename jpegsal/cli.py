@@ -17,12 +17,13 @@ from typing import Any
 
 from PIL import ImageColor
 
+from ._check import DEVICES
 from ._version import __version__
 from .api import Encoder
 from .batch import plan_jobs, run_batch
+from .maps.registry import available_models
 from .methods import available_methods
 from .ratecontrol import check_preserve
-from .zoo import available_models
 
 __all__ = ["main"]
 
@@ -88,10 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--model",
         default="cam",
         metavar="M",
-        help="cam (default), msroi, or a path to an .onnx file",
+        help=f"{', '.join(available_models())} or a path to an .onnx file (default: cam)",
     )
     sal.add_argument("--overlay", action="store_true", help="colour overlay on the image")
-    sal.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    sal.add_argument("--device", choices=DEVICES, default="auto")
     _add_batch_options(sal)
 
     sub.add_parser("models", help="list the saliency models")
@@ -154,7 +155,7 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--strip-metadata", action="store_true", help="drop EXIF, ICC and XMP (kept by default)"
     )
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--device", choices=DEVICES, default="auto")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,19 +202,16 @@ def _encode_command(args: argparse.Namespace) -> int:
 
 
 def _saliency_command(args: argparse.Namespace) -> int:
-    from .heatmap import render
     from .inputs import load_image
-    from .zoo import compute_saliency, get_model, model_view
+    from .maps.compute import model_view
+    from .maps.heatmap import render
 
-    model = get_model(args.model, args.device)
-    assert model is not None
+    encoder = Encoder(args.model, device=args.device)
 
     def work(path: Path) -> bytes:
-        source = load_image(path)
-        view = model_view(source.image)
-        sal = compute_saliency(model, view, source.info.get("exif"))
+        sal = encoder.saliency(path)
         buf = io.BytesIO()
-        render(view, sal, overlay=args.overlay).save(buf, "PNG")
+        render(model_view(load_image(path).image), sal.map, overlay=args.overlay).save(buf, "PNG")
         return buf.getvalue()
 
     jobs = plan_jobs(args.inputs, None, args.out_dir, recursive=args.recursive, suffix=".png")
@@ -221,7 +219,7 @@ def _saliency_command(args: argparse.Namespace) -> int:
 
 
 def _models_command() -> int:
-    from .zoo import models
+    from .maps.registry import models
 
     for card in models():
         acc = card.get("accuracy", {})

@@ -17,10 +17,9 @@ from PIL import Image, ImageDraw
 
 from .api import Encoder
 from .codec import write_atomic
-from .heatmap import render
-from .maps import saliency
+from .maps.heatmap import render
+from .maps.registry import available_models
 from .methods import available_methods
-from .zoo import available_models
 
 __all__ = ["run_demo", "sample_images"]
 
@@ -31,14 +30,14 @@ def sample_images() -> list[Path]:
     return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".png"))
 
 
-def _variants() -> list[tuple[str, Encoder]]:
+def _variants() -> list[tuple[str, Encoder, str | None]]:
+    """(label, encoder, model name) for every encoding shown."""
     # Every method with cam, plus Prakash et al.'s pairing of msroi with per-region quality.
-    variants = [("jpegsal method=None", Encoder())]
-    models = available_models()
+    variants: list[tuple[str, Encoder, str | None]] = [("jpegsal method=None", Encoder(), None)]
     for method in available_methods():
-        variants.append((f"cam+{method}", Encoder("cam", method)))
-    if "msroi" in models and "mix" in available_methods():
-        variants.append(("msroi+mix", Encoder("msroi", "mix")))
+        variants.append((f"cam+{method}", Encoder("cam", method), "cam"))
+    if "msroi" in available_models() and "mix" in available_methods():
+        variants.append(("msroi+mix", Encoder("msroi", "mix"), "msroi"))
     return variants
 
 
@@ -62,9 +61,12 @@ def run_demo(out_dir: Path, *, quality: int = 75) -> int:
         image.save(buf, "JPEG", quality=quality)
         reference = buf.getvalue()
         pixels = image.width * image.height
+        # Each model runs once per image; every encoding with it reuses its saliency.
+        sals = {m: Encoder(m).saliency(image) for m in models}
         rows = [("pillow", reference)]
-        for label, encoder in variants:
-            rows.append((label, encoder.encode(image, quality=quality)))
+        for label, encoder, model in variants:
+            given = sals[model] if model is not None else None
+            rows.append((label, encoder.encode(image, saliency=given, quality=quality)))
         if rows[1][1] != reference:
             print(f"{path.stem}: jpegsal method=None differs from Pillow!")
             status = 1
@@ -76,7 +78,7 @@ def run_demo(out_dir: Path, *, quality: int = 75) -> int:
             )
             safe = label.replace(" ", "_").replace("=", "-").replace("+", "_")
             write_atomic(data, out_dir / f"{path.stem}_{safe}.jpg")
-        maps = [(m, render(image, saliency(image, m), overlay=True)) for m in models]
+        maps = [(m, render(image, sals[m].map, overlay=True)) for m in models]
         _side_by_side(image, maps, rows).save(out_dir / f"{path.stem}_compare.png")
     print(f"\nwrote JPEGs and side-by-side pictures to {out_dir}/")
     return status

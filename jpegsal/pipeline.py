@@ -1,28 +1,54 @@
-"""The encoding pipeline for one image: saliency -> method -> codec, with rate control.
+"""One image through the stages after saliency: the method step, then rate control.
 
-:class:`jpegsal.Encoder` validates options and loads things once. This module
-runs the stages for one loaded image, times them, and returns an
-:class:`EncodeResult`.
+:class:`jpegsal.Encoder` loads the image and computes its :class:`~jpegsal.Saliency`
+once; this module prepares the pixels to encode (the method, applied once, or once per
+candidate quality for methods that read the quantisation tables) and hands a candidate
+encoder to :func:`jpegsal.ratecontrol.choose`, which picks among encoded, checked
+candidates.
 """
 
 from __future__ import annotations
 
-import io
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import numpy as np
 from PIL import Image
 
 from .codec import encode_jpeg
+from .codec.options import JpegOptions
 from .inputs import Source
-from .methods import Method, with_strength
-from .options import JpegOptions
-from .ratecontrol import fit_quality, smallest_passing
-from .zoo import SaliencyModel, compute_saliency, model_view, predict_upright
+from .maps.contract import Saliency
+from .methods import Method, per_quality
+from .ratecontrol import Control, choose
 
-__all__ = ["EncodeResult", "run"]
+__all__ = ["EncodeResult", "Stopwatch", "prepare", "run"]
+
+
+class Stopwatch:
+    """Seconds per stage, added up over every time the stage runs."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self._start = time.perf_counter()
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        t = time.perf_counter()
+        self.counts[stage] = self.counts.get(stage, 0) + 1
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t
+
+    def timings(self) -> dict[str, float]:
+        """The stages in the documented order, and ``total`` since the stopwatch started."""
+        stages = ("load", "saliency", "method", "encode", "check")
+        out = {k: self.seconds.get(k, 0.0) for k in stages}
+        out["total"] = time.perf_counter() - self._start
+        return out
 
 
 @dataclass(frozen=True, repr=False)
@@ -37,27 +63,32 @@ class EncodeResult:
         The quality used (-1: explicit tables or a preset).
     strength : float or None
         The method strength used (None without a method).
-    saliency : (H, W) float32 ndarray or None
-        The map that guided the method (None when no model ran).
+    saliency : Saliency or None
+        The saliency that guided the method (None when no map was needed); its ``map``
+        is the (H, W) float32 array.
     top1 : int or None
-        The classifier's decision on the original (with ``preserve="top1"``,
-        the decoded output keeps it). Set only with ``preserve``.
+        With ``preserve``: the classifier's decision on the original.
     kl : float or None
         With ``preserve``: the KL divergence, in nats, from the classifier's
         probabilities on the original to those on the decoded output.
     encodes : int
         JPEG encodes performed (rate control may try several).
+    network_runs : int
+        Runs of the saliency network or its classifier for this image (0 when a
+        precomputed saliency served them all).
     timings : dict
-        Seconds per stage: ``load``, ``saliency``, ``method``, ``encode``, ``total``.
+        Seconds per stage: ``load``, ``saliency``, ``method``, ``encode``, ``check``
+        (decoding and classifying candidates for ``preserve``) and ``total``.
     """
 
     data: bytes = field(repr=False)
     quality: int
     strength: float | None
-    saliency: np.ndarray | None = field(repr=False)
+    saliency: Saliency | None = field(repr=False)
     top1: int | None
     kl: float | None
     encodes: int
+    network_runs: int
     timings: dict[str, float]
 
     def __len__(self) -> int:
@@ -68,144 +99,63 @@ class EncodeResult:
         return (
             f"EncodeResult({len(self.data)} bytes, quality={self.quality}, "
             f"strength={self.strength}, top1={self.top1}, kl={self.kl}, "
-            f"encodes={self.encodes}, {t})"
+            f"encodes={self.encodes}, network_runs={self.network_runs}, {t})"
         )
+
+
+def prepare(
+    view: Image.Image, method: Method, saliency: Saliency, options: JpegOptions
+) -> Image.Image:
+    """The pixels to encode: ``method`` applied to ``view`` under ``options``."""
+    out = method.apply(view, saliency.map, options)
+    if out.size != view.size:
+        raise ValueError(f"method {method.name!r} changed the image size")
+    return out
 
 
 def run(
     source: Source,
+    view: Image.Image,
     options: JpegOptions,
     *,
-    get_model: Callable[[], SaliencyModel | None],
     method: Method | None,
-    target_bytes: int | None = None,
-    preserve: str | float | None = None,
-    started: float,
-    loaded: float,
-) -> EncodeResult:
-    """Encode one loaded image (``started``/``loaded``: perf_counter stamps for timings)."""
-    timings = {"load": loaded - started}
-    view = model_view(source.image)
-    exif = source.info.get("exif")
-    active = method is not None and method.strength > 0
-    sal: np.ndarray | None = None
-    reference: np.ndarray | None = None  # the classifier's probabilities on the original
-    t = time.perf_counter()
-    if active or preserve is not None:
-        model = get_model()
-        if model is None:
-            raise ValueError("this needs a saliency model; pass model=...")
-        if preserve is not None:
-            sal, logits = predict_upright(_classifier(model), view, exif)
-            if logits is None:
-                raise ValueError(f"preserve: model {model.name!r} has no logits output")
-            reference = _softmax(logits)
-            sal = sal if active else None
-        else:
-            sal = compute_saliency(model, view, exif)
-    timings["saliency"] = time.perf_counter() - t
+    saliency: Saliency | None,
+    control: Control,
+    watch: Stopwatch,
+) -> tuple[int, bytes]:
+    """Encode one loaded image; returns the chosen (quality, data).
 
-    def prepare(strength: float | None) -> Image.Image:
-        if method is None or not strength or sal is None:
-            return source.image  # exactly the plain JPEG path
-        m = with_strength(method, strength)
-        out = m.apply(view, sal, options)
-        if out.size != view.size:
-            raise ValueError(f"method {m.name!r} changed the image size")
-        out.info = dict(source.image.info)
-        return out
-
-    t = time.perf_counter()
-    strength = method.strength if method is not None else None
-    pixels = prepare(strength)
-    timings["method"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    count = 0
-
-    def encode_at(image: Image.Image) -> Callable[[int], bytes]:
-        def enc(q: int) -> bytes:
-            nonlocal count
-            count += 1
-            return encode_jpeg(image, options.replace(quality=q))
-
-        return enc
-
-    quality = options.quality
-    top1: int | None = None
-    kl: float | None = None
-    if preserve is not None:
-        _no_tables(options, "preserve")
-        assert reference is not None
-        model = get_model()
-        assert model is not None
-        top1 = int(np.argmax(reference))
-        seen: dict[bytes, float] = {}
-
-        def passes(data: bytes) -> bool:
-            _, logits = predict_upright(model, _decode(data, view.mode), exif)
-            assert logits is not None
-            probs = _softmax(logits)
-            seen[data] = _kl(reference, probs)
-            if preserve == "top1":
-                return int(np.argmax(probs)) == top1
-            return seen[data] <= float(preserve)
-
-        try:
-            quality, data = smallest_passing(encode_at(pixels), passes)
-        except ValueError:
-            raise ValueError(
-                f"preserve={preserve!r} cannot be met: at quality 100 the classifier's "
-                f"KL divergence is {min(seen.values()):.4g} nats"
-                + (" (the method's edits count too; lower its strength)" if sal is not None else "")
-            ) from None
-        kl = seen[data]
-    elif target_bytes is not None:
-        _no_tables(options, "target_bytes")
-        try:
-            quality, data = fit_quality(encode_at(pixels), target_bytes)
-        except ValueError:
-            if method is None or strength == 1.0 or sal is None:
-                raise
-            # Strength helps where quality alone cannot reach the budget.
-            strength = 1.0
-            quality, data = fit_quality(encode_at(prepare(1.0)), target_bytes)
-    else:
-        data = encode_jpeg(pixels, options)
-        count = 1
-    timings["encode"] = time.perf_counter() - t
-    timings["total"] = time.perf_counter() - started
-    return EncodeResult(data, quality, strength, sal, top1, kl, count, timings)
+    ``view`` is the model view of ``source.image``; with no active method the source
+    pixels themselves are encoded, exactly as Pillow would.
+    """
+    if method is None or method.strength == 0:
+        return _choose(source.image, None, options, control, watch)
+    if saliency is None:
+        raise ValueError(f"method {method.name!r} needs a saliency map; pass model=...")
+    with watch("method"):
+        fixed = prepare(view, method, saliency, options)
+    fixed.info = dict(source.image.info)
+    again = per_quality(method) and control.searches
+    return _choose(fixed, (method, saliency, view) if again else None, options, control, watch)
 
 
-def _no_tables(options: JpegOptions, what: str) -> None:
-    if options.quality == -1 or options.qtables is not None:
-        raise ValueError(f"{what} chooses the quality; do not pass qtables or a preset")
+def _choose(
+    pixels: Image.Image,
+    redo: tuple[Method, Saliency, Image.Image] | None,
+    options: JpegOptions,
+    control: Control,
+    watch: Stopwatch,
+) -> tuple[int, bytes]:
+    """Rate control over candidates made from ``pixels`` (or remade per quality by ``redo``)."""
 
+    def candidate(opts: JpegOptions) -> bytes:
+        image = pixels
+        if redo is not None and opts != options:  # the method reads the tables: apply again
+            method, saliency, view = redo
+            with watch("method"):
+                image = prepare(view, method, saliency, opts)
+            image.info = pixels.info
+        with watch("encode"):
+            return encode_jpeg(image, opts)
 
-def _decode(data: bytes, mode: str) -> Image.Image:
-    with Image.open(io.BytesIO(data)) as im:
-        out: Image.Image = im.convert(mode)
-        return out
-
-
-def _classifier(model: SaliencyModel) -> SaliencyModel:
-    if getattr(model, "predict", None) is None:
-        raise ValueError(
-            f"preserve needs a model with a classifier (cam, msroi, or an ONNX model "
-            f"with a logits output); {getattr(model, 'name', model)!r} has none"
-        )
-    return model
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.asarray(logits, np.float64).ravel()
-    e = np.exp(z - z.max())
-    out: np.ndarray = e / e.sum()
-    return out
-
-
-def _kl(p: np.ndarray, q: np.ndarray) -> float:
-    """KL(p || q) in nats; the floor keeps it finite where q underflows."""
-    tiny = 1e-12
-    return float(np.sum(p * (np.log(p + tiny) - np.log(q + tiny))))
+    return choose(control, candidate, options)

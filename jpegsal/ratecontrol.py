@@ -1,34 +1,129 @@
-"""Rate control: choose encoder settings to meet a byte budget.
+"""Rate control: choose among encoded, checked candidates.
 
-``fit_quality`` bisects the JPEG quality. libjpeg scales one table family by
-quality, so file size rises with quality (up to rare byte-level wobbles); the
-search therefore needs at most 7 encodes for 1..100, and whatever it returns
-was actually encoded and measured, so the budget is never exceeded.
+* no control: the options as given, one encode;
+* ``target_bytes``: :func:`fit_quality` bisects the quality for the largest output that
+  fits. libjpeg scales one table family by quality, so size rises with quality (up to
+  rare byte-level wobbles): at most 7 encodes for 1..100, and what comes back was
+  encoded and measured, so the budget is never exceeded;
+* ``preserve``: :func:`smallest_passing` bisects for the lowest quality whose decoded
+  output the classifier still sees as it saw the original (:class:`PreserveCheck`):
+  one classifier run per checked candidate, no saliency map made.
+
+Where to add a rate controller: a branch of :func:`choose` and a field of :class:`Control`.
 """
 
 from __future__ import annotations
 
-import math
+import io
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
-__all__ = ["check_preserve", "fit_quality", "smallest_passing"]
+import numpy as np
+from PIL import Image
+
+from ._check import check_int, check_number
+from .codec.options import JpegOptions
+from .maps.compute import classify
+from .maps.contract import Classifier, kl_divergence, softmax
+
+__all__ = [
+    "Control",
+    "PreserveCheck",
+    "check_preserve",
+    "choose",
+    "fit_quality",
+    "smallest_passing",
+]
 
 
 def check_preserve(preserve: object) -> str | float:
     """Validate a ``preserve`` value: ``"top1"`` or a KL budget in nats (a positive number)."""
     if preserve == "top1":
         return "top1"
-    if (
-        isinstance(preserve, (int, float))
-        and not isinstance(preserve, bool)
-        and math.isfinite(preserve)
-        and preserve > 0
-    ):
-        return float(preserve)
-    raise ValueError(
-        f"preserve must be None, 'top1' or a KL budget in nats (a positive number such "
-        f"as 0.1), got {preserve!r}"
-    )
+    try:
+        return check_number("preserve", preserve, 0, lo_open=True)
+    except (TypeError, ValueError) as e:
+        kind = ValueError if isinstance(preserve, str) else type(e)  # a str, just not "top1"
+        raise kind(
+            f"preserve must be None, 'top1' or a KL budget in nats (a positive number such "
+            f"as 0.1), got {preserve!r}"
+        ) from None
+
+
+@dataclass
+class PreserveCheck:
+    """``check(data) -> bool``: does the classifier see the decoded ``data`` as the original?
+
+    ``reference`` is the classifier's logits on the original; ``budget`` is ``"top1"``
+    (same decision) or a KL budget in nats. Each call decodes, turns the candidate
+    upright (``tag``) and runs the classifier once; the divergences are recorded.
+    """
+
+    classifier: Classifier
+    reference: np.ndarray
+    budget: str | float
+    mode: str
+    tag: int = 1
+    kl: dict[bytes, float] = field(default_factory=dict, repr=False)
+    runs: int = 0
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._probs = softmax(np.asarray(self.reference, np.float64).ravel())
+        self.top1 = int(np.argmax(self._probs))
+
+    def __call__(self, data: bytes) -> bool:
+        t = time.perf_counter()
+        with Image.open(io.BytesIO(data)) as im:
+            decoded = im.convert(self.mode)
+        probs = softmax(classify(self.classifier, decoded, self.tag))
+        self.runs += 1
+        self.seconds += time.perf_counter() - t
+        self.kl[data] = kl_divergence(self._probs, probs)
+        if self.budget == "top1":
+            return int(np.argmax(probs)) == self.top1
+        return self.kl[data] <= float(self.budget)
+
+
+@dataclass(frozen=True)
+class Control:
+    """What rate control is asked for: nothing, a byte budget, or a preserve check."""
+
+    target_bytes: int | None = None
+    check: PreserveCheck | None = None
+
+    @property
+    def searches(self) -> bool:
+        """True when several candidate qualities are tried."""
+        return self.target_bytes is not None or self.check is not None
+
+
+def choose(
+    control: Control, encode: Callable[[JpegOptions], bytes], options: JpegOptions
+) -> tuple[int, bytes]:
+    """(quality, data) chosen by ``control`` among candidates ``encode(options at q)``."""
+    if not control.searches:
+        return options.quality, encode(options)
+    if options.quality == -1 or options.qtables is not None:
+        what = "preserve" if control.check is not None else "target_bytes"
+        raise ValueError(f"{what} chooses the quality; do not pass qtables or a preset")
+
+    def at(q: int) -> bytes:
+        return encode(options.with_quality(q))
+
+    if control.target_bytes is not None:
+        return fit_quality(at, control.target_bytes)
+    check = control.check
+    assert check is not None
+    try:
+        return smallest_passing(at, check)
+    except ValueError:
+        raise ValueError(
+            f"preserve={check.budget!r} cannot be met: at quality 100 the classifier's "
+            f"KL divergence is {min(check.kl.values()):.4g} nats (a method's edits count "
+            "too; lower its strength)"
+        ) from None
 
 
 def fit_quality(
@@ -50,8 +145,7 @@ def fit_quality(
     ValueError
         If even quality ``lo`` gives more than ``target_bytes`` bytes.
     """
-    if isinstance(target_bytes, bool) or not isinstance(target_bytes, int) or target_bytes < 1:
-        raise ValueError(f"target_bytes must be a positive int, got {target_bytes!r}")
+    check_int("target_bytes", target_bytes, 1)
     best: tuple[int, bytes] | None = None
     smallest = 0
     while lo <= hi:
@@ -86,7 +180,6 @@ def smallest_passing(
     ValueError
         If even quality ``hi`` does not pass.
     """
-    best: tuple[int, bytes] | None = None
     top = encode(hi)
     if not passes(top):
         raise ValueError(f"the condition fails even at quality {hi}; nothing smaller can keep it")

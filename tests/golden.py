@@ -37,6 +37,7 @@ OPTIONS: tuple[tuple[str, dict[str, Any]], ...] = (
 
 def images() -> dict[str, Image.Image]:
     """The grid's inputs: small and medium RGB, portrait, greyscale, EXIF-rotated."""
+
     def load(path: Path) -> Image.Image:
         with Image.open(path) as im:
             return im.convert("RGB")
@@ -73,6 +74,10 @@ def cases() -> Iterator[tuple[str, str, str | None, str, dict[str, Any]]]:
     for budget in (2500, 746):  # 746: only strength 1 reaches it, at quality 1
         yield f"cam+mix/small/target={budget}", "cam", "mix", "small", {"target_bytes": budget}
     yield "cam+guided/medium/preserve=0.3", "cam", "guided", "medium", {"preserve": 0.3}
+    # Methods that read the quantisation tables, under rate control (added after the fix
+    # that prepares each candidate with its own quality's tables).
+    yield "cam+mix/small/preserve=0.1", "cam", "mix", "small", {"preserve": 0.1}
+    yield "cam+blocks/small/target=2500", "cam", "blocks", "small", {"target_bytes": 2500}
 
 
 def run_case(

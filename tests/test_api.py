@@ -14,8 +14,9 @@ from conftest import assert_decodes, pillow_jpeg
 from PIL import Image
 
 import jpegsal
-from jpegsal import methods, zoo
-from jpegsal.options import JpegOptions
+from jpegsal import methods
+from jpegsal.codec.options import JpegOptions
+from jpegsal.maps import contract, registry
 from jpegsal.ratecontrol import fit_quality
 
 
@@ -121,20 +122,22 @@ def test_model_and_method_errors() -> None:
         jpegsal.Encoder(3, FlattenBackground())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="method must be a name, a method config or None"):
         jpegsal.Encoder(None, 3.0)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="device must be 'auto', 'cpu' or 'cuda', got 'tpu'"):
+    with pytest.raises(
+        ValueError, match="device must be one of 'auto', 'cpu' or 'cuda', got 'tpu'"
+    ):
         jpegsal.Encoder(device="tpu")
 
 
 def test_registries_resolve_names(monkeypatch: pytest.MonkeyPatch, rgb: Image.Image) -> None:
-    monkeypatch.setitem(zoo._REGISTRY, "left", lambda **kw: LeftHalfModel())
-    monkeypatch.setitem(methods._REGISTRY, "flatten", FlattenBackground)
+    monkeypatch.setitem(registry._REGISTRY, "left", lambda **kw: LeftHalfModel())
+    monkeypatch.setitem(methods.registry._REGISTRY, "flatten", FlattenBackground)
     assert "left" in jpegsal.available_models()
     assert "flatten" in jpegsal.available_methods()
     by_name = jpegsal.encode(rgb, model="left", method="flatten")
     by_instance = jpegsal.encode(rgb, model=LeftHalfModel(), method=FlattenBackground())
     assert by_name == by_instance
     with pytest.raises(ValueError, match="already registered"):
-        zoo.register_model("left", lambda **kw: LeftHalfModel())
+        registry.register_model("left", lambda **kw: LeftHalfModel())
     with pytest.raises(ValueError, match="already registered"):
         methods.register_method(FlattenBackground)
 
@@ -150,7 +153,7 @@ def test_target_bytes_fits_and_is_the_highest_quality(rgb: Image.Image) -> None:
 def test_target_bytes_errors(rgb: Image.Image) -> None:
     with pytest.raises(ValueError, match="target_bytes=10 is unreachable: the smallest output"):
         jpegsal.encode(rgb, target_bytes=10)
-    with pytest.raises(ValueError, match="target_bytes must be a positive int, got 0"):
+    with pytest.raises(ValueError, match="target_bytes must be a positive int or None, got 0"):
         jpegsal.encode(rgb, target_bytes=0)
     with pytest.raises(ValueError, match="do not pass qtables or a preset"):
         jpegsal.encode(rgb, target_bytes=5000, quality="web_low")
@@ -209,4 +212,4 @@ def test_contract_rejects_non_finite_and_out_of_range(bad: float) -> None:
     sal = np.zeros((4, 6), np.float32)
     sal[2, 3] = bad
     with pytest.raises(ValueError, match=r"finite values in \[0, 1\]"):
-        zoo.check_saliency(sal, (6, 4))
+        contract.check_map(sal, (6, 4))

@@ -11,8 +11,8 @@ from conftest import assert_decodes
 from PIL import Image
 
 import jpegsal
-from jpegsal.session import CUDA, get_session, session_provider
-from jpegsal.zoo import get_model, models_dir
+from jpegsal.maps.registry import get_model, models_dir
+from jpegsal.maps.session import CUDA, get_session, session_provider
 
 ort = pytest.importorskip("onnxruntime")
 

@@ -131,5 +131,7 @@ def test_not_an_onnx_file(tmp_path: Path) -> None:
 
 def test_preserve_needs_logits(tmp_path: Path, rgb: Image.Image) -> None:
     path = _model(tmp_path / "nologits.onnx", meta=CONFIG)
-    with pytest.raises(ValueError, match="preserve: model 'nologits' has no logits output"):
+    with pytest.raises(
+        ValueError, match=r"preserve needs a model with a classifier .*'nologits' has none"
+    ):
         jpegsal.encode(rgb, model=str(path), preserve="top1")

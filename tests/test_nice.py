@@ -183,7 +183,7 @@ def test_export_loads_in_onnxruntime_and_keeps_the_contract(tmp_path: Path) -> N
     with torch.no_grad():
         head.out.weight.normal_(0, 0.5)  # a non-trivial mask, not the all-open start
     models = tmp_path / "models"
-    shutil.copytree(jpegsal.zoo.models_dir(), models)
+    shutil.copytree(jpegsal.maps.registry.models_dir(), models)
     entry = export_nice(head, models, {"command": "test"})
     manifest = json.loads((models / "manifest.json").read_text())
     assert manifest["models"]["nice"]["sha256"] == entry["sha256"]

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, JpegPresets
 
 import jpegsal
-from jpegsal.options import JPEG_OPTION_NAMES, JpegOptions, normalize_options
+from jpegsal.codec.options import JPEG_OPTION_NAMES, JpegOptions, normalize_options
 
 
 @pytest.mark.parametrize(
@@ -17,8 +17,8 @@ from jpegsal.options import JPEG_OPTION_NAMES, JpegOptions, normalize_options
     [
         ({"qualty": 80}, TypeError, "unknown JPEG option(s) 'qualty'"),
         ({"progression": True}, TypeError, "use progressive="),
-        ({"quality": 101}, ValueError, "quality must be in -1..100, got 101"),
-        ({"quality": -2}, ValueError, "quality must be in -1..100, got -2"),
+        ({"quality": 101}, ValueError, "quality must be an int in -1..100, got 101"),
+        ({"quality": -2}, ValueError, "quality must be an int in -1..100, got -2"),
         ({"quality": 7.5}, TypeError, "quality must be an int in -1..100, got 7.5"),
         ({"quality": True}, TypeError, "quality must be an int"),
         ({"quality": "best"}, ValueError, "quality must be an int in 0..100, 'keep' or a preset"),
@@ -42,9 +42,13 @@ from jpegsal.options import JPEG_OPTION_NAMES, JpegOptions, normalize_options
         ({"dpi": ("a", 1)}, TypeError, "dpi must be a pair of numbers"),
         ({"dpi": 72}, TypeError, "dpi must be a pair of numbers"),
         ({"dpi": (70000, 1)}, ValueError, "dpi values must be in 0..65535"),
-        ({"restart_marker_blocks": -1}, ValueError, "restart_marker_blocks must be in 0..65535"),
+        (
+            {"restart_marker_blocks": -1},
+            ValueError,
+            "restart_marker_blocks must be an int in 0..65535",
+        ),
         ({"restart_marker_rows": 1.5}, TypeError, "restart_marker_rows must be an int"),
-        ({"smooth": 101}, ValueError, "smooth must be in 0..100, got 101"),
+        ({"smooth": 101}, ValueError, "smooth must be an int in 0..100, got 101"),
         (
             {"quality": "keep"},
             ValueError,
@@ -108,7 +112,7 @@ def test_metadata_types() -> None:
 def test_replace_revalidates() -> None:
     opts = normalize_options({"quality": 50})
     assert opts.replace(quality=60).quality == 60
-    with pytest.raises(ValueError, match="quality must be in"):
+    with pytest.raises(ValueError, match="quality must be an int in"):
         opts.replace(quality=300)
 
 

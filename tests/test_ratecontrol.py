@@ -13,9 +13,9 @@ from PIL import Image
 
 import jpegsal
 from jpegsal.cli import main
+from jpegsal.maps.registry import get_model
 from jpegsal.methods.blocks import Blocks
 from jpegsal.ratecontrol import smallest_passing
-from jpegsal.zoo import get_model
 
 
 def test_encode_with_info(rgb: Image.Image) -> None:
@@ -25,9 +25,11 @@ def test_encode_with_info(rgb: Image.Image) -> None:
     assert result.quality == 70
     assert result.strength == 0.6
     assert result.saliency is not None
-    assert result.saliency.shape == (rgb.height, rgb.width)
+    assert result.saliency.map.shape == (rgb.height, rgb.width)
+    assert result.saliency.model == "cam"
     assert result.encodes == 1
-    assert set(result.timings) == {"load", "saliency", "method", "encode", "total"}
+    assert result.network_runs == 1
+    assert set(result.timings) == {"load", "saliency", "method", "encode", "check", "total"}
     assert result.timings["total"] >= result.timings["encode"]
     assert f"{len(result)} bytes, quality=70" in repr(result)
     plain = jpegsal.Encoder().encode_with_info(rgb)
@@ -41,7 +43,7 @@ def test_strength_override(rgb: Image.Image) -> None:
         rgb, model="cam", method=Blocks(strength=0.9)
     )
     assert enc.encode(rgb, strength=0.0) == jpegsal.encode(rgb)  # plain JPEG
-    with pytest.raises(ValueError, match=r"strength must be in \[0, 1\], got 2"):
+    with pytest.raises(ValueError, match=r"strength must be a number in \[0, 1\], got 2"):
         enc.encode(rgb, strength=2)
     with pytest.raises(ValueError, match="strength needs a method"):
         jpegsal.encode(rgb, strength=0.5)
@@ -98,9 +100,12 @@ def test_preserve_errors(rgb: Image.Image) -> None:
         jpegsal.encode(rgb, preserve="top1")
     with pytest.raises(ValueError, match="needs a model with a classifier"):
         jpegsal.encode(rgb, model=NoClassifier(), preserve="top1")
-    for bad in ("top5", 0, -0.1, float("nan"), float("inf"), True, "0.1"):
+    for bad in ("top5", 0, -0.1, float("nan"), float("inf"), "0.1"):
         with pytest.raises(ValueError, match="preserve must be None, 'top1' or a KL budget"):
             jpegsal.encode(rgb, model="cam", preserve=bad)
+    for wrong_type in (True, [0.1]):
+        with pytest.raises(TypeError, match="preserve must be None, 'top1' or a KL budget"):
+            jpegsal.encode(rgb, model="cam", preserve=wrong_type)
     with pytest.raises(ValueError, match="either target_bytes or preserve, not both"):
         jpegsal.encode(rgb, model="cam", preserve="top1", target_bytes=1000)
     with pytest.raises(ValueError, match="preserve chooses the quality"):
@@ -112,14 +117,27 @@ def test_target_bytes_with_a_method(rgb: Image.Image) -> None:
     result = enc.encode_with_info(rgb, target_bytes=2600)
     assert len(result) <= 2600
     assert result.strength == 0.5
-    # A budget that quality alone cannot reach at this strength, but strength 1 can.
+    # A budget that quality alone cannot reach at this strength, but strength 1 can: the
+    # strength is the caller's choice, so it is an error that says so, not a silent change.
     floor_default = len(enc.encode(rgb, quality=1))
     floor_full = len(enc.encode(rgb, quality=1, strength=1.0))
     assert floor_full < floor_default
-    squeezed = enc.encode_with_info(rgb, target_bytes=floor_full)
+    with pytest.raises(ValueError, match=f"target_bytes={floor_full} is unreachable"):
+        enc.encode_with_info(rgb, target_bytes=floor_full)
+    squeezed = enc.encode_with_info(rgb, target_bytes=floor_full, strength=1.0)
     assert squeezed.strength == 1.0
     assert len(squeezed) <= floor_full
     assert_decodes(squeezed.data, rgb.size)
+
+
+def test_rate_control_applies_table_methods_per_quality(rgb: Image.Image) -> None:
+    # mix requantises with multiples of the final table, so the candidate at quality q
+    # must be prepared with q's tables: the result equals a plain encode at that quality.
+    enc = jpegsal.Encoder("cam", "mix")
+    result = enc.encode_with_info(rgb, target_bytes=2500)
+    assert result.data == enc.encode(rgb, quality=result.quality)
+    kept = enc.encode_with_info(rgb, preserve=0.1)
+    assert kept.data == enc.encode(rgb, quality=kept.quality)
 
 
 def test_smallest_passing() -> None:
@@ -198,23 +216,22 @@ def test_cli_method_options(tmp_path: Path, rgb: Image.Image) -> None:
     assert main(["encode", str(src), "-o", str(tmp_path / "x.jpg"), "--strength", "0.5"]) == 2
 
 
-def test_pipeline_without_a_model(rgb: Image.Image) -> None:
-    import time
-
+def test_pipeline_refuses_a_method_without_saliency(rgb: Image.Image) -> None:
     from jpegsal import pipeline
+    from jpegsal.codec.options import normalize_options
     from jpegsal.inputs import load_image
     from jpegsal.methods.guided import Guided
-    from jpegsal.options import normalize_options
+    from jpegsal.ratecontrol import Control
 
-    now = time.perf_counter()
-    with pytest.raises(ValueError, match="this needs a saliency model; pass model="):
+    with pytest.raises(ValueError, match="method 'guided' needs a saliency"):
         pipeline.run(
             load_image(rgb),
+            rgb,
             normalize_options({}),
-            get_model=lambda: None,
             method=Guided(),
-            started=now,
-            loaded=now,
+            saliency=None,
+            control=Control(),
+            watch=pipeline.Stopwatch(),
         )
 
 
@@ -237,6 +254,7 @@ def test_preserve_with_a_method_runs_the_network_once_per_check(rgb: Image.Image
     cam = get_model("cam", "cpu")
     assert cam is not None
     calls: list[tuple[int, int]] = []
+    maps: list[tuple[int, int]] = []
 
     @dataclass
     class Counting:
@@ -247,9 +265,19 @@ def test_preserve_with_a_method_runs_the_network_once_per_check(rgb: Image.Image
 
         def predict(self, image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
             calls.append(image.size)
+            maps.append(image.size)
             return cam.predict(image)  # type: ignore[attr-defined, no-any-return]
 
+        def classify(self, image: Image.Image) -> np.ndarray:
+            calls.append(image.size)
+            return cam.classify(image)  # type: ignore[attr-defined, no-any-return]
+
     result = jpegsal.Encoder(Counting(), "guided").encode_with_info(rgb, preserve="top1")
-    # One run on the original gives both the map and the reference decision.
-    assert len(calls) == 1 + result.encodes
+    # One run on the original gives both the map and the reference decision; each
+    # checked candidate costs one classifier run, and no map is made for it.
+    assert len(calls) == 1 + result.encodes == result.network_runs
+    assert len(maps) == 1
+    plain = jpegsal.Encoder(Counting()).encode_with_info(rgb, preserve=0.1)
+    assert len(maps) == 1  # preserve without a method never makes a map
+    assert plain.network_runs == 1 + plain.encodes
     assert result.saliency is not None

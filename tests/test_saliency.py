@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import jpegsal
-from jpegsal.onnx_model import OnnxSaliencyModel, file_sha256, network_size
-from jpegsal.zoo import get_model, models_dir
+from jpegsal.maps.onnx import OnnxSaliencyModel, file_sha256, network_size
+from jpegsal.maps.registry import get_model, models_dir
 
 
 def _check_contract(sal: np.ndarray, width: int, height: int) -> None:
@@ -135,7 +135,9 @@ def test_logits_are_exposed(rgb: Image.Image) -> None:
 def test_saliency_argument_errors(rgb: Image.Image) -> None:
     with pytest.raises(ValueError, match="saliency\\(\\) needs a model"):
         jpegsal.saliency(rgb, None)
-    with pytest.raises(ValueError, match="device must be 'auto', 'cpu' or 'cuda', got 'gpu'"):
+    with pytest.raises(
+        ValueError, match="device must be one of 'auto', 'cpu' or 'cuda', got 'gpu'"
+    ):
         jpegsal.saliency(rgb, device="gpu")
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         jpegsal.saliency(rgb, "nope")
@@ -169,7 +171,7 @@ def test_manifest_integrity() -> None:
 
 def test_sha256_is_checked() -> None:
     entry = json.loads((models_dir() / "manifest.json").read_text())["models"]["cam"]
-    from jpegsal.onnx_model import OnnxConfig
+    from jpegsal.maps.onnx import OnnxConfig
 
     config = OnnxConfig(saliency_output="cam")
     with pytest.raises(RuntimeError, match="is corrupt or modified: sha256"):
@@ -183,13 +185,13 @@ def test_models_listing() -> None:
 
 
 def test_missing_models_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from jpegsal import zoo
+    from jpegsal.maps import registry as zoo
 
     def no_package(name: str) -> None:
         raise ModuleNotFoundError(name)
 
     monkeypatch.setattr(zoo.resources, "files", no_package)
-    monkeypatch.setattr(zoo, "__file__", str(tmp_path / "jpegsal" / "zoo.py"))
+    monkeypatch.setattr(zoo, "__file__", str(tmp_path / "jpegsal" / "maps" / "registry.py"))
     with pytest.raises(FileNotFoundError, match=r"models folder \(manifest.json\) is missing"):
         zoo.models_dir()
 

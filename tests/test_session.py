@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from jpegsal import session
-from jpegsal.session import CPU, CUDA, get_session, resolve_providers
+from jpegsal.maps import session
+from jpegsal.maps.session import CPU, CUDA, get_session, resolve_providers
 
 GPU_BUILD = [CUDA, CPU]
 CPU_BUILD = [CPU]
@@ -102,7 +102,7 @@ def test_cache_and_threads(
 
 def test_real_cpu_session_reports_its_provider() -> None:
     import jpegsal
-    from jpegsal.zoo import get_model
+    from jpegsal.maps.registry import get_model
 
     model = get_model("cam", "cpu")
     assert model is not None

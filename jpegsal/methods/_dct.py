@@ -17,8 +17,9 @@ import numpy as np
 from PIL import Image
 
 from .._optional import require
-from ..options import JpegOptions
-from ._grid import block_means, chroma_factors, expand_blocks, quant_tables
+from ..codec.options import JpegOptions
+from ..codec.tables import chroma_factors, quant_tables
+from ._grid import block_means, expand_blocks
 
 __all__ = ["DCT", "BlockEdit", "edit_image", "edit_plane"]
 

@@ -19,10 +19,10 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image
 
-from ..options import JpegOptions
-from . import register_method
+from .._check import check_number
+from ..codec.options import JpegOptions
 from ._dct import edit_image
-from ._grid import check_positive, validate_strength
+from .registry import register_method
 
 __all__ = ["Blocks"]
 
@@ -43,10 +43,11 @@ class Blocks:
     strength: float = 0.6
     max_threshold: float = 3.0
     name: ClassVar[str] = "blocks"
+    per_quality: ClassVar[bool] = True  # thresholds are in quantisation steps
 
     def __post_init__(self) -> None:
-        validate_strength(self.strength)
-        check_positive("max_threshold", self.max_threshold)
+        check_number("strength", self.strength, 0, 1)
+        check_number("max_threshold", self.max_threshold, 0, lo_open=True)
 
     def apply(self, image: Image.Image, saliency: np.ndarray, options: JpegOptions) -> Image.Image:
         if self.strength == 0.0:

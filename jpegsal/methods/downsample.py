@@ -17,10 +17,12 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image
 
+from .._check import check_number
 from .._optional import require
-from ..options import JpegOptions
-from . import register_method
-from ._grid import block_means, expand_blocks, mcu_shape, shrink_cells, validate_strength
+from ..codec.options import JpegOptions
+from ..codec.tables import mcu_shape
+from ._grid import block_means, expand_blocks, shrink_cells
+from .registry import register_method
 
 __all__ = ["Downsample", "mixed_resolution"]
 
@@ -41,9 +43,10 @@ class Downsample:
     strength: float = 0.5
     factor: int = 4
     name: ClassVar[str] = "downsample"
+    per_quality: ClassVar[bool] = False  # reads the MCU grid, not the tables
 
     def __post_init__(self) -> None:
-        validate_strength(self.strength)
+        check_number("strength", self.strength, 0, 1)
         if self.factor not in (2, 4, 8):
             raise ValueError(f"factor must be 2, 4 or 8, got {self.factor!r}")
 

@@ -21,10 +21,11 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image
 
+from .._check import check_int, check_number
 from .._optional import require
-from ..options import JpegOptions
-from . import register_method
-from ._grid import check_int, check_positive, shrink_cells, validate_strength
+from ..codec.options import JpegOptions
+from ._grid import shrink_cells
+from .registry import register_method
 
 __all__ = ["Guided", "guided_filter"]
 
@@ -52,11 +53,12 @@ class Guided:
     radius: int = 6
     eps: float = 0.01
     name: ClassVar[str] = "guided"
+    per_quality: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
-        validate_strength(self.strength)
+        check_number("strength", self.strength, 0, 1)
         check_int("radius", self.radius, 1)
-        check_positive("eps", self.eps)
+        check_number("eps", self.eps, 0, lo_open=True)
 
     def apply(self, image: Image.Image, saliency: np.ndarray, options: JpegOptions) -> Image.Image:
         if self.strength == 0.0:

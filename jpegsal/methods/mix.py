@@ -23,10 +23,10 @@ from typing import ClassVar
 import numpy as np
 from PIL import Image
 
-from ..options import JpegOptions
-from . import register_method
+from .._check import check_int, check_number
+from ..codec.options import JpegOptions
 from ._dct import edit_image
-from ._grid import check_int, validate_strength
+from .registry import register_method
 
 __all__ = ["Mix", "multipliers"]
 
@@ -50,9 +50,10 @@ class Mix:
     levels: int = 4
     max_multiplier: int = 8
     name: ClassVar[str] = "mix"
+    per_quality: ClassVar[bool] = True  # steps are multiples of the final table
 
     def __post_init__(self) -> None:
-        validate_strength(self.strength)
+        check_number("strength", self.strength, 0, 1)
         check_int("levels", self.levels, 2)
         check_int("max_multiplier", self.max_multiplier, 2)
 

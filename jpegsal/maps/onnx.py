@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ._optional import require
+from .._check import check_int
+from .._optional import require
 from .session import get_session, session_provider
 
 __all__ = ["OnnxConfig", "OnnxSaliencyModel", "network_size"]
@@ -67,8 +68,10 @@ class OnnxConfig:
             raise ValueError(f"{source}: saliency output {saliency!r} not in {names}")
         size, multiple = data.get("input_size", 224), data.get("size_multiple", 32)
         for key, value in (("input_size", size), ("size_multiple", multiple)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{source}: {key} must be a positive int, got {value!r}")
+            try:
+                check_int(key, value, 1)
+            except (TypeError, ValueError) as e:  # a file's content: always a ValueError
+                raise ValueError(f"{source}: {e}") from None
         channels = data.get("channels", "RGB")
         if channels not in ("RGB", "BGR"):
             raise ValueError(f"{source}: channels must be 'RGB' or 'BGR', got {channels!r}")
@@ -211,6 +214,20 @@ class OnnxSaliencyModel:
     def __call__(self, image: Image.Image) -> np.ndarray:
         """Float32 ``(H, W)`` map in [0, 1] for ``image``."""
         return self.predict(image)[0]
+
+    def classify(self, image: Image.Image) -> np.ndarray:
+        """The classifier's logits on ``image``: the network runs, no map is upsampled."""
+        if self.config.logits_output is None:
+            raise ValueError(f"model {self.name!r} has no classifier (no logits output)")
+        batch = self.preprocess(image)
+        logits = self.session.run([self.config.logits_output], {self._input: batch})[0]
+        out: np.ndarray = np.asarray(logits[0], np.float64)
+        return out
+
+    @property
+    def has_classifier(self) -> bool:
+        """True when the graph has a logits output (``classify`` and ``preserve`` work)."""
+        return self.config.logits_output is not None
 
     def batch(self, images: Sequence[Image.Image]) -> list[np.ndarray]:
         """Maps for several images; images with the same network size share one run."""

@@ -16,11 +16,11 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from ._optional import require
+from .._check import DEVICES, check_device, check_optional_int
+from .._optional import require
 
 __all__ = ["DEVICES", "clear_cache", "get_session", "resolve_providers", "session_provider"]
 
-DEVICES = ("auto", "cpu", "cuda")
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 
@@ -47,8 +47,7 @@ def resolve_providers(
                 f"available: {list(available)}"
             )
         return list(providers)
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    check_device(device)
     if device == "cpu":
         return [CPU]
     if device == "cuda" and CUDA not in available:
@@ -62,9 +61,7 @@ def resolve_providers(
 
 def _threads(threads: int | None) -> int | None:
     if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ValueError(f"threads must be a positive int or None, got {threads!r}")
-        return threads
+        return check_optional_int("threads", threads, 1)
     env = os.environ.get("OMP_NUM_THREADS", "")
     return int(env) if env.isdigit() and int(env) > 0 else None
 

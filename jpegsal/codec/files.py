@@ -1,10 +1,4 @@
-"""The codec: the only place in jpegsal that calls the JPEG encoder.
-
-Encoding goes through Pillow's JPEG writer (libjpeg or libjpeg-turbo, whatever
-Pillow was built with), so every output is a baseline or progressive JFIF file
-that any standard decoder reads, and ``method=None`` is byte-identical to
-``Image.save(fp, "JPEG", **same_options)``.
-"""
+"""Writing encoded files: atomically to a path, or to a binary file object."""
 
 from __future__ import annotations
 
@@ -13,23 +7,12 @@ import os
 import tempfile
 from typing import Any, BinaryIO
 
-from PIL import Image
-
-from .options import JpegOptions
-
-__all__ = ["encode_jpeg", "write_atomic", "write_to"]
+__all__ = ["write_atomic", "write_to"]
 
 # Read once at import: os.umask() can only be read by setting it, which is not
 # thread-safe later on.
 _UMASK = os.umask(0)
 os.umask(_UMASK)
-
-
-def encode_jpeg(image: Image.Image, options: JpegOptions) -> bytes:
-    """Encode ``image`` (a JPEG-writable mode) with canonical ``options``."""
-    buf = io.BytesIO()
-    image.save(buf, "JPEG", **options.pillow_kwargs())
-    return buf.getvalue()
 
 
 def write_atomic(data: bytes, path: str | os.PathLike[str], *, overwrite: bool = True) -> None:

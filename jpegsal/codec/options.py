@@ -13,12 +13,15 @@ given as a numpy array is used (Pillow silently ignores arrays).
 from __future__ import annotations
 
 import array
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
 from PIL import Image, JpegPresets
 from PIL.JpegImagePlugin import get_sampling
+
+from .._check import check_bool, check_int
 
 __all__ = ["JPEG_OPTION_NAMES", "JpegOptions", "is_keep", "normalize_options"]
 
@@ -81,6 +84,10 @@ class JpegOptions:
             kwargs[f.name] = value
         return kwargs
 
+    def with_quality(self, quality: int) -> JpegOptions:
+        """A copy at another quality (0..100); nothing else is checked again."""
+        return dataclasses.replace(self, quality=check_int("quality", quality, 0, 100))
+
     def replace(self, **changes: Any) -> JpegOptions:
         """A copy with ``changes`` validated like any other options."""
         merged = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -91,20 +98,6 @@ class JpegOptions:
 def is_keep(value: Any) -> bool:
     """True for Pillow's ``"keep"`` (safe for array values, which ``==`` is not)."""
     return isinstance(value, str) and value == "keep"
-
-
-def _bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
-        return bool(value)
-    raise TypeError(f"{name} must be a bool, got {value!r}")
-
-
-def _int_in(name: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int in {lo}..{hi}, got {value!r}")
-    if not lo <= value <= hi:
-        raise ValueError(f"{name} must be in {lo}..{hi}, got {value}")
-    return int(value)
 
 
 def _bytes(name: str, value: Any, limit: int) -> bytes | None:
@@ -233,7 +226,7 @@ def normalize_options(options: Mapping[str, Any], source: Image.Image | None = N
         qtables = preset.get("quantization")
     else:
         # -1 is Pillow's "libjpeg default" (75, or the tables given in qtables).
-        quality = _int_in("quality", quality, -1, 100)
+        quality = check_int("quality", quality, -1, 100)
     if is_keep(subsampling):
         assert source is not None  # checked above
         subsampling = get_sampling(source)
@@ -247,8 +240,8 @@ def normalize_options(options: Mapping[str, Any], source: Image.Image | None = N
     return JpegOptions(
         quality=quality,
         subsampling=_subsampling(subsampling),
-        progressive=_bool("progressive", options.get("progressive", False)),
-        optimize=_bool("optimize", options.get("optimize", False)),
+        progressive=check_bool("progressive", options.get("progressive", False)),
+        optimize=check_bool("optimize", options.get("optimize", False)),
         qtables=_qtables(qtables),
         exif=_bytes("exif", options.get("exif"), _MAX_MARKER) or b"",
         # Pillow writes ICC profiles over several markers, so any length is fine.
@@ -256,12 +249,12 @@ def normalize_options(options: Mapping[str, Any], source: Image.Image | None = N
         xmp=xmp or None,
         comment=_bytes("comment", comment, _MAX_MARKER) or None,
         dpi=_dpi(options.get("dpi")),
-        restart_marker_blocks=_int_in(
+        restart_marker_blocks=check_int(
             "restart_marker_blocks", options.get("restart_marker_blocks", 0), 0, 65535
         ),
-        restart_marker_rows=_int_in(
+        restart_marker_rows=check_int(
             "restart_marker_rows", options.get("restart_marker_rows", 0), 0, 65535
         ),
-        smooth=_int_in("smooth", options.get("smooth", 0), 0, 100),
-        keep_rgb=_bool("keep_rgb", options.get("keep_rgb", False)),
+        smooth=check_int("smooth", options.get("smooth", 0), 0, 100),
+        keep_rgb=check_bool("keep_rgb", options.get("keep_rgb", False)),
     )

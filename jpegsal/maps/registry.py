@@ -1,7 +1,5 @@
-"""Saliency stage: the model zoo (registry), the output contract, and orientation handling.
+"""The model registry (zoo): names -> saliency models, the shipped ones read from the manifest.
 
-A saliency model maps a PIL image to a float32 ``(H, W)`` array in [0, 1],
-aligned to the whole image at full resolution (the *output contract*).
 ``model=`` accepts a registered name (the shipped ``cam`` and ``msroi``, or
 names you register), a path to a custom ``.onnx`` file, a ready instance, or
 ``None`` (no saliency: plain JPEG).
@@ -19,43 +17,27 @@ import threading
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
-import numpy as np
-from PIL import Image
+from .contract import SaliencyModel
 
 __all__ = [
     "ModelSpec",
-    "SaliencyModel",
     "available_models",
     "check_model_spec",
-    "check_saliency",
-    "compute_saliency",
+    "clear_models",
     "get_model",
-    "model_view",
     "models",
     "models_dir",
-    "predict_upright",
     "register_model",
-    "upright_view",
 ]
-
-
-@runtime_checkable
-class SaliencyModel(Protocol):
-    """Anything that turns an image into a saliency map."""
-
-    name: str
-
-    def __call__(self, image: Image.Image) -> np.ndarray:
-        """Return a float32 ``(H, W)`` map in [0, 1] for ``image`` (``H, W`` = its size)."""
-        ...
-
 
 ModelSpec = str | os.PathLike[str] | SaliencyModel | None
 Factory = Callable[..., SaliencyModel]  # factory(device=, providers=, threads=)
 _REGISTRY: dict[str, Factory] = {}
 _SHIPPED: dict[str, dict[str, Any]] = {}
+_SHIPPED_FACTORIES: dict[str, Factory] = {}
+_INSTANCES: dict[tuple[Any, ...], SaliencyModel] = {}
 _LOCK = threading.Lock()
 _loaded = False
 
@@ -83,7 +65,8 @@ def _load_shipped() -> None:
         entries = manifest.get("models", {})
         for name, entry in entries.items() if isinstance(entries, dict) else []:
             _SHIPPED[name] = entry
-            _REGISTRY.setdefault(name, _shipped_factory(name, entry))
+            _SHIPPED_FACTORIES[name] = _shipped_factory(name, entry)
+            _REGISTRY.setdefault(name, _SHIPPED_FACTORIES[name])
         _loaded = True
 
 
@@ -91,7 +74,7 @@ def _shipped_factory(name: str, entry: dict[str, Any]) -> Factory:
     def factory(
         device: str = "auto", providers: Sequence[str] | None = None, threads: int | None = None
     ) -> SaliencyModel:
-        from .onnx_model import OnnxConfig, OnnxSaliencyModel
+        from .onnx import OnnxConfig, OnnxSaliencyModel
 
         norm = entry["normalisation"]
         config = OnnxConfig.from_json(
@@ -175,19 +158,51 @@ def get_model(
     providers: Sequence[str] | None = None,
     threads: int | None = None,
 ) -> SaliencyModel | None:
-    """Resolve ``model=`` (a name, a path, an instance or ``None``) to a model instance."""
+    """Resolve ``model=`` (a name, a path, an instance or ``None``) to a model instance.
+
+    Shipped and ``.onnx`` models are built once per (model, device, providers, threads)
+    and shared: they are stateless, and building one checks its file's hash and its
+    signature, which a one-shot :func:`jpegsal.encode` should not pay on every call.
+    Models of :func:`register_model` factories are built on every call, as registered.
+    """
     check_model_spec(spec)
     if spec is None or isinstance(spec, SaliencyModel):
         return spec
+    wanted = (tuple(providers) if providers is not None else None, threads)
     if _is_path(spec):
-        return _custom_model(Path(os.fspath(spec)), device, providers, threads)
-    return _REGISTRY[str(spec)](device=device, providers=providers, threads=threads)
+        path = Path(os.fspath(spec)).resolve()
+        key: tuple[Any, ...] = ("path", str(path), path.stat().st_mtime_ns, device, *wanted)
+        return _cached(key, lambda: _custom_model(path, device, providers, threads))
+    factory = _REGISTRY[str(spec)]
+
+    def build() -> SaliencyModel:
+        return factory(device=device, providers=providers, threads=threads)
+
+    if factory is not _SHIPPED_FACTORIES.get(str(spec)):
+        return build()  # a registered factory: built on every call, as registered
+    return _cached(("name", str(spec), device, *wanted), build)
+
+
+def _cached(key: tuple[Any, ...], build: Callable[[], SaliencyModel]) -> SaliencyModel:
+    with _LOCK:
+        model = _INSTANCES.get(key)
+    if model is None:
+        model = build()  # outside the lock: loading a model takes a while
+        with _LOCK:
+            model = _INSTANCES.setdefault(key, model)
+    return model
+
+
+def clear_models() -> None:
+    """Forget the shared model instances (their sessions stay in the session cache)."""
+    with _LOCK:
+        _INSTANCES.clear()
 
 
 def _custom_model(
     path: Path, device: str, providers: Sequence[str] | None, threads: int | None
 ) -> SaliencyModel:
-    from .onnx_model import OnnxConfig, OnnxSaliencyModel, read_config
+    from .onnx import OnnxConfig, OnnxSaliencyModel, read_config
     from .session import get_session
 
     session = get_session(path, device=device, providers=providers, threads=threads)
@@ -196,96 +211,3 @@ def _custom_model(
     return OnnxSaliencyModel(
         path.stem, path, config, device=device, providers=providers, threads=threads
     )
-
-
-def check_saliency(saliency: np.ndarray, size: tuple[int, int], turned: bool = False) -> np.ndarray:
-    """Enforce the output contract on a model's result; ``size`` is PIL's (W, H).
-
-    ``turned`` says the model was given the EXIF-upright view, which the error then names:
-    a map computed beforehand on the stored pixels does not fit that view.
-    """
-    expected = (size[1], size[0])
-    if saliency.shape != expected:
-        hint = (
-            "; the model is given the image turned upright by its EXIF orientation, so it must"
-            " return the map of the image it is called with"
-            if turned
-            else ""
-        )
-        raise ValueError(f"saliency map has shape {saliency.shape}, expected {expected}{hint}")
-    sal = np.asarray(saliency, dtype=np.float32)
-    # min/max propagate NaN and see inf, so one comparison checks finiteness too.
-    lo, hi = float(sal.min()), float(sal.max())
-    if not (lo >= 0.0 and hi <= 1.0):
-        raise ValueError("saliency map must hold finite values in [0, 1]")
-    return sal
-
-
-# EXIF orientation -> (transpose to the upright view, transpose back to stored order)
-_T = Image.Transpose
-_ORIENT = {
-    2: (_T.FLIP_LEFT_RIGHT, _T.FLIP_LEFT_RIGHT),
-    3: (_T.ROTATE_180, _T.ROTATE_180),
-    4: (_T.FLIP_TOP_BOTTOM, _T.FLIP_TOP_BOTTOM),
-    5: (_T.TRANSPOSE, _T.TRANSPOSE),
-    6: (_T.ROTATE_270, _T.ROTATE_90),
-    7: (_T.TRANSVERSE, _T.TRANSVERSE),
-    8: (_T.ROTATE_90, _T.ROTATE_270),
-}
-
-
-def orientation(exif: bytes | None) -> int:
-    """The EXIF orientation tag (1 when absent or unreadable)."""
-    if not exif:
-        return 1
-    try:
-        tags = Image.Exif()
-        tags.load(exif)
-        value = tags.get(0x0112, 1)
-    except Exception:  # broken EXIF must not stop encoding; treat as upright
-        return 1
-    return value if value in _ORIENT else 1
-
-
-def model_view(image: Image.Image) -> Image.Image:
-    """The image as models and methods see it: L and RGB as they are, "1" as L, others RGB."""
-    if image.mode in ("L", "RGB"):
-        return image
-    return image.convert("L" if image.mode == "1" else "RGB")
-
-
-def upright_view(image: Image.Image, tag: int) -> Image.Image:
-    """``image`` turned the way EXIF orientation ``tag`` says a viewer shows it."""
-    turn = _ORIENT.get(tag)
-    return image if turn is None else image.transpose(turn[0])
-
-
-def predict_upright(
-    model: SaliencyModel, image: Image.Image, exif: bytes | None
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """(map in stored pixel order, classifier logits or None) from one run of ``model``.
-
-    For models with a ``predict`` method (the ONNX models); one run gives both, so
-    ``preserve`` with an active method does not run the network twice.
-    """
-    turn = _ORIENT.get(orientation(exif))
-    upright = image if turn is None else image.transpose(turn[0])
-    sal, logits = model.predict(upright)  # type: ignore[attr-defined]
-    return _to_stored_order(sal, upright.size, turn), logits
-
-
-def compute_saliency(model: SaliencyModel, image: Image.Image, exif: bytes | None) -> np.ndarray:
-    """Run ``model`` on the upright view of ``image`` and return the map in stored pixel order."""
-    turn = _ORIENT.get(orientation(exif))
-    upright = image if turn is None else image.transpose(turn[0])
-    return _to_stored_order(model(upright), upright.size, turn)
-
-
-def _to_stored_order(
-    sal: np.ndarray, upright_size: tuple[int, int], turn: tuple[_T, _T] | None
-) -> np.ndarray:
-    """Check the map the model made of the upright view, then undo ``turn`` on it."""
-    sal = check_saliency(sal, upright_size, turned=turn is not None)
-    if turn is None:
-        return sal
-    return np.asarray(Image.fromarray(sal, "F").transpose(turn[1]), dtype=np.float32)

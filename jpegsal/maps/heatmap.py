@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from ._optional import require
+from .._optional import require
 
 __all__ = ["render"]
 

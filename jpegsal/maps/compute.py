@@ -1,0 +1,64 @@
+"""Running a model on an image: the one path from pixels to a :class:`Saliency` value.
+
+The model is given the EXIF-upright view (:mod:`.orientation`); its map is checked
+against the output contract and turned back to stored order. A model that classifies
+as well gives its logits from the same run, so one network run serves the method and
+the rate control's reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from .contract import Classifier, Predictor, Saliency, SaliencyModel, check_map
+from .orientation import to_stored_order, upright
+
+__all__ = ["classify", "compute", "compute_many", "map_and_logits", "maps_of", "model_view"]
+
+
+def model_view(image: Image.Image) -> Image.Image:
+    """The image as models and methods see it: L and RGB as they are, "1" as L, others RGB."""
+    if image.mode in ("L", "RGB"):
+        return image
+    return image.convert("L" if image.mode == "1" else "RGB")
+
+
+def compute(model: SaliencyModel, view: Image.Image, tag: int = 1) -> Saliency:
+    """The saliency of ``view`` (a :func:`model_view`) stored under EXIF orientation ``tag``."""
+    sal, logits = map_and_logits(model, view, tag)
+    return Saliency(sal, model.name, tag, logits)
+
+
+def map_and_logits(
+    model: SaliencyModel, view: Image.Image, tag: int = 1
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """(map in stored order, logits or None) from one run of ``model`` on the upright view."""
+    shown = upright(view, tag)
+    logits: np.ndarray | None = None
+    if isinstance(model, Predictor):
+        sal, logits = model.predict(shown)
+    else:
+        sal = model(shown)
+    sal = check_map(sal, shown.size, turned=shown is not view)
+    return to_stored_order(sal, tag), logits
+
+
+def maps_of(model: SaliencyModel, views: Sequence[Image.Image]) -> list[np.ndarray]:
+    """Maps of several upright views; ONNX models batch those of equal network size."""
+    batch = getattr(model, "batch", None)  # an optional speed-up, not part of the contract
+    if batch is None:
+        return [map_and_logits(model, v)[0] for v in views]
+    return [check_map(m, v.size) for m, v in zip(batch(list(views)), views, strict=True)]
+
+
+def compute_many(model: SaliencyModel, views: Sequence[Image.Image]) -> list[Saliency]:
+    """:class:`Saliency` values of several upright views (batched as :func:`maps_of`)."""
+    return [Saliency(m, model.name) for m in maps_of(model, views)]
+
+
+def classify(model: Classifier, view: Image.Image, tag: int = 1) -> np.ndarray:
+    """The classifier's logits on the upright view of ``view``: one run, no map made."""
+    return np.asarray(model.classify(upright(view, tag)), np.float64).ravel()
