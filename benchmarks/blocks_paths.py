@@ -6,7 +6,7 @@ B: encode with Pillow, read the quantised coefficients with ``jpeglib``, zero
 those below the same threshold (exactly, in the integer domain), and write them
 back with ``jpeglib``. Both give standard baseline JPEGs; this compares size and time.
 
-    python benchmarks/blocks_paths.py                 # Kodak, quality 75, strengths 0.5 and 1
+    python -m benchmarks.blocks_paths                 # Kodak, quality 75, strengths 0.5 and 1
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from common import PrecomputedMap, load_rgb, machine, write_json
 from PIL import Image
 
 import jpegsal
 from jpegsal.methods._grid import block_means
 from jpegsal.methods.blocks import Blocks
+
+from .common import load_rgb, machine, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "kodak"
@@ -54,28 +55,27 @@ def coefficient_path(
 def run(folder: Path, quality: int, strengths: list[float], limit: int) -> dict[str, Any]:
     paths = sorted(folder.glob("*.png"))[:limit]
     rows = []
+    saliencies: dict[Path, jpegsal.Saliency] = {}  # one network run per image
     with tempfile.TemporaryDirectory() as tmp:
         for s in strengths:
             a_bytes = b_bytes = plain = 0
             a_time = b_time = 0.0
             for p in paths:
                 image = load_rgb(p)
-                sal = jpegsal.saliency(image, "cam", device="cpu")
+                if p not in saliencies:
+                    saliencies[p] = jpegsal.Encoder("cam", device="cpu").saliency(image)
+                sal = saliencies[p]
 
                 buf = io.BytesIO()
                 image.save(buf, "JPEG", quality=quality, subsampling=0)
                 plain += len(buf.getvalue())
                 t0 = time.perf_counter()
-                a = jpegsal.encode(
-                    image,
-                    model=PrecomputedMap(sal),
-                    method=Blocks(strength=s),
-                    quality=quality,
-                    subsampling=0,
+                a = jpegsal.Encoder("cam", Blocks(strength=s), device="cpu").encode(
+                    image, saliency=sal, quality=quality, subsampling=0
                 )
                 a_time += time.perf_counter() - t0
                 a_bytes += len(a)
-                size, seconds = coefficient_path(image, sal, s, quality, Path(tmp))
+                size, seconds = coefficient_path(image, sal.map, s, quality, Path(tmp))
                 b_bytes += size
                 b_time += seconds
             n = len(paths)

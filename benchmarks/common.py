@@ -9,15 +9,16 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from jpegsal.onnx_model import network_size
-from jpegsal.session import get_session
+import jpegsal
+from jpegsal.maps.contract import softmax
+from jpegsal.maps.onnx import network_size
+from jpegsal.maps.session import get_session
 
 
 def median_ms(fn: Callable[[], object], repeat: int, *, warm_up: bool = True) -> float:
@@ -69,7 +70,12 @@ def speed_parser(doc: str, *, repeat: int, quick_repeat: int) -> argparse.Argume
 
 
 def write_json(path: Path, result: object) -> None:
-    """Write a benchmark result as indented JSON, creating the folder."""
+    """Write a benchmark result as indented JSON, creating the folder.
+
+    A result object gains ``versions`` (:func:`versions`) unless it has them already.
+    """
+    if isinstance(result, dict) and "versions" not in result:
+        result = {**result, "versions": versions()}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
 
@@ -78,15 +84,29 @@ def machine() -> str:
     return f"{platform.machine()}, python {platform.python_version()}"
 
 
-@dataclass
-class PrecomputedMap:
-    """A saliency 'model' returning a map computed once per image (reused across encodes)."""
+def versions() -> dict[str, str | None]:
+    """Versions of everything a result depends on, recorded in every result JSON."""
+    from importlib import metadata
 
-    sal: np.ndarray
-    name: str = "cam"
+    from PIL import features
 
-    def __call__(self, image: Image.Image) -> np.ndarray:
-        return self.sal
+    def dist(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "jpegsal": jpegsal.__version__,
+        "python": platform.python_version(),
+        "pillow": dist("pillow"),
+        "libjpeg_turbo": features.version("libjpeg_turbo"),
+        "numpy": np.__version__,
+        "opencv": cv2.__version__,
+        "onnxruntime": dist("onnxruntime") or dist("onnxruntime-gpu"),
+        "jpeglib (mozjpeg)": dist("jpeglib"),
+        "pyjpegli": dist("pyjpegli"),
+    }
 
 
 class Evaluator:
@@ -94,7 +114,7 @@ class Evaluator:
 
     def __init__(self, name: str) -> None:
         if name == "lite0":  # the logits of the shipped graph are Lite0's
-            from jpegsal.zoo import models_dir
+            from jpegsal.maps.registry import models_dir
 
             entry = json.loads((models_dir() / "manifest.json").read_text())["models"]["cam"]
             path, self.size = models_dir() / entry["file"], 224
@@ -134,5 +154,5 @@ class Evaluator:
             x = np.stack([cv2.resize(im, (nw, nh), interpolation=cv2.INTER_AREA) for im in images])
         x = ((x.astype(np.float32) - 127.0) / 128.0).transpose(0, 3, 1, 2)
         logits = self.session.run(["logits"], {"image": np.ascontiguousarray(x)})[0]
-        e = np.exp(logits - logits.max(1, keepdims=True))
-        return e / e.sum(1, keepdims=True)
+        probs: np.ndarray = softmax(logits)
+        return probs

@@ -8,7 +8,12 @@ decoding is the same for all). Contenders:
 * :class:`PillowCodec`: ``Image.save(..., "JPEG")`` (libjpeg-turbo), the reference;
 * :class:`JpegliCodec`: jpegli through ``pyjpegli`` (extra ``bench``);
 * :class:`MozjpegCodec`: mozjpeg 4.0.3 through ``jpeglib`` (extra ``bench``);
-* :class:`JpegsalCodec`: ``jpegsal.encode`` with a model, a method and a strength.
+* :class:`JpegsalCodec`: a ``jpegsal.Encoder`` with a model, a method and a strength,
+  optionally with per-image rate control (``preserve``).
+
+Work shared by every quality of one image (a saliency map) is done once by
+``codec.prepare(image)``; codecs with the same ``share_key`` can share it, so one map
+serves every method of a model.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ import os
 import tempfile
 import time
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any
 
 import numpy as np
-from PIL import Image
+import PIL
+from PIL import Image, features
 
 import jpegsal
 
@@ -29,20 +36,33 @@ __all__ = ["Codec", "JpegliCodec", "JpegsalCodec", "MozjpegCodec", "PillowCodec"
 
 
 class Codec:
-    """A contender: ``encode(image, quality) -> bytes``; ``run`` adds the metrics."""
+    """A contender: ``encode(image, point, prepared) -> bytes``; ``run`` adds the metrics.
+
+    ``point`` is a quality in 1..100 (or a KL budget for a ``preserve`` codec).
+    """
 
     name = "codec"
+    share_key: str | None = None  # codecs with the same key share ``prepare``'s result
 
-    def encode(self, image: Image.Image, quality: int) -> bytes:
+    @property
+    def version(self) -> str:
+        """The library (and version) behind this codec, recorded with the results."""
+        return f"Pillow {PIL.__version__}, libjpeg-turbo {features.version('libjpeg_turbo')}"
+
+    def prepare(self, image: Image.Image) -> Any:
+        """Per-image work shared by every point (None: nothing to share)."""
+        return None
+
+    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
         raise NotImplementedError
 
-    def run(self, image: Image.Image, quality: int) -> dict[str, Any]:
+    def run(self, image: Image.Image, quality: int, prepared: Any = None) -> dict[str, Any]:
         if image.mode != "RGB":
             raise ValueError(f"{self.name}: image must be RGB, got mode {image.mode!r}")
         if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
             raise ValueError(f"{self.name}: quality must be an int in 1..100, got {quality!r}")
         t0 = time.perf_counter()
-        data = self.encode(image, quality)
+        data = self.encode(image, quality, prepared)
         ms = 1000 * (time.perf_counter() - t0)
         with Image.open(io.BytesIO(data)) as im:
             decoded = np.asarray(im.convert("RGB"))
@@ -64,7 +84,7 @@ class PillowCodec(Codec):
 
     name: str = "pillow"
 
-    def encode(self, image: Image.Image, quality: int) -> bytes:
+    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
         buf = io.BytesIO()
         image.save(buf, "JPEG", quality=quality)
         return buf.getvalue()
@@ -76,7 +96,11 @@ class JpegliCodec(Codec):
 
     name: str = "jpegli"
 
-    def encode(self, image: Image.Image, quality: int) -> bytes:
+    @property
+    def version(self) -> str:
+        return f"pyjpegli {metadata.version('pyjpegli')}"
+
+    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
         import pyjpegli
 
         return bytes(pyjpegli.encode(image.tobytes(), image.width, image.height, quality))
@@ -87,15 +111,19 @@ class MozjpegCodec(Codec):
     """mozjpeg 4.0.3 (trellis quantisation, progressive) via ``jpeglib``."""
 
     name: str = "mozjpeg"
-    version: str = "mozjpeg403"
+    library: str = "mozjpeg403"
 
-    def encode(self, image: Image.Image, quality: int) -> bytes:
+    @property
+    def version(self) -> str:
+        return f"{self.library} via jpeglib {metadata.version('jpeglib')}"
+
+    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
         import jpeglib
 
         fd, path = tempfile.mkstemp(suffix=".jpg")  # jpeglib writes only to files
         os.close(fd)
         try:
-            with jpeglib.version(self.version):
+            with jpeglib.version(self.library):
                 jpeglib.from_spatial(np.ascontiguousarray(np.asarray(image))).write_spatial(
                     path, qt=quality
                 )
@@ -107,30 +135,59 @@ class MozjpegCodec(Codec):
 
 @dataclass
 class JpegsalCodec(Codec):
-    """``jpegsal.encode(image, model=..., method=..., quality=q, strength=...)``."""
+    """A ``jpegsal.Encoder(model, method)`` at a quality, or with ``preserve`` at a KL budget.
+
+    ``prepare`` computes the image's :class:`jpegsal.Saliency` once (one network run,
+    map and logits); every encode of the image reuses it. With ``preserve=True`` the
+    point is a KL budget; a budget that even quality 100 cannot meet gives the quality
+    100 output and is counted in ``unmet``.
+    """
 
     model: str = "cam"
     method: str | None = "guided"
     strength: float | None = None
+    preserve: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     name: str = ""
+    unmet: dict[float, int] = field(default_factory=dict)  # KL budget -> images
 
     def __post_init__(self) -> None:
         if not self.name:
             tail = f"@{self.strength:g}" if self.strength is not None else ""
-            self.name = f"{self.model}+{self.method}{tail}"
+            self.name = f"{self.model}+{self.method or 'none'}{tail}"
+            self.name += "+preserve" if self.preserve else ""
+        self.share_key = self.model
+        self.encoder = jpegsal.Encoder(self.model, self.method, device="cpu", **self._extra())
 
-    def encode(self, image: Image.Image, quality: int) -> bytes:
+    @property
+    def version(self) -> str:
+        return f"jpegsal {jpegsal.__version__} ({super().version})"
+
+    def _extra(self) -> dict[str, Any]:
         extra = dict(self.options)
         if self.strength is not None:
             extra["strength"] = self.strength
-        return jpegsal.encode(
-            image, model=self.model, method=self.method, quality=quality, device="cpu", **extra
-        )
+        return extra
+
+    def prepare(self, image: Image.Image) -> jpegsal.Saliency:
+        return self.encoder.saliency(image)
+
+    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
+        sal = prepared if prepared is not None else self.prepare(image)
+        if not self.preserve:
+            return self.encoder.encode(image, saliency=sal, quality=quality)
+        try:
+            return self.encoder.encode(image, saliency=sal, preserve=quality)
+        except ValueError:  # a budget below what quality 100 reaches: take quality 100
+            self.unmet[quality] = self.unmet.get(quality, 0) + 1
+            return self.encoder.encode(image, saliency=sal, quality=100)
 
 
 def parse_codec(spec: str) -> Codec:
-    """``pillow``, ``jpegli``, ``mozjpeg`` or ``MODEL+METHOD[@STRENGTH]`` -> a codec."""
+    """``pillow``, ``jpegli``, ``mozjpeg`` or ``MODEL+METHOD[@STRENGTH][+preserve]`` -> a codec.
+
+    ``METHOD`` may be ``none`` (useful with ``+preserve``: per-image quality alone).
+    """
     peers: dict[str, type[Codec]] = {
         "pillow": PillowCodec,
         "jpegli": JpegliCodec,
@@ -139,14 +196,19 @@ def parse_codec(spec: str) -> Codec:
     if spec in peers:
         return peers[spec]()
     model, plus, rest = spec.partition("+")
+    rest, preserve = (
+        (rest[: -len("+preserve")], True) if rest.endswith("+preserve") else (rest, False)
+    )
     method, _, strength = rest.partition("@")
     if not plus or not model or not method:
         raise ValueError(
-            f"unknown codec {spec!r}: use pillow, jpegli, mozjpeg or MODEL+METHOD[@STRENGTH] "
-            "(for example cam+guided@0.3)"
+            f"unknown codec {spec!r}: use pillow, jpegli, mozjpeg or "
+            "MODEL+METHOD[@STRENGTH][+preserve] (for example cam+guided@0.3)"
         )
     try:
         value = float(strength) if strength else None
     except ValueError:
         raise ValueError(f"codec {spec!r}: strength {strength!r} is not a number") from None
-    return JpegsalCodec(model=model, method=method, strength=value)
+    return JpegsalCodec(
+        model=model, method=None if method == "none" else method, strength=value, preserve=preserve
+    )

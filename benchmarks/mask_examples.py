@@ -1,7 +1,7 @@
 """A contact sheet of saliency maps: image, then each model's map over it, then NICE's downsample.
 
-    python benchmarks/mask_examples.py                     # 6 imagenet-val-1300 images
-    python benchmarks/mask_examples.py DIR --count 4 --out docs/img/nice-masks.png
+    python -m benchmarks.mask_examples                     # 6 imagenet-val-1300 images
+    python -m benchmarks.mask_examples DIR --count 4 --out docs/img/nice-masks.png
 
 Rows are images (every ``len/count``-th file, sorted, so the pick is fixed);
 columns: the image, an overlay per model, and ``method="downsample"`` with the
@@ -14,12 +14,13 @@ import argparse
 import io
 from pathlib import Path
 
-from common import load_rgb
 from PIL import Image, ImageDraw
 
 import jpegsal
-from jpegsal.heatmap import render
+from jpegsal.maps.heatmap import render
 from jpegsal.train.data import read_labels
+
+from .common import load_rgb
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "imagenet-val-1300"
@@ -33,11 +34,11 @@ def sheet(paths: list[Path], models: list[str], tile: int = 160) -> Image.Image:
         draw.text((c * tile + 4, 2), title, fill="black")
     for r, path in enumerate(paths):
         image = load_rgb(path)
+        sals = {m: jpegsal.Encoder(m, device="cpu").saliency(image) for m in models}
         tiles = [image]
-        tiles += [
-            render(image, jpegsal.saliency(image, m, device="cpu"), overlay=True) for m in models
-        ]
-        data = jpegsal.encode(image, model=models[-1], method="downsample", quality=75)
+        tiles += [render(image, sals[m].map, overlay=True) for m in models]
+        last = jpegsal.Encoder(models[-1], "downsample", device="cpu")
+        data = last.encode(image, saliency=sals[models[-1]], quality=75)
         tiles.append(Image.open(io.BytesIO(data)).convert("RGB"))
         for c, t in enumerate(tiles):
             out.paste(t.resize((tile, tile), Image.Resampling.BICUBIC), (c * tile, 16 + r * tile))

@@ -1,7 +1,7 @@
 """CPU time of each pre-encode method's step (the map given), and of a whole encode.
 
-    python benchmarks/method_speed.py                       # 1 MP, 2 threads
-    python benchmarks/method_speed.py --megapixels 0.3 1 3 --repeat 30
+    python -m benchmarks.method_speed                       # 1 MP, 2 threads
+    python -m benchmarks.method_speed --megapixels 0.3 1 3 --repeat 30
 
 Run on an otherwise idle machine. OpenCV uses ``--threads`` threads.
 """
@@ -12,12 +12,13 @@ import io
 from pathlib import Path
 from typing import Any
 
-from common import machine, median_ms, sized_images, speed_parser, write_json
 from PIL import Image
 
 import jpegsal
+from jpegsal.codec.options import normalize_options
 from jpegsal.methods import get_method
-from jpegsal.options import normalize_options
+
+from .common import machine, median_ms, sized_images, speed_parser, write_json
 
 
 def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) -> dict[str, Any]:

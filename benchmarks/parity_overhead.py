@@ -1,28 +1,38 @@
-"""How much time does jpegsal's API layer add to Pillow's JPEG save (method=None)?
+"""What jpegsal's API layer costs on top of Pillow, and what its rate control runs.
 
-Times ``jpegsal.encode(image, ...)`` against ``image.save(buf, "JPEG", ...)`` on the
-same decoded images and checks the bytes are identical. Prints a table and can
-write JSON.
+Three tables, each from one process on the same decoded images:
 
-    python benchmarks/parity_overhead.py                      # ../shared/data/kodak
-    python benchmarks/parity_overhead.py DIR --repeat 20 --json out.json
+1. **The plain path** (``method=None``) against ``image.save(buf, "JPEG")`` for every
+   mode Pillow writes (L, RGB, CMYK, RGBX, YCbCr, 1) at several sizes; the bytes are
+   checked identical. The plain path must do nothing Pillow does not do.
+2. **One-shot** ``jpegsal.encode(image, model=..., method=...)`` against a reused
+   ``Encoder.encode`` (after the first call of each).
+3. **preserve**: network runs and encodes per image for ``preserve=t`` with and without
+   a method (one run for the original, one per checked candidate, no map made for the
+   candidates).
+
+    python -m benchmarks.parity_overhead                       # kodim23 at 0.3/3/12 MP
+    python -m benchmarks.parity_overhead --quick               # 0.3 MP, 3 repeats
+    python -m benchmarks.parity_overhead --out results.json
 """
 
 from __future__ import annotations
 
 import argparse
 import io
-import json
-import platform
+import statistics
+import time
 from pathlib import Path
 from typing import Any
 
-from common import load_rgb, median_ms, write_json
 from PIL import Image
 
 import jpegsal
 
-DEFAULT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kodak"
+from .common import DEFAULT_IMAGE, machine, median_ms, sized_images, write_json
+
+MODES = ("L", "RGB", "CMYK", "RGBX", "YCbCr", "1")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pillow_save(image: Image.Image, **opts: Any) -> bytes:
@@ -31,54 +41,124 @@ def pillow_save(image: Image.Image, **opts: Any) -> bytes:
     return buf.getvalue()
 
 
-def run(folder: Path, repeat: int, limit: int) -> dict[str, Any]:
-    paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in {".png", ".jpg", ".jpeg"})
-    if not paths:
-        raise SystemExit(f"no images in {folder}")
-    images = []
-    for p in paths[:limit]:
-        images.append(load_rgb(p))
+def plain_rows(images: list[Image.Image], repeat: int) -> list[dict[str, Any]]:
+    """Table 1: the plain path against Pillow, per mode and size."""
     rows = []
-    for opts in ({"quality": 75}, {"quality": 90, "optimize": True, "progressive": True}):
-        pil = ours = 0.0
-        for image in images:
-            assert jpegsal.encode(image, **opts) == pillow_save(image, **opts), "parity broken"
-            pil += median_ms(lambda image=image, opts=opts: pillow_save(image, **opts), repeat)
-            ours += median_ms(lambda image=image, opts=opts: jpegsal.encode(image, **opts), repeat)
+    for base in images:
+        for mode in MODES:
+            image = base.convert(mode)
+            assert jpegsal.encode(image, quality=75) == pillow_save(image, quality=75), mode
+            pil = median_ms(lambda im=image: pillow_save(im, quality=75), repeat)
+            ours = median_ms(lambda im=image: jpegsal.encode(im, quality=75), repeat)
+            rows.append(
+                {
+                    "megapixels": round(base.width * base.height / 1e6, 2),
+                    "mode": mode,
+                    "pillow_ms": pil,
+                    "jpegsal_ms": ours,
+                    "ratio": round(ours / pil, 3),
+                }
+            )
+    return rows
+
+
+def one_shot_rows(image: Image.Image, repeat: int) -> list[dict[str, Any]]:
+    """Table 2: one-shot encode against a reused Encoder, after the first call of each."""
+    rows = []
+    for model, method in (("cam", "guided"), ("cam", "mix"), ("nice", "downsample")):
+        enc = jpegsal.Encoder(model, method, device="cpu")
+        reused = median_ms(lambda e=enc: e.encode(image, quality=75), repeat)
+        once = median_ms(
+            lambda mo=model, me=method: jpegsal.encode(
+                image, model=mo, method=me, quality=75, device="cpu"
+            ),
+            repeat,
+        )
         rows.append(
             {
-                "options": opts,
-                "pillow_ms": pil / len(images),
-                "jpegsal_ms": ours / len(images),
-                "ratio": ours / pil,
+                "contender": f"{model}+{method}",
+                "megapixels": round(image.width * image.height / 1e6, 2),
+                "encoder_ms": reused,
+                "one_shot_ms": once,
+                "ratio": round(once / reused, 3),
             }
         )
-    return {
-        "images": len(images),
-        "folder": str(folder),
-        "repeat": repeat,
-        "machine": f"{platform.processor() or platform.machine()}, "
-        f"python {platform.python_version()}",
-        "rows": rows,
-    }
+    return rows
+
+
+def preserve_rows(paths: list[Path], budget: float) -> list[dict[str, Any]]:
+    """Table 3: network runs and encodes per image for preserve, with and without a method."""
+    rows = []
+    for method in (None, "guided", "mix"):
+        enc = jpegsal.Encoder("cam", method, device="cpu")
+        runs, encodes, times = [], [], []
+        for p in paths:
+            with Image.open(p) as im:
+                image = im.convert("RGB")
+            t = time.perf_counter()
+            result = enc.encode_with_info(image, preserve=budget)
+            times.append(time.perf_counter() - t)
+            runs.append(result.network_runs)
+            encodes.append(result.encodes)
+        rows.append(
+            {
+                "contender": f"cam+{method or 'none'} preserve={budget:g}",
+                "images": len(paths),
+                "network_runs_per_image": round(statistics.mean(runs), 2),
+                "encodes_per_image": round(statistics.mean(encodes), 2),
+                "ms_per_image": round(1000 * statistics.median(times), 1),
+            }
+        )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT)
+    parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
+    parser.add_argument("--megapixels", type=float, nargs="+", default=[0.3, 3.0, 12.0])
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--limit", type=int, default=24, help="at most this many images")
-    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--quick", action="store_true", help="0.3 MP, 3 repeats")
+    parser.add_argument("--out", type=Path, help="JSON output")
     args = parser.parse_args(argv)
-    result = run(args.folder, args.repeat, args.limit)
-    print(f"{result['images']} images from {result['folder']}, median of {args.repeat} runs")
-    for row in result["rows"]:
+    if args.quick:
+        args.megapixels, args.repeat = [0.3], 3
+    images = sized_images(args.image, args.megapixels)
+    samples = sorted((ROOT / "jpegsal" / "data").glob("*.png"))
+    result = {
+        "benchmark": "parity_overhead",
+        "image": args.image.name,
+        "repeat": args.repeat,
+        "machine": machine(),
+        "plain": plain_rows(images, args.repeat),
+        "one_shot": one_shot_rows(images[0], args.repeat),
+        "preserve": preserve_rows(samples, 0.1),
+    }
+    print(f"median of {args.repeat} runs; plain path (method=None) against Pillow's save")
+    print("| MP | mode | Pillow ms | jpegsal ms | ratio |\n|---|---|---|---|---|")
+    for r in result["plain"]:
         print(
-            f"{json.dumps(row['options']):<55} pillow {row['pillow_ms']:7.2f} ms  "
-            f"jpegsal {row['jpegsal_ms']:7.2f} ms  ratio {row['ratio']:.3f}"
+            f"| {r['megapixels']} | {r['mode']} | {r['pillow_ms']} | {r['jpegsal_ms']} | "
+            f"{r['ratio']} |"
         )
-    if args.json:
-        write_json(args.json, result)
+    print(
+        "\n| contender | MP | Encoder.encode ms | one-shot encode ms | ratio |\n"
+        "|---|---|---|---|---|"
+    )
+    for r in result["one_shot"]:
+        print(
+            f"| {r['contender']} | {r['megapixels']} | {r['encoder_ms']} | "
+            f"{r['one_shot_ms']} | {r['ratio']} |"
+        )
+    print(
+        "\n| contender | images | network runs/img | encodes/img | ms/img |\n|---|---|---|---|---|"
+    )
+    for r in result["preserve"]:
+        print(
+            f"| {r['contender']} | {r['images']} | {r['network_runs_per_image']} | "
+            f"{r['encodes_per_image']} | {r['ms_per_image']} |"
+        )
+    if args.out:
+        write_json(args.out, result)
     return 0
 
 

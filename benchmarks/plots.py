@@ -1,7 +1,7 @@
 """Plots (PNG) from the benchmarks' JSON results; each file is plotted by its ``benchmark`` key.
 
-    python benchmarks/plots.py                   # the results docs/benchmarks.md shows
-    python benchmarks/plots.py results.json ... --out somewhere/
+    python -m benchmarks.plots                   # the results docs/benchmarks.md shows
+    python -m benchmarks.plots results.json ... --out somewhere/
 
 Each JSON file gives ``<its folder>_<its stem>.png`` in ``--out`` (default ``docs/img``).
 

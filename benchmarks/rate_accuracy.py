@@ -12,13 +12,13 @@ mean difference of log(bytes) between two accuracy-vs-log-bytes curves. It is
 taken over the accuracy range both curves cover, and again over the range that
 Pillow spans between quality 20 and 90.
 
-    python benchmarks/rate_accuracy.py                       # imagenet-val-1300, all images
-    python benchmarks/rate_accuracy.py --limit 200 --evaluators lite0
-    python benchmarks/rate_accuracy.py ../shared/data/imagenet-sample --stride 10  # 100 classes
-    python benchmarks/rate_accuracy.py --quick               # 30 images, 4 qualities
-    python benchmarks/rate_accuracy.py --models cam nice --methods downsample
-    python benchmarks/rate_accuracy.py --methods --peers jpegli mozjpeg   # the other encoders
-    python benchmarks/rate_accuracy.py --methods --preserve 0.03 0.1 0.3 1 \\
+    python -m benchmarks.rate_accuracy                       # imagenet-val-1300, all images
+    python -m benchmarks.rate_accuracy --limit 200 --evaluators lite0
+    python -m benchmarks.rate_accuracy ../shared/data/imagenet-sample --stride 10  # 100 classes
+    python -m benchmarks.rate_accuracy --quick               # 30 images, 4 qualities
+    python -m benchmarks.rate_accuracy --models cam nice --methods downsample
+    python -m benchmarks.rate_accuracy --methods --peers jpegli mozjpeg   # the other encoders
+    python -m benchmarks.rate_accuracy --methods --preserve 0.03 0.1 0.3 1 \\
         --preserve-with none guided@0.3              # per-image rate control only
 
 ``--preserve`` adds per-image rate control: for each KL budget ``t`` every image gets
@@ -32,18 +32,19 @@ from __future__ import annotations
 import argparse
 import io
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bd import versus_base
-from common import Evaluator, PrecomputedMap, load_rgb, machine, write_json
-from contenders import parse_codec
 from PIL import Image
 from tqdm import tqdm
 
-import jpegsal
 from jpegsal.train.data import read_labels
+
+from .bd import versus_base
+from .common import Evaluator, load_rgb, machine, write_json
+from .contenders import Codec, JpegsalCodec, parse_codec
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "imagenet-val-1300"
@@ -51,77 +52,66 @@ QUALITIES = [10, 15, 20, 30, 40, 50, 60, 70, 80, 90]
 METHODS = ["guided", "downsample", "mix", "blocks"]
 
 
-def run(
-    dataset: Path,
-    evaluators: list[str],
-    limit: int | None,
-    qualities: list[int],
-    methods: list[str],
-    strengths: list[float] | None = None,
-    budgets: list[float] | None = None,
-    preserve_with: list[str] | None = None,
-    models: tuple[str, ...] = ("cam",),
-    peers: tuple[str, ...] = (),
-    crop_evaluators: tuple[str, ...] = (),
-    stride: int = 1,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RunSpec:
+    """What one rate/accuracy run measures (the command line builds one)."""
+
+    dataset: Path = DEFAULT
+    evaluators: tuple[str, ...] = ("lite0", "lite2")
+    qualities: tuple[int, ...] = tuple(QUALITIES)
+    methods: tuple[str, ...] = tuple(METHODS)
+    models: tuple[str, ...] = ("cam",)
+    strengths: tuple[float, ...] = ()  # empty: each method's own strength
+    budgets: tuple[float, ...] = ()  # preserve KL budgets; empty: no preserve contenders
+    preserve_with: tuple[str, ...] = ("none",)
+    peers: tuple[str, ...] = ()
+    crop_evaluators: tuple[str, ...] = ()
+    limit: int | None = None
+    stride: int = 1
+
+    def contenders(self) -> dict[str, tuple[Codec, tuple[Any, ...]]]:
+        """name -> (codec, the points it is run at: qualities, or KL budgets)."""
+        out: dict[str, tuple[Codec, tuple[Any, ...]]] = {}
+        for spec in ("pillow", *self.peers):
+            out[spec] = (parse_codec(spec), self.qualities)
+        for model in self.models:
+            for m in self.methods:
+                for st in self.strengths or (None,):
+                    name = f"{model}+{m}" + (f"@{st:g}" if st is not None else "")
+                    out[name] = (parse_codec(name), self.qualities)
+        for model in self.models if self.budgets else ():
+            for p in self.preserve_with:
+                name = f"{model}+{p}+preserve"
+                out[name] = (parse_codec(name), self.budgets)
+        return out
+
+
+def run(spec: RunSpec) -> dict[str, Any]:
     # Every stride-th image: folders sorted by synset would make a plain --limit all animals.
-    pairs = read_labels(dataset)[::stride][:limit]
+    pairs = read_labels(spec.dataset)[:: spec.stride][: spec.limit]
     if not pairs:
-        raise SystemExit(f"{dataset}: no labelled images")
-    evs = {name: Evaluator(name) for name in {*evaluators, *crop_evaluators}}
+        raise SystemExit(f"{spec.dataset}: no labelled images")
+    evs = {name: Evaluator(name) for name in {*spec.evaluators, *spec.crop_evaluators}}
     # (evaluator, protocol): "whole" for every evaluator, "crop" for crop_evaluators.
-    scored = [(e, "whole") for e in evaluators] + [(e, "crop") for e in crop_evaluators]
-    tail = {"whole": "", "crop": "_crop"}  # protocol -> suffix of its score keys
-    # Without strengths each method runs at its default strength.
-    encoders = {p: parse_codec(p) for p in ("pillow", *peers)}  # the ones without a map
-    contenders = ["pillow", *peers] + [
-        f"{model}+{m}" + (f"@{s:g}" if s is not None else "")
-        for model in models
-        for m in methods
-        for s in (strengths or [None])
-    ]
-    # Per-image rate control: one point per KL budget instead of one per quality.
-    preserving = (
-        [f"{model}+{p}+preserve" for model in models for p in (preserve_with or [])]
-        if budgets
-        else []
-    )
-    contenders += preserving
-    points = {c: budgets if c in preserving else qualities for c in contenders}
-    nbytes = {c: np.zeros(len(points[c])) for c in contenders}
+    scored = [(e, "whole") for e in spec.evaluators] + [(e, "crop") for e in spec.crop_evaluators]
+    contenders = spec.contenders()
+    nbytes = {c: np.zeros(len(points)) for c, (_, points) in contenders.items()}
     # hits[(evaluator, protocol)][contender][point] = (top-1 hits, top-5 hits)
-    hits = {k: {c: np.zeros((len(points[c]), 2)) for c in contenders} for k in scored}
-    unmet = {c: np.zeros(len(points[c]), int) for c in preserving}
+    hits = {k: {c: np.zeros((len(p), 2)) for c, (_, p) in contenders.items()} for k in scored}
     pixels = 0
     t0 = time.perf_counter()
     for path, label in tqdm(pairs, desc="rate/accuracy", unit="img"):
         image = load_rgb(path)  # upright: the evaluators see what a viewer shows
         pixels += image.width * image.height
-        maps = {m: PrecomputedMap(jpegsal.saliency(image, m, device="cpu")) for m in models}
-        for c in contenders:
+        shared: dict[str, Any] = {}  # one saliency per model, shared by its codecs
+        for c, (codec, points) in contenders.items():
+            key = codec.share_key
+            if key is not None and key not in shared:
+                shared[key] = codec.prepare(image)
+            prepared = shared.get(key) if key is not None else None
             decoded = []
-            # "pillow", "MODEL+METHOD[@STRENGTH]" or "MODEL+METHOD[@STRENGTH]+preserve"
-            model = c.split("+")[0]
-            name, _, strength = (c.split("+")[1] if "+" in c else c).partition("@")
-            extra: dict[str, Any] = {"strength": float(strength)} if strength else {}
-            for qi, q in enumerate(points[c]):
-                if c in encoders:
-                    data = encoders[c].encode(image, q)
-                elif c in preserving:
-                    # The real model: preserve needs its classifier, not only the map.
-                    method = None if name == "none" else name
-                    try:
-                        data = jpegsal.encode(
-                            image, model=model, method=method, preserve=q, device="cpu", **extra
-                        )
-                    except ValueError:  # budget below what quality 100 reaches: take q100
-                        unmet[c][qi] += 1
-                        data = jpegsal.encode(
-                            image, model=maps[model], method=method, quality=100, **extra
-                        )
-                else:
-                    data = jpegsal.encode(image, model=maps[model], method=name, quality=q, **extra)
+            for qi, q in enumerate(points):
+                data = codec.encode(image, q, prepared)
                 nbytes[c][qi] += len(data)
                 decoded.append(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
             for e, protocol in scored:
@@ -130,29 +120,76 @@ def run(
                     [top5[:, 0] == label, (top5 == label).any(1)], axis=1
                 )
     n = len(pairs)
+    curves = _curves(spec, contenders, nbytes, hits, n, pixels)
+    return {
+        "benchmark": "rate_accuracy",
+        "dataset": spec.dataset.name,
+        "images": n,
+        "stride": spec.stride,
+        "qualities": list(spec.qualities),
+        "protocol": {
+            "whole": "the whole decoded image resized to the evaluator's input (about "
+            "224² / 260², aspect kept), no crop",
+            "crop": "short side resized to size/0.875, central size² crop (the usual "
+            "ImageNet protocol), for the evaluators in crop_evaluators",
+        },
+        "crop_evaluators": list(spec.crop_evaluators),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "machine": machine(),
+        "codecs": {c: codec.version for c, (codec, _) in contenders.items()},
+        "curves": curves,
+        "preserve_unmet": {
+            c: {f"{b:g}": codec.unmet.get(b, 0) for b in spec.budgets}
+            for c, (codec, _) in contenders.items()
+            if isinstance(codec, JpegsalCodec) and codec.preserve
+        },
+        "summary": _summary(spec, list(contenders), curves, scored),
+    }
+
+
+TAIL = {"whole": "", "crop": "_crop"}  # protocol -> suffix of its score keys
+
+
+def _curves(
+    spec: RunSpec,
+    contenders: dict[str, tuple[Codec, tuple[Any, ...]]],
+    nbytes: dict[str, np.ndarray],
+    hits: dict[tuple[str, str], dict[str, np.ndarray]],
+    n: int,
+    pixels: int,
+) -> dict[str, Any]:
+    """curves[evaluator][contender] = one row per point: bytes, bpp and the scores."""
     curves: dict[str, Any] = {}
-    for e in dict.fromkeys([*evaluators, *crop_evaluators]):
+    for e in dict.fromkeys([*spec.evaluators, *spec.crop_evaluators]):
         curves[e] = {}
-        for c in contenders:
+        for c, (codec, points) in contenders.items():
+            preserving = isinstance(codec, JpegsalCodec) and codec.preserve
             rows = []
-            for i, q in enumerate(points[c]):
+            for i, q in enumerate(points):
                 row = {
-                    ("kl_budget" if c in preserving else "quality"): q,
+                    ("kl_budget" if preserving else "quality"): q,
                     "bpp": round(8 * nbytes[c][i] / pixels, 4),
                     "bytes": round(nbytes[c][i] / n, 1),
                 }
-                for protocol, suffix in tail.items():
+                for protocol, suffix in TAIL.items():
                     if (e, protocol) in hits:
                         top1, top5 = 100 * hits[e, protocol][c][i] / n
                         row |= {f"top1{suffix}": round(top1, 2), f"top5{suffix}": round(top5, 2)}
                 rows.append(row)
             curves[e][c] = rows
-    # summary[evaluator][score][contender]: score is top1/top5 (whole image) or *_crop.
+    return curves
+
+
+def _summary(
+    spec: RunSpec, contenders: list[str], curves: dict[str, Any], scored: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """summary[evaluator][score][contender]: score is top1/top5 (whole image) or *_crop."""
     summary: dict[str, Any] = {}
     for e, protocol in scored:
-        for key in ("top1" + tail[protocol], "top5" + tail[protocol]):
+        for key in ("top1" + TAIL[protocol], "top5" + TAIL[protocol]):
             summary.setdefault(e, {})[key] = table = _ratios(curves[e], contenders, key)
-            for model, m in [(x, y) for x in models for y in methods] if strengths else []:
+            pooled_over = [(x, y) for x in spec.models for y in spec.methods]
+            for model, m in pooled_over if spec.strengths else []:
                 # Pooled over strengths, bd_ratio's running maximum of accuracy over bytes
                 # is the method's Pareto frontier: the best strength for each budget.
                 pooled = [
@@ -164,27 +201,7 @@ def run(
                 table[f"{model}+{m} (best strength)"] = versus_base(
                     curves[e]["pillow"], pooled, key
                 )
-    return {
-        "benchmark": "rate_accuracy",
-        "dataset": dataset.name,
-        "images": n,
-        "stride": stride,
-        "qualities": qualities,
-        "protocol": {
-            "whole": "the whole decoded image resized to the evaluator's input (about "
-            "224² / 260², aspect kept), no crop",
-            "crop": "short side resized to size/0.875, central size² crop (the usual "
-            "ImageNet protocol), for the evaluators in crop_evaluators",
-        },
-        "crop_evaluators": list(crop_evaluators),
-        "seconds": round(time.perf_counter() - t0, 1),
-        "machine": machine(),
-        "curves": curves,
-        "preserve_unmet": {
-            c: dict(zip(map(str, budgets or []), v.tolist(), strict=True)) for c, v in unmet.items()
-        },
-        "summary": summary,
-    }
+    return summary
 
 
 def _ratios(curves: dict[str, Any], contenders: list[str], key: str) -> dict[str, Any]:
@@ -253,18 +270,20 @@ def main(argv: list[str] | None = None) -> int:
         args.limit, qualities, args.evaluators = args.limit or 30, [20, 40, 60, 90], ["lite0"]
         args.crop_evaluators = [e for e in args.crop_evaluators if e == "lite0"]
     result = run(
-        args.dataset,
-        args.evaluators,
-        args.limit,
-        qualities,
-        args.methods,
-        args.strengths,
-        args.preserve,
-        args.preserve_with,
-        tuple(args.models),
-        tuple(args.peers),
-        tuple(args.crop_evaluators),
-        args.stride,
+        RunSpec(
+            dataset=args.dataset,
+            evaluators=tuple(args.evaluators),
+            qualities=tuple(qualities),
+            methods=tuple(args.methods),
+            models=tuple(args.models),
+            strengths=tuple(args.strengths or ()),
+            budgets=tuple(args.preserve or ()),
+            preserve_with=tuple(args.preserve_with),
+            peers=tuple(args.peers),
+            crop_evaluators=tuple(args.crop_evaluators),
+            limit=args.limit,
+            stride=args.stride,
+        )
     )
     suffix = "_quick" if args.quick else ("_strengths" if args.strengths else "")
     suffix += "" if args.models == ["cam"] else "_" + "_".join(args.models)

@@ -8,9 +8,9 @@ the same for every contender, so the scores compare.
 Summary: the bytes ratio at equal score against Pillow (``benchmarks/bd.py``), over
 the shared range and over the range Pillow spans between quality 20 and 90.
 
-    python benchmarks/rate_quality.py                     # ../shared/data/kodak, 24 images
-    python benchmarks/rate_quality.py --codecs pillow jpegli cam+guided@0.3
-    python benchmarks/rate_quality.py --quick             # 3 images, 3 qualities
+    python -m benchmarks.rate_quality                     # ../shared/data/kodak, 24 images
+    python -m benchmarks.rate_quality --codecs pillow jpegli cam+guided@0.3
+    python -m benchmarks.rate_quality --quick             # 3 images, 3 qualities
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bd import versus_base
-from common import load_rgb, machine, write_json
-from contenders import parse_codec
-from metrics import ms_ssim, psnr, ssim
 from tqdm import tqdm
 
 import jpegsal
+
+from .bd import versus_base
+from .common import load_rgb, machine, write_json
+from .contenders import parse_codec
+from .metrics import ms_ssim, psnr, ssim
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "kodak"
@@ -60,11 +61,15 @@ def run(folder: Path, codecs: list[str], qualities: list[int], limit: int | None
     for path in tqdm(files, desc="rate/quality", unit="img"):
         image = load_rgb(path)
         original = np.asarray(image)
-        sal = jpegsal.saliency(image, "cam", device="cpu")
-        region = sal >= np.percentile(sal, PERCENTILE)
+        # One network run per model and image: the region's cam map, and each codec's.
+        shared: dict[str, Any] = {"cam": jpegsal.Encoder("cam", device="cpu").saliency(image)}
+        region = shared["cam"].map >= np.percentile(shared["cam"].map, PERCENTILE)
         for name, codec in contenders.items():
+            key = codec.share_key
+            if key is not None and key not in shared:
+                shared[key] = codec.prepare(image)
             for q in qualities:
-                r = codec.run(image, q)
+                r = codec.run(image, q, shared.get(key) if key is not None else None)
                 acc = sums[name][q]
                 acc["bytes"] += r["bytes"]
                 acc["pixels"] += image.width * image.height

@@ -7,9 +7,9 @@ revealed on top of the blurred copy (*insertion*: a high AUC is better).
 Petsiuk et al. 2018 (RISE) defined both. Maps: the shipped ``cam``, ``msroi``
 and ``nice``, a centre prior, and a random map (``--maps`` picks).
 
-    python benchmarks/saliency_quality.py                          # imagenet-val-1300, Lite0
-    python benchmarks/saliency_quality.py --evaluator lite2 --limit 300
-    python benchmarks/saliency_quality.py --quick                  # 40 images, 5 steps
+    python -m benchmarks.saliency_quality                          # imagenet-val-1300, Lite0
+    python -m benchmarks.saliency_quality --evaluator lite2 --limit 300
+    python -m benchmarks.saliency_quality --quick                  # 40 images, 5 steps
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from typing import Any
 
 import cv2
 import numpy as np
-from common import Evaluator, load_rgb, machine, write_json
 from tqdm import tqdm
 
 import jpegsal
 from jpegsal.train.data import read_labels
+
+from .common import Evaluator, load_rgb, machine, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "imagenet-val-1300"

@@ -4,8 +4,8 @@ Times the whole call (decoded image in, full-resolution map out) and its
 stages: resize + normalise, ONNX inference, and upsampling back to full size.
 Run on an otherwise idle machine; ``--threads`` sets onnxruntime's threads.
 
-    python benchmarks/saliency_speed.py                 # 1 MP, 2 threads, every shipped model
-    python benchmarks/saliency_speed.py --megapixels 0.3 1 3 12 --repeat 30
+    python -m benchmarks.saliency_speed                 # 1 MP, 2 threads, every shipped model
+    python -m benchmarks.saliency_speed --megapixels 0.3 1 3 12 --repeat 30
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from common import machine, median_ms, sized_images, speed_parser, write_json
-
 import jpegsal
-from jpegsal.onnx_model import OnnxSaliencyModel, upsample
-from jpegsal.zoo import get_model
+from jpegsal.maps.onnx import OnnxSaliencyModel, upsample
+from jpegsal.maps.registry import get_model
+
+from .common import machine, median_ms, sized_images, speed_parser, write_json
 
 
 def run(image_path: Path, megapixels: list[float], threads: int, repeat: int) -> dict[str, Any]:

@@ -7,10 +7,10 @@ the bundled Kodak image resized to each size; one run is load (decode the file)
 ``--repeat`` runs after one warm-up; the ratios divide by Pillow's own save
 (and by Pillow's load + save) measured in the same run.
 
-    python benchmarks/speed.py                         # 0.3, 1, 3, 12 MP; 2 cores
-    python benchmarks/speed.py --quick                 # 0.3 and 1 MP, cam+guided vs peers
-    python benchmarks/speed.py --memory-mp 50          # + one 50 MP encode each, peak RSS
-    python benchmarks/speed.py --device cuda           # saliency on the GPU
+    python -m benchmarks.speed                         # 0.3, 1, 3, 12 MP; 2 cores
+    python -m benchmarks.speed --quick                 # 0.3 and 1 MP, cam+guided vs peers
+    python -m benchmarks.speed --memory-mp 50          # + one 50 MP encode each, peak RSS
+    python -m benchmarks.speed --device cuda           # saliency on the GPU
 
 Memory is reported as peak RSS and as the growth of peak RSS over the process's
 baseline (Python, libraries and the loaded model, measured after a warm-up on a
@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import DEFAULT_IMAGE, machine, sized_images, write_json
+from .common import DEFAULT_IMAGE, machine, sized_images, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ["pillow", "jpegli", "mozjpeg"]
@@ -59,10 +59,11 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[: spec["cores"]]))
     import cv2
     import numpy as np
-    from contenders import parse_codec
     from PIL import Image
 
     import jpegsal
+
+    from .contenders import parse_codec
 
     cv2.setNumThreads(spec["threads"])
     name, path = spec["contender"], spec["path"]
@@ -100,10 +101,10 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _in_child(spec: dict[str, Any]) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", json.dumps(spec)],
+        [sys.executable, "-m", "benchmarks.speed", "--child", json.dumps(spec)],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).parent,
+        cwd=ROOT,
     )
     if out.returncode:
         raise RuntimeError(f"{spec['contender']} on {spec['path']} failed:\n{out.stderr[-2000:]}")

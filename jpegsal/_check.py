@@ -31,7 +31,7 @@ def check_int(name: str, value: object, lo: int | None = None, hi: int | None = 
     >>> check_int("threads", 0, 1)
     Traceback (most recent call last):
     ...
-    ValueError: threads must be an int >= 1, got 0
+    ValueError: threads must be a positive int, got 0
     """
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be {_int_range(lo, hi)}, got {value!r}")

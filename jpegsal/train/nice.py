@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .export import load_lite0
+from .lite0 import load_lite0
 from .nice_data import Features, extract, kl_to_reference, list_images, normalise
 from .nice_model import MaskHead, expected_l0, mix_resolution, sample_gates, upsample_mask
 

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 from tqdm import tqdm
 
-from .export import MEAN, STD
+from .lite0 import MEAN, STD
 from .nice_model import backbone_features
 
 SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}

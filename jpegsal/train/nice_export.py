@@ -15,11 +15,11 @@ from typing import Any
 from .export import (
     RUNTIME_CONFIG,
     common_entry,
-    load_lite0,
     publish_onnx,
     read_manifest,
     write_manifest,
 )
+from .lite0 import load_lite0
 from .nice_model import NiceModel
 
 PREFIX = "lite0-nice-"

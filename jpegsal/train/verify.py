@@ -17,7 +17,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from .data import read_labels
-from .export import MEAN, STD, SaliencyHead, load_lite0
+from .lite0 import MEAN, STD, SaliencyHead, load_lite0
 
 
 def centre_crop_tensor(path: Path, size: int = 224, crop: float = 0.875) -> np.ndarray:

@@ -1,0 +1,14 @@
+"""jpegsal's benchmarks, run as modules: ``python -m benchmarks.<name> --help``.
+
+* :mod:`.rate_accuracy`: bytes against classifier accuracy (the headline numbers);
+* :mod:`.rate_quality`: bytes against PSNR/SSIM/MS-SSIM on Kodak;
+* :mod:`.speed`: per-stage time and memory against Pillow;
+* :mod:`.parity_overhead`: the plain path against Pillow for every mode it writes,
+  the one-shot API against a reused ``Encoder``, and ``preserve``'s network runs;
+* :mod:`.saliency_quality`, :mod:`.saliency_speed`, :mod:`.method_speed`,
+  :mod:`.blocks_paths`, :mod:`.mask_examples`: the model and method studies;
+* :mod:`.plots`: PNGs from the result JSON.
+
+Building blocks: :mod:`.contenders` (one codec class per contender, after CompressAI's
+``Codec``), :mod:`.bd` (the BD bytes ratio), :mod:`.metrics`, :mod:`.common`.
+"""
