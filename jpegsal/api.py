@@ -163,12 +163,6 @@ class Encoder:
             max_pixels=call.get("max_pixels", PILLOW_DEFAULT),
         )
 
-    def _need_model(self) -> SaliencyModel:
-        model = self.model
-        if model is None:
-            raise ValueError("this needs a saliency model; pass model=...")
-        return model
-
     def saliency(self, image: ImageInput, **load_options: Any) -> Saliency:
         """The :class:`Saliency` of ``image`` under this encoder's model: one network run.
 
@@ -178,7 +172,9 @@ class Encoder:
         """
         _, call = _split(load_options)
         source = self._load(image, call)
-        return compute(self._need_model(), model_view(source.image), pipeline.source_tag(source))
+        return compute(
+            pipeline.need_model(self.model), model_view(source.image), pipeline.source_tag(source)
+        )
 
     def encode(
         self, image: ImageInput, *, saliency: Saliency | None = None, **overrides: Any

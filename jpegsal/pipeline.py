@@ -25,7 +25,15 @@ from .maps.orientation import orientation
 from .methods import Method, per_quality
 from .ratecontrol import Control, PreserveCheck, choose
 
-__all__ = ["EncodeResult", "Stopwatch", "encode_source", "prepare", "run", "source_tag"]
+__all__ = [
+    "EncodeResult",
+    "Stopwatch",
+    "encode_source",
+    "need_model",
+    "prepare",
+    "run",
+    "source_tag",
+]
 
 
 class Stopwatch:
@@ -184,9 +192,9 @@ def encode_source(
     sal, runs, check = given, 0, None
     with watch("saliency"):
         if active and sal is None:
-            sal, runs = compute(_need(model), view, tag), 1
+            sal, runs = compute(need_model(model), view, tag), 1
         if preserve is not None:
-            classifier = _classifier(_need(model))
+            classifier = _classifier(need_model(model))
             logits = sal.logits if sal is not None else None
             if logits is None:
                 logits, runs = classify(classifier, view, tag), runs + 1
@@ -220,7 +228,8 @@ def source_tag(source: Source) -> int:
     return orientation(source.info.get("exif"))
 
 
-def _need(model: SaliencyModel | None) -> SaliencyModel:
+def need_model(model: SaliencyModel | None) -> SaliencyModel:
+    """``model``, or the error that says an operation needs one."""
     if model is None:
         raise ValueError("this needs a saliency model; pass model=...")
     return model

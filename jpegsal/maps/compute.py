@@ -16,7 +16,7 @@ from PIL import Image
 from .contract import Classifier, Predictor, Saliency, SaliencyModel, check_map
 from .orientation import to_stored_order, upright
 
-__all__ = ["classify", "compute", "compute_many", "map_and_logits", "maps_of", "model_view"]
+__all__ = ["classify", "compute", "map_and_logits", "maps_of", "model_view"]
 
 
 def model_view(image: Image.Image) -> Image.Image:
@@ -52,11 +52,6 @@ def maps_of(model: SaliencyModel, views: Sequence[Image.Image]) -> list[np.ndarr
     if batch is None:
         return [map_and_logits(model, v)[0] for v in views]
     return [check_map(m, v.size) for m, v in zip(batch(list(views)), views, strict=True)]
-
-
-def compute_many(model: SaliencyModel, views: Sequence[Image.Image]) -> list[Saliency]:
-    """:class:`Saliency` values of several upright views (batched as :func:`maps_of`)."""
-    return [Saliency(m, model.name) for m in maps_of(model, views)]
 
 
 def classify(model: Classifier, view: Image.Image, tag: int = 1) -> np.ndarray:

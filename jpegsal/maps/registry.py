@@ -25,7 +25,6 @@ __all__ = [
     "ModelSpec",
     "available_models",
     "check_model_spec",
-    "clear_models",
     "get_model",
     "models",
     "models_dir",
@@ -191,12 +190,6 @@ def _cached(key: tuple[Any, ...], build: Callable[[], SaliencyModel]) -> Salienc
         with _LOCK:
             model = _INSTANCES.setdefault(key, model)
     return model
-
-
-def clear_models() -> None:
-    """Forget the shared model instances (their sessions stay in the session cache)."""
-    with _LOCK:
-        _INSTANCES.clear()
 
 
 def _custom_model(
