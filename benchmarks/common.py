@@ -109,8 +109,82 @@ def versions() -> dict[str, str | None]:
     }
 
 
-class Evaluator:
-    """An ImageNet classifier fed the whole image at about its native size."""
+ROOT_SHARED = Path(__file__).resolve().parents[2] / "shared" / "models"
+MOBILENET = ROOT_SHARED / "mobilenet_v1_0.5_160_quant.tflite"
+JUDGES = ("lite2", "mobilenet")  # never tune against these (docs/experiments.md)
+EVALUATORS = ("lite0", "lite1", *JUDGES)
+
+
+def Evaluator(name: str) -> OnnxEvaluator | MobileNetJudge:
+    """The evaluator ``name``: one of :data:`EVALUATORS`."""
+    if name not in EVALUATORS:
+        raise ValueError(f"unknown evaluator {name!r}; choose from {EVALUATORS}")
+    return MobileNetJudge() if name == "mobilenet" else OnnxEvaluator(name)
+
+
+class _Ranked:
+    size: int
+
+    def probs(self, images: np.ndarray, *, crop: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def top1(self, images: list[np.ndarray]) -> np.ndarray:
+        """Top-1 class of each image; images may differ in size, so one run each."""
+        return self.topk(images, 1)[:, 0]
+
+    def topk(self, images: list[np.ndarray], k: int = 5, *, crop: bool = False) -> np.ndarray:
+        """(N, k) best classes of each image, best first (see :meth:`probs` for ``crop``)."""
+        return np.stack(
+            [np.argsort(-self.probs(im[None], crop=crop)[0], kind="stable")[:k] for im in images]
+        )
+
+    def crop(self, images: np.ndarray) -> np.ndarray:
+        """The usual ImageNet protocol: short side to size / 0.875, central square."""
+        h, w = images.shape[1:3]
+        s = round(self.size / 0.875) / min(h, w)
+        nw, nh = max(self.size, round(w * s)), max(self.size, round(h * s))
+        interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+        x = np.stack([cv2.resize(im, (nw, nh), interpolation=interp) for im in images])
+        y0, x0 = (nh - self.size) // 2, (nw - self.size) // 2
+        return x[:, y0 : y0 + self.size, x0 : x0 + self.size]
+
+
+class MobileNetJudge(_Ranked):
+    """The cross-family judge: MobileNet v1 0.5, 160x160 uint8 (``../shared/models/README.md``).
+
+    Whole-image protocol: the whole image resized to 160x160 (bilinear, aspect not kept).
+    """
+
+    size = 160
+
+    def __init__(self) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        if not MOBILENET.is_file():
+            raise FileNotFoundError(f"{MOBILENET}: the MobileNet judge needs ../shared/models")
+        self.interpreter = Interpreter(model_path=str(MOBILENET), num_threads=2)
+        self.interpreter.allocate_tensors()
+        self._in = self.interpreter.get_input_details()[0]["index"]
+        self._out = self.interpreter.get_output_details()[0]["index"]
+
+    def probs(self, images: np.ndarray, *, crop: bool = False) -> np.ndarray:
+        """(N, H, W, 3) uint8 -> (N, 1000) scores (class k is output k + 1)."""
+        if crop:
+            x = self.crop(images)
+        else:
+            x = np.stack(
+                [cv2.resize(im, (160, 160), interpolation=cv2.INTER_LINEAR) for im in images]
+            )
+        out = []
+        for im in x:
+            self.interpreter.set_tensor(self._in, np.ascontiguousarray(im[None]))
+            self.interpreter.invoke()
+            out.append(self.interpreter.get_tensor(self._out)[0, 1:].astype(np.float32) / 256)
+        return np.stack(out)
+
+
+class OnnxEvaluator(_Ranked):
+    """An EfficientNet-Lite classifier fed the whole image at about its native size."""
 
     def __init__(self, name: str) -> None:
         if name == "lite0":  # the logits of the shipped graph are Lite0's
@@ -124,16 +198,6 @@ class Evaluator:
             path, self.size = evaluator_path(name)
         self.session = get_session(path, device="cpu")
 
-    def top1(self, images: list[np.ndarray]) -> np.ndarray:
-        """Top-1 class of each image; images may differ in size, so one run each."""
-        return self.topk(images, 1)[:, 0]
-
-    def topk(self, images: list[np.ndarray], k: int = 5, *, crop: bool = False) -> np.ndarray:
-        """(N, k) best classes of each image, best first (see :meth:`probs` for ``crop``)."""
-        return np.stack(
-            [np.argsort(-self.probs(im[None], crop=crop)[0], kind="stable")[:k] for im in images]
-        )
-
     def probs(self, images: np.ndarray, *, crop: bool = False) -> np.ndarray:
         """(N, H, W, 3) uint8 -> (N, 1000) softmax probabilities.
 
@@ -143,12 +207,7 @@ class Evaluator:
         """
         h, w = images.shape[1:3]
         if crop:
-            s = round(self.size / 0.875) / min(h, w)
-            nw, nh = max(self.size, round(w * s)), max(self.size, round(h * s))
-            interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-            x = np.stack([cv2.resize(im, (nw, nh), interpolation=interp) for im in images])
-            y0, x0 = (nh - self.size) // 2, (nw - self.size) // 2
-            x = x[:, y0 : y0 + self.size, x0 : x0 + self.size]
+            x = self.crop(images)
         else:
             nw, nh = network_size(w, h, self.size, 32)
             x = np.stack([cv2.resize(im, (nw, nh), interpolation=cv2.INTER_AREA) for im in images])

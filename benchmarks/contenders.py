@@ -43,6 +43,7 @@ class Codec:
 
     name = "codec"
     share_key: str | None = None  # codecs with the same key share ``prepare``'s result
+    budgeted = False  # True: the points are per-image budgets, not qualities
 
     @property
     def version(self) -> str:
@@ -118,19 +119,7 @@ class MozjpegCodec(Codec):
         return f"{self.library} via jpeglib {metadata.version('jpeglib')}"
 
     def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
-        import jpeglib
-
-        fd, path = tempfile.mkstemp(suffix=".jpg")  # jpeglib writes only to files
-        os.close(fd)
-        try:
-            with jpeglib.version(self.library):
-                jpeglib.from_spatial(np.ascontiguousarray(np.asarray(image))).write_spatial(
-                    path, qt=quality
-                )
-            with open(path, "rb") as f:
-                return f.read()
-        finally:
-            os.unlink(path)
+        return _mozjpeg(image, quality, self.library)
 
 
 @dataclass
@@ -152,6 +141,7 @@ class JpegsalCodec(Codec):
     unmet: dict[float, int] = field(default_factory=dict)  # KL budget -> images
 
     def __post_init__(self) -> None:
+        self.budgeted = self.preserve
         if not self.name:
             tail = f"@{self.strength:g}" if self.strength is not None else ""
             self.name = f"{self.model}+{self.method or 'none'}{tail}"
@@ -183,6 +173,143 @@ class JpegsalCodec(Codec):
             return self.encoder.encode(image, saliency=sal, quality=100)
 
 
+@dataclass
+class MachineCodec(Codec):
+    """The ``preset="machine"`` engine at a quality, or one of its ablations.
+
+    ``options``: ``tables`` (``machine`` or ``std``), ``gamma``, ``chroma`` (see
+    :class:`jpegsal.codec.machine.MachineTables`), ``optimize`` / ``progressive`` (0/1),
+    ``backend`` (``pillow``, or ``mozjpeg``: the same tables through mozjpeg's trellis).
+    """
+
+    options: dict[str, str] = field(default_factory=dict)
+    name: str = "machine"
+
+    @property
+    def version(self) -> str:
+        if self.options.get("backend") == "mozjpeg":
+            return f"mozjpeg403 via jpeglib {metadata.version('jpeglib')}"
+        return super().version
+
+    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
+        from jpegsal.codec.machine import MachineTables, machine_tables
+
+        o = self.options
+        config = MachineTables(float(o.get("gamma", 1.0)), float(o.get("chroma", 1.0)))
+        if o.get("tables", "machine") == "std":
+            tables = None
+        else:
+            tables = machine_tables(quality, image.width, image.height, config)
+        if o.get("backend", "pillow") == "mozjpeg":
+            return _mozjpeg(image, quality if tables is None else np.stack(tables))
+        buf = io.BytesIO()
+        extra: dict[str, Any] = (
+            {"quality": quality}
+            if tables is None
+            else {"qtables": [t.astype(int).ravel().tolist() for t in tables]}
+        )
+        image.save(
+            buf,
+            "JPEG",
+            optimize=o.get("optimize", "1") == "1",
+            progressive=o.get("progressive", "0") == "1",
+            **extra,
+        )
+        return buf.getvalue()
+
+
+@dataclass
+class PresetCodec(Codec):
+    """``jpegsal.Encoder(preset=...)`` itself at a quality, or with ``preserve`` at a budget."""
+
+    preset: str = "machine"
+    preserve: bool = False
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.name = self.name or f"preset={self.preset}" + ("+preserve" if self.preserve else "")
+        self.budgeted = self.preserve
+        self.encoder = jpegsal.Encoder(preset=self.preset)
+
+    @property
+    def version(self) -> str:
+        return f"jpegsal {jpegsal.__version__} ({super().version})"
+
+    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
+        key = "preserve" if self.preserve else "quality"
+        return self.encoder.encode(image, **{key: quality})
+
+
+def _mozjpeg(image: Image.Image, qt: Any, library: str = "mozjpeg403") -> bytes:
+    import jpeglib
+
+    fd, path = tempfile.mkstemp(suffix=".jpg")  # jpeglib writes only to files
+    os.close(fd)
+    try:
+        with jpeglib.version(library):
+            jpeglib.from_spatial(np.ascontiguousarray(np.asarray(image))).write_spatial(path, qt=qt)
+        with open(path, "rb") as f:
+            return f.read()
+    finally:
+        os.unlink(path)
+
+
+@dataclass
+class PerImageCodec(Codec):
+    """``inner`` at, per image, the lowest quality whose output a *tuning* proxy classifier
+    sees within a KL budget of the original (AdaCompress-style per-image quality).
+
+    The points are KL budgets in nats. The proxy is Lite0 or Lite1, never a judge. A
+    budget that quality 100 does not meet gives the quality-100 output (``unmet``).
+    """
+
+    inner: Codec = field(default_factory=lambda: MozjpegCodec())
+    proxy: str = "lite0"
+    name: str = ""
+    unmet: dict[float, int] = field(default_factory=dict)
+    budgeted = True
+
+    def __post_init__(self) -> None:
+        from .common import Evaluator
+
+        self.name = self.name or f"{self.inner.name}+perimage"
+        self.share_key = f"proxy:{self.proxy}"
+        self._proxy = Evaluator(self.proxy)
+
+    @property
+    def version(self) -> str:
+        return f"{self.inner.version}, per-image quality by {self.proxy}"
+
+    def prepare(self, image: Image.Image) -> dict[Any, Any]:
+        """The proxy's probabilities on the original, and a memo of (codec, quality) -> KL."""
+        return {"p": self._proxy.probs(np.asarray(image)[None])[0]}
+
+    def _kl(self, image: Image.Image, q: int, memo: dict[Any, Any]) -> tuple[float, bytes]:
+        key = (self.inner.name, q)
+        if key not in memo:
+            data = self.inner.encode(image, q)
+            with Image.open(io.BytesIO(data)) as im:
+                p = self._proxy.probs(np.asarray(im.convert("RGB"))[None])[0]
+            p0 = memo["p"]
+            memo[key] = (float(np.sum(p0 * (np.log(p0 + 1e-12) - np.log(p + 1e-12)))), data)
+        result: tuple[float, bytes] = memo[key]
+        return result
+
+    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
+        memo = prepared if prepared is not None else self.prepare(image)
+        lo, hi = 1, 100  # invariant: hi meets the budget (or is 100)
+        if self._kl(image, hi, memo)[0] > quality:
+            self.unmet[quality] = self.unmet.get(quality, 0) + 1
+            return self._kl(image, hi, memo)[1]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._kl(image, mid, memo)[0] <= quality:
+                hi = mid
+            else:
+                lo = mid + 1
+        return self._kl(image, hi, memo)[1]
+
+
 def parse_codec(spec: str) -> Codec:
     """``pillow``, ``jpegli``, ``mozjpeg`` or ``MODEL+METHOD[@STRENGTH][+preserve]`` -> a codec.
 
@@ -195,6 +322,15 @@ def parse_codec(spec: str) -> Codec:
     }
     if spec in peers:
         return peers[spec]()
+    if spec.endswith("+perimage"):
+        inner = parse_codec(spec[: -len("+perimage")])
+        return PerImageCodec(inner=inner, name=spec)
+    if spec.startswith("preset="):
+        preset, _, tail = spec[len("preset=") :].partition("+")
+        return PresetCodec(preset=preset, preserve=tail == "preserve", name=spec)
+    if spec == "machine" or spec.startswith("machine:"):
+        pairs = [kv.partition("=") for kv in spec.partition(":")[2].split(",") if kv]
+        return MachineCodec(options={k: v for k, _, v in pairs}, name=spec)
     model, plus, rest = spec.partition("+")
     rest, preserve = (
         (rest[: -len("+preserve")], True) if rest.endswith("+preserve") else (rest, False)

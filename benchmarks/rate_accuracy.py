@@ -43,8 +43,8 @@ from tqdm import tqdm
 from jpegsal.train.data import read_labels
 
 from .bd import versus_base
-from .common import Evaluator, load_rgb, machine, write_json
-from .contenders import Codec, JpegsalCodec, parse_codec
+from .common import EVALUATORS, Evaluator, load_rgb, machine, write_json
+from .contenders import Codec, parse_codec
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "imagenet-val-1300"
@@ -66,20 +66,31 @@ class RunSpec:
     preserve_with: tuple[str, ...] = ("none",)
     peers: tuple[str, ...] = ()
     crop_evaluators: tuple[str, ...] = ()
+    codecs: tuple[str, ...] = ()  # more quality-swept contenders, by parse_codec spec
+    perimage: tuple[str, ...] = ()  # SPEC+perimage contenders, run at the KL ``budgets``
     limit: int | None = None
     stride: int = 1
+    split: str = "all"  # "tune": index % 5 == 0 (jpegsal.train.sensitivity); "report": the rest
+    side: int | None = None  # downsize each image to about side^2 pixels first
 
     def contenders(self) -> dict[str, tuple[Codec, tuple[Any, ...]]]:
         """name -> (codec, the points it is run at: qualities, or KL budgets)."""
         out: dict[str, tuple[Codec, tuple[Any, ...]]] = {}
-        for spec in ("pillow", *self.peers):
-            out[spec] = (parse_codec(spec), self.qualities)
+        for spec in ("pillow", *self.peers, *self.codecs):
+            # SPEC@[a,b,...]: the contender's own points (budgets of a budgeted codec).
+            name, _, points = spec.partition("@[")
+            codec = parse_codec(name)
+            default = self.budgets if codec.budgeted else self.qualities
+            own = tuple(float(x) for x in points.rstrip("]").split(",")) if points else ()
+            out[name] = (codec, own or default)
+        for spec in self.perimage:
+            out[spec] = (parse_codec(spec), self.budgets)
         for model in self.models:
             for m in self.methods:
                 for st in self.strengths or (None,):
                     name = f"{model}+{m}" + (f"@{st:g}" if st is not None else "")
                     out[name] = (parse_codec(name), self.qualities)
-        for model in self.models if self.budgets else ():
+        for model in self.models if self.budgets and self.preserve_with else ():
             for p in self.preserve_with:
                 name = f"{model}+{p}+preserve"
                 out[name] = (parse_codec(name), self.budgets)
@@ -88,7 +99,10 @@ class RunSpec:
 
 def run(spec: RunSpec) -> dict[str, Any]:
     # Every stride-th image: folders sorted by synset would make a plain --limit all animals.
-    pairs = read_labels(spec.dataset)[:: spec.stride][: spec.limit]
+    pairs = read_labels(spec.dataset)
+    if spec.split != "all":
+        pairs = [pr for i, pr in enumerate(pairs) if (i % 5 == 0) == (spec.split == "tune")]
+    pairs = pairs[:: spec.stride][: spec.limit]
     if not pairs:
         raise SystemExit(f"{spec.dataset}: no labelled images")
     evs = {name: Evaluator(name) for name in {*spec.evaluators, *spec.crop_evaluators}}
@@ -96,13 +110,22 @@ def run(spec: RunSpec) -> dict[str, Any]:
     scored = [(e, "whole") for e in spec.evaluators] + [(e, "crop") for e in spec.crop_evaluators]
     contenders = spec.contenders()
     nbytes = {c: np.zeros(len(points)) for c, (_, points) in contenders.items()}
-    # hits[(evaluator, protocol)][contender][point] = (top-1 hits, top-5 hits)
-    hits = {k: {c: np.zeros((len(p), 2)) for c, (_, p) in contenders.items()} for k in scored}
+    # hits[(evaluator, protocol)][contender][point] = (top-1 hits, top-5 hits, agreements):
+    # an agreement is the same top-1 as on the uncompressed image (less noisy than hits).
+    hits = {k: {c: np.zeros((len(p), 3)) for c, (_, p) in contenders.items()} for k in scored}
     pixels = 0
     t0 = time.perf_counter()
     for path, label in tqdm(pairs, desc="rate/accuracy", unit="img"):
         image = load_rgb(path)  # upright: the evaluators see what a viewer shows
+        if spec.side is not None and image.width * image.height > spec.side**2:
+            s = spec.side / (image.width * image.height) ** 0.5
+            size = (round(image.width * s), round(image.height * s))
+            image = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
         pixels += image.width * image.height
+        original = {
+            (e, pr): evs[e].topk([np.asarray(image)], 1, crop=pr == "crop")[0, 0]
+            for e, pr in scored
+        }
         shared: dict[str, Any] = {}  # one saliency per model, shared by its codecs
         for c, (codec, points) in contenders.items():
             key = codec.share_key
@@ -117,7 +140,12 @@ def run(spec: RunSpec) -> dict[str, Any]:
             for e, protocol in scored:
                 top5 = evs[e].topk(decoded, 5, crop=protocol == "crop")
                 hits[e, protocol][c] += np.stack(
-                    [top5[:, 0] == label, (top5 == label).any(1)], axis=1
+                    [
+                        top5[:, 0] == label,
+                        (top5 == label).any(1),
+                        top5[:, 0] == original[e, protocol],
+                    ],
+                    axis=1,
                 )
     n = len(pairs)
     curves = _curves(spec, contenders, nbytes, hits, n, pixels)
@@ -139,9 +167,9 @@ def run(spec: RunSpec) -> dict[str, Any]:
         "codecs": {c: codec.version for c, (codec, _) in contenders.items()},
         "curves": curves,
         "preserve_unmet": {
-            c: {f"{b:g}": codec.unmet.get(b, 0) for b in spec.budgets}
+            c: {f"{b:g}": getattr(codec, "unmet", {}).get(b, 0) for b in spec.budgets}
             for c, (codec, _) in contenders.items()
-            if isinstance(codec, JpegsalCodec) and codec.preserve
+            if codec.budgeted
         },
         "summary": _summary(spec, list(contenders), curves, scored),
     }
@@ -163,7 +191,7 @@ def _curves(
     for e in dict.fromkeys([*spec.evaluators, *spec.crop_evaluators]):
         curves[e] = {}
         for c, (codec, points) in contenders.items():
-            preserving = isinstance(codec, JpegsalCodec) and codec.preserve
+            preserving = codec.budgeted
             rows = []
             for i, q in enumerate(points):
                 row = {
@@ -173,8 +201,9 @@ def _curves(
                 }
                 for protocol, suffix in TAIL.items():
                     if (e, protocol) in hits:
-                        top1, top5 = 100 * hits[e, protocol][c][i] / n
+                        top1, top5, agree = 100 * hits[e, protocol][c][i] / n
                         row |= {f"top1{suffix}": round(top1, 2), f"top5{suffix}": round(top5, 2)}
+                        row[f"agree1{suffix}"] = round(agree, 2)
                 rows.append(row)
             curves[e][c] = rows
     return curves
@@ -186,7 +215,7 @@ def _summary(
     """summary[evaluator][score][contender]: score is top1/top5 (whole image) or *_crop."""
     summary: dict[str, Any] = {}
     for e, protocol in scored:
-        for key in ("top1" + TAIL[protocol], "top5" + TAIL[protocol]):
+        for key in (f"{k}{TAIL[protocol]}" for k in ("top1", "top5", "agree1")):
             summary.setdefault(e, {})[key] = table = _ratios(curves[e], contenders, key)
             pooled_over = [(x, y) for x in spec.models for y in spec.methods]
             for model, m in pooled_over if spec.strengths else []:
@@ -215,9 +244,23 @@ def _ratios(curves: dict[str, Any], contenders: list[str], key: str) -> dict[str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", nargs="?", type=Path, default=DEFAULT)
+    parser.add_argument("--evaluators", nargs="+", default=["lite0", "lite2"], choices=EVALUATORS)
     parser.add_argument(
-        "--evaluators", nargs="+", default=["lite0", "lite2"], choices=["lite0", "lite2"]
+        "--codecs",
+        nargs="*",
+        default=[],
+        metavar="SPEC",
+        help="more contenders over the qualities: machine[:k=v,...], pillow options...",
     )
+    parser.add_argument(
+        "--perimage",
+        nargs="*",
+        default=[],
+        metavar="SPEC+perimage",
+        help="per-image quality by the Lite0 proxy at the --preserve KL budgets",
+    )
+    parser.add_argument("--split", choices=["all", "tune", "report"], default="all")
+    parser.add_argument("--side", type=int, help="downsize images to about SIDE^2 pixels")
     parser.add_argument("--limit", type=int)
     parser.add_argument(
         "--stride", type=int, default=1, help="every STRIDE-th image (a subset across classes)"
@@ -238,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--preserve-with",
-        nargs="+",
+        nargs="*",
         default=["none"],
         metavar="METHOD[@S]",
         help="methods for --preserve: none, or a method name with an optional @strength",
@@ -257,15 +300,16 @@ def main(argv: list[str] | None = None) -> int:
         "--crop-evaluators",
         nargs="*",
         default=["lite0"],
-        choices=["lite0", "lite2"],
+        choices=EVALUATORS,
         help="evaluators also scored with the resize + centre-crop protocol (default: lite0)",
     )
+    parser.add_argument("--qualities", type=int, nargs="+", default=QUALITIES)
     parser.add_argument("--quick", action="store_true", help="30 images, 4 qualities, lite0")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     if args.stride < 1:
         parser.error(f"--stride must be 1 or more, got {args.stride}")
-    qualities = QUALITIES
+    qualities = args.qualities
     if args.quick:
         args.limit, qualities, args.evaluators = args.limit or 30, [20, 40, 60, 90], ["lite0"]
         args.crop_evaluators = [e for e in args.crop_evaluators if e == "lite0"]
@@ -281,8 +325,12 @@ def main(argv: list[str] | None = None) -> int:
             preserve_with=tuple(args.preserve_with),
             peers=tuple(args.peers),
             crop_evaluators=tuple(args.crop_evaluators),
+            codecs=tuple(args.codecs),
+            perimage=tuple(args.perimage),
             limit=args.limit,
             stride=args.stride,
+            split=args.split,
+            side=args.side,
         )
     )
     suffix = "_quick" if args.quick else ("_strengths" if args.strengths else "")

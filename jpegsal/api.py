@@ -9,34 +9,28 @@ converted, and the output is byte-identical to Pillow's ``Image.save(fp, "JPEG",
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Sequence
 from typing import Any, BinaryIO
 
 from . import pipeline
-from ._check import check_bool, check_device, check_number, check_optional_int
+from ._check import check_device, check_optional_int
+from .call_options import check_call
+from .call_options import split as _split
 from .codec import write_to
+from .codec.machine import apply_preset
 from .codec.options import is_keep, normalize_options
-from .inputs import PILLOW_DEFAULT, ImageInput, Source, background_rgb, load_image
+from .inputs import PILLOW_DEFAULT, ImageInput, Source, load_image
 from .maps.compute import compute, model_view
 from .maps.contract import Saliency, SaliencyModel
 from .maps.registry import ModelSpec, check_model_spec, get_model
 from .methods import Method, MethodSpec, get_method, with_strength
 from .pipeline import EncodeResult, Stopwatch
-from .ratecontrol import check_preserve
 
 __all__ = ["Encoder", "encode", "save"]
 
-# jpegsal's own per-call options (everything else must be a Pillow JPEG option).
-_CALL_OPTIONS = {
-    "background",
-    "keep_metadata",
-    "max_pixels",
-    "target_bytes",
-    "strength",
-    "preserve",
-}
 _KEPT_METADATA = ("exif", "icc_profile", "xmp")
 
 
@@ -115,10 +109,11 @@ class Encoder:
         self._lock = threading.Lock()
         jpeg, call = _split(defaults)
         # Fail now, not on the first image ("keep" needs the image, so it waits).
+        jpeg = apply_preset(call.get("preset"), jpeg)
         normalize_options({k: v for k, v in jpeg.items() if not is_keep(v)})
         self._check_call(call)
         self.defaults = defaults
-        if self.method is not None or call.get("preserve") is not None:
+        if self.method is not None or (call.get("preserve") is not None and "preset" not in call):
             self.model  # noqa: B018 - load now: the first image should not pay for it
 
     @property
@@ -141,20 +136,7 @@ class Encoder:
         return f"Encoder(model={model!r}, method={self.method!r}, defaults={self.defaults!r})"
 
     def _check_call(self, call: dict[str, Any]) -> None:
-        preserve = call.get("preserve")
-        if preserve is not None:
-            check_preserve(preserve)
-            if call.get("target_bytes") is not None:
-                raise ValueError("pass either target_bytes or preserve, not both")
-            if self._model_spec is None:
-                raise ValueError(
-                    f"preserve={preserve!r} needs a model with a classifier; pass model='cam'"
-                )
-        strength = call.get("strength")
-        if strength is not None:
-            if self.method is None:
-                raise ValueError("strength needs a method; pass method=...")
-            check_number("strength", strength, 0, 1)
+        check_call(call, self.method, has_model=self._model_spec is not None)
 
     def _load(self, image: ImageInput, call: dict[str, Any]) -> Source:
         return load_image(
@@ -199,11 +181,14 @@ class Encoder:
             for key in _KEPT_METADATA:
                 if key in source.info and jpeg.get(key) is None:
                     jpeg[key] = source.info[key]
-        options = normalize_options(jpeg, source.image)
+        preset = call.get("preset")
+        options = normalize_options(apply_preset(preset, jpeg), source.image)
+        options = dataclasses.replace(options, preset=preset)
         method = self.method
         if method is not None and call.get("strength") is not None:
             method = with_strength(method, float(call["strength"]))
-        model = self.model if (method is not None or call.get("preserve") is not None) else None
+        wants_model = method is not None or (call.get("preserve") is not None and preset is None)
+        model = self.model if wants_model else None
         return pipeline.encode_source(
             source,
             options,
@@ -225,17 +210,6 @@ class Encoder:
     ) -> None:
         """Encode ``image`` and write it to a path (atomically) or a binary file object."""
         write_to(self.encode(image, saliency=saliency, **overrides), fp)
-
-
-def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split into (Pillow JPEG options, jpegsal's own options), checking the latter."""
-    jpeg = {k: v for k, v in options.items() if k not in _CALL_OPTIONS}
-    call = {k: v for k, v in options.items() if k in _CALL_OPTIONS}
-    if call.get("background") is not None:
-        background_rgb(call["background"])
-    check_bool("keep_metadata", call.get("keep_metadata", False))
-    check_optional_int("target_bytes", call.get("target_bytes"), 1)
-    return jpeg, call
 
 
 def encode(

@@ -21,6 +21,7 @@ from ._check import DEVICES
 from ._version import __version__
 from .api import Encoder
 from .batch import plan_jobs, run_batch
+from .codec.machine import PRESETS
 from .maps.registry import available_models
 from .methods import available_methods
 from .ratecontrol import check_preserve
@@ -134,6 +135,11 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
         choices=methods or None,
         help=f"pre-encode method ({', '.join(methods) or 'none installed yet'})",
     )
+    p.add_argument(
+        "--preset",
+        choices=PRESETS,
+        help="machine: tables made for classifiers, optimised Huffman (no model runs)",
+    )
     p.add_argument("--quality", type=_quality, help="0..100 or a Pillow preset (default: 75)")
     p.add_argument("--subsampling", help="4:4:4, 4:2:2 or 4:2:0 (default: libjpeg's 4:2:0)")
     p.add_argument("--progressive", action="store_true", help="progressive JPEG")
@@ -185,7 +191,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _encoder_from_args(args: argparse.Namespace) -> Encoder:
     options: dict[str, Any] = {"keep_metadata": not args.strip_metadata}
-    for name in ("quality", "subsampling", "target_bytes", "background", "strength", "preserve"):
+    names = (
+        "quality",
+        "subsampling",
+        "target_bytes",
+        "background",
+        "strength",
+        "preserve",
+        "preset",
+    )
+    for name in names:
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     if args.progressive:

@@ -23,7 +23,10 @@ from .maps.compute import classify, compute, model_view
 from .maps.contract import Classifier, Saliency, SaliencyModel
 from .maps.orientation import orientation
 from .methods import Method, per_quality
-from .ratecontrol import Control, PreserveCheck, choose
+from .ratecontrol import Control, PredictedBudget, PreserveCheck, choose
+
+# The machine preset's lowest quality under ``preserve`` (docs/experiments.md).
+MACHINE_FLOOR = 20
 
 __all__ = [
     "EncodeResult",
@@ -187,6 +190,8 @@ def encode_source(
     tag = source_tag(source)
     if given is not None:
         given.check_fits(source.image.size)
+    if options.preset == "machine":
+        return _machine(source, options, target_bytes, preserve, watch)
     # The plain path converts nothing: Pillow gets the source pixels as they are.
     view = model_view(source.image) if active or preserve is not None else source.image
     sal, runs, check = given, 0, None
@@ -221,6 +226,27 @@ def encode_source(
         runs + (check.runs if check is not None else 0),
         watch.timings(),
     )
+
+
+def _machine(
+    source: Source,
+    options: JpegOptions,
+    target_bytes: int | None,
+    preserve: str | float | None,
+    watch: Stopwatch,
+) -> EncodeResult:
+    """The machine preset: no model; ``preserve`` is a predicted-KL budget."""
+    predicted, control = None, Control(target_bytes)
+    if preserve is not None:
+        predicted = PredictedBudget(source.image, float(preserve), MACHINE_FLOOR)
+        with watch("check"):  # the prediction is the preset's check: no decode, no network
+            options = options.with_quality(predicted.quality())
+    quality, data = run(
+        source, source.image, options, method=None, saliency=None, control=control, watch=watch
+    )
+    kl = predicted.predicted[quality] if predicted is not None else None
+    encodes = watch.counts.get("encode", 0)
+    return EncodeResult(data, quality, None, None, None, kl, encodes, 0, watch.timings())
 
 
 def source_tag(source: Source) -> int:

@@ -7,7 +7,10 @@
   encoded and measured, so the budget is never exceeded;
 * ``preserve``: :func:`smallest_passing` bisects for the lowest quality whose decoded
   output the classifier still sees as it saw the original (:class:`PreserveCheck`):
-  one classifier run per checked candidate, no saliency map made.
+  one classifier run per checked candidate, no saliency map made;
+* ``preserve`` under ``preset="machine"`` (:class:`PredictedBudget`): the lowest
+  quality whose *predicted* KL (from the shipped sensitivity, no network) is within the
+  budget, found without encoding; then one encode.
 
 Where to add a rate controller: a branch of :func:`choose` and a field of :class:`Control`.
 """
@@ -29,6 +32,7 @@ from .maps.contract import Classifier, kl_divergence, softmax
 
 __all__ = [
     "Control",
+    "PredictedBudget",
     "PreserveCheck",
     "check_preserve",
     "choose",
@@ -84,6 +88,45 @@ class PreserveCheck:
         if self.budget == "top1":
             return int(np.argmax(probs)) == self.top1
         return self.kl[data] <= float(self.budget)
+
+
+@dataclass
+class PredictedBudget:
+    """The machine preset's ``preserve``: a KL budget on the classifiers' *predicted* KL.
+
+    The prediction is :func:`~jpegsal.codec.coefficients.predicted_kl` of the image's own
+    coefficients under each quality's machine tables. Qualities below ``floor`` are never
+    chosen (a second-order prediction is least reliable for large errors), and a budget
+    that quality 100 does not meet gives quality 100, the safest output, without an error.
+    """
+
+    image: Image.Image
+    budget: float
+    floor: int
+    predicted: dict[int, float] = field(default_factory=dict)  # quality -> predicted KL
+
+    def quality(self) -> int:
+        """The lowest quality in floor..100 whose predicted KL is within the budget."""
+        from .codec.coefficients import image_coefficients, predicted_kl, sample_blocks
+        from .codec.machine import fisher_at, machine_tables
+
+        w, h = self.image.size
+        planes, fisher = sample_blocks(image_coefficients(self.image)), fisher_at(w, h)
+
+        def kl(q: int) -> float:
+            self.predicted[q] = predicted_kl(planes, machine_tables(q, w, h), fisher)
+            return self.predicted[q]
+
+        lo, hi = self.floor, 100  # invariant: hi meets the budget, or hi is 100
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if kl(mid) <= self.budget:
+                hi = mid
+            else:
+                lo = mid + 1
+        if hi not in self.predicted:
+            kl(hi)
+        return hi
 
 
 @dataclass(frozen=True)

@@ -270,7 +270,14 @@ def test_rate_accuracy_run_scores_both_protocols(tmp_path: Path) -> None:
         for p in points:
             assert 0 <= p["top1"] <= p["top5"] <= 100
             assert 0 <= p["top1_crop"] <= p["top5_crop"] <= 100
-    assert set(result["summary"]["lite0"]) == {"top1", "top5", "top1_crop", "top5_crop"}
+    assert set(result["summary"]["lite0"]) == {
+        "top1",
+        "top5",
+        "agree1",
+        "top1_crop",
+        "top5_crop",
+        "agree1_crop",
+    }
     assert set(result["summary"]["lite0"]["top1"]) == {"mozjpeg", "cam+guided", "cam+none+preserve"}
     assert set(result["preserve_unmet"]["cam+none+preserve"]) == {"1", "0.05"}
     assert "libjpeg-turbo" in result["codecs"]["pillow"]

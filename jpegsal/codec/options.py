@@ -71,13 +71,15 @@ class JpegOptions:
     restart_marker_rows: int = 0
     smooth: int = 0
     keep_rgb: bool = False
+    # jpegsal's own: "machine" makes the tables per image (jpegsal.codec.machine).
+    preset: str | None = None
 
     def pillow_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``Image.save(fp, "JPEG", **kwargs)``."""
+        """Keyword arguments for ``Image.save(fp, "JPEG", **kwargs)`` (without ``preset``)."""
         kwargs: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None:
+            if value is None or f.name == "preset":
                 continue
             if f.name == "qtables":
                 value = [list(t) for t in value]
@@ -92,7 +94,8 @@ class JpegOptions:
         """A copy with ``changes`` validated like any other options."""
         merged = {f.name: getattr(self, f.name) for f in fields(self)}
         merged.update(changes)
-        return normalize_options(merged)
+        preset = merged.pop("preset")
+        return dataclasses.replace(normalize_options(merged), preset=preset)
 
 
 def is_keep(value: Any) -> bool:

