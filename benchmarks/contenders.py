@@ -179,11 +179,23 @@ class MachineCodec(Codec):
 
     ``options``: ``tables`` (``machine`` or ``std``), ``gamma``, ``chroma`` (see
     :class:`jpegsal.codec.machine.MachineTables`), ``optimize`` / ``progressive`` (0/1),
-    ``backend`` (``pillow``, or ``mozjpeg``: the same tables through mozjpeg's trellis).
+    ``backend`` (``pillow``, or ``mozjpeg``: the same tables through mozjpeg's trellis),
+    ``saliency`` (``MODEL+METHOD``: that method's pixels, then the machine encode: does
+    saliency pay on top of the engine?).
     """
 
     options: dict[str, str] = field(default_factory=dict)
     name: str = "machine"
+
+    def __post_init__(self) -> None:
+        sal = self.options.get("saliency")
+        if sal:
+            model, _, method = sal.partition("+")
+            self.share_key = model
+            self._sal = jpegsal.Encoder(model, method, device="cpu")
+
+    def prepare(self, image: Image.Image) -> Any:
+        return self._sal.saliency(image) if self.options.get("saliency") else None
 
     @property
     def version(self) -> str:
@@ -195,7 +207,17 @@ class MachineCodec(Codec):
         from jpegsal.codec.machine import MachineTables, machine_tables
 
         o = self.options
-        config = MachineTables(float(o.get("gamma", 1.0)), float(o.get("chroma", 1.0)))
+        if o.get("saliency"):
+            from jpegsal.codec.options import normalize_options
+            from jpegsal.pipeline import prepare as apply_method
+
+            sal = prepared if prepared is not None else self.prepare(image)
+            method = self._sal.method
+            assert method is not None
+            image = apply_method(image, method, sal, normalize_options({"quality": quality}))
+        config = MachineTables(
+            float(o.get("gamma", 1.0)), float(o.get("chroma", 1.0)), float(o.get("blend", 0.5))
+        )
         if o.get("tables", "machine") == "std":
             tables = None
         else:

@@ -241,6 +241,20 @@ def _ratios(curves: dict[str, Any], contenders: list[str], key: str) -> dict[str
     }
 
 
+def print_summary(result: dict[str, Any]) -> None:
+    """The summary as markdown tables, one per evaluator."""
+    for e, tables in result["summary"].items():
+        print(f"\nevaluator {e}: bytes ratio vs Pillow at equal accuracy (lower is better);")
+        print("each cell: overlap range / Pillow q20-q90 range")
+        print("| contender | " + " | ".join(tables) + " |")
+        print("|---|" + "---|" * len(tables))
+        for c in next(iter(tables.values())):
+            cells = [
+                f"{t[c]['ratio_overlap']} / {t[c]['ratio_pillow_q20_q90']}" for t in tables.values()
+            ]
+            print(f"| {c} | " + " | ".join(cells) + " |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", nargs="?", type=Path, default=DEFAULT)
@@ -337,20 +351,14 @@ def main(argv: list[str] | None = None) -> int:
     suffix += "" if args.models == ["cam"] else "_" + "_".join(args.models)
     suffix += "_preserve" if args.preserve else ""
     suffix += "_peers" if args.peers else ""
-    out = args.out or ROOT / "benchmarks" / "results" / args.dataset.name / (
-        f"rate_accuracy{suffix}.json"
-    )
+    return finish(result, args.out, args.dataset, f"rate_accuracy{suffix}")
+
+
+def finish(result: dict[str, Any], out: Path | None, dataset: Path, stem: str) -> int:
+    """Write ``result`` (to ``out``, default ``results/<dataset>/<stem>.json``), print it."""
+    out = out or ROOT / "benchmarks" / "results" / dataset.name / f"{stem}.json"
     write_json(out, result)
-    for e, tables in result["summary"].items():
-        print(f"\nevaluator {e}: bytes ratio vs Pillow at equal accuracy (lower is better);")
-        print("each cell: overlap range / Pillow q20-q90 range")
-        print("| contender | " + " | ".join(tables) + " |")
-        print("|---|" + "---|" * len(tables))
-        for c in next(iter(tables.values())):
-            cells = [
-                f"{t[c]['ratio_overlap']} / {t[c]['ratio_pillow_q20_q90']}" for t in tables.values()
-            ]
-            print(f"| {c} | " + " | ".join(cells) + " |")
+    print_summary(result)
     print(f"\nwrote {out}")
     return 0
 

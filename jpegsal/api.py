@@ -70,7 +70,20 @@ class Encoder:
         to those on the output at most ``t`` nats (0.1 is a good start; smaller is
         safer). These guarantees hold for the explained classifier (EfficientNet-Lite0
         for ``cam``/``msroi``) only; other classifiers may disagree, less often with a
-        small ``t`` than with ``"top1"`` (see ``docs/methods.md``).
+        small ``t`` than with ``"top1"`` (see ``docs/methods.md``). Under
+        ``preset="machine"``, ``t`` bounds a *predicted* KL instead (no network runs; see
+        ``preset``).
+    preset : None or "machine"
+        ``"machine"``: JPEG for classifiers you have never seen, no model needed.
+        Quantisation tables shaped by the measured per-frequency sensitivity of two
+        ImageNet classifiers, blended with libjpeg's (chosen per image size), and
+        optimised Huffman tables (``optimize=True`` unless you pass ``optimize=False``).
+        ``quality`` keeps its rough meaning (similar bytes to Pillow's at the same
+        value). With ``preserve=t`` each image gets the lowest quality (at least 20)
+        whose predicted KL of those classifiers is at most ``t`` nats, one encode; a
+        budget that quality 100 misses gives quality 100 instead of an error. It cannot
+        be combined with ``method``, ``qtables`` or string qualities. Measured ratios:
+        ``docs/benchmarks.md``; every design choice: ``docs/experiments.md``.
     **defaults
         Pillow JPEG options (``quality``, ``subsampling``, ``progressive``, ...).
 

@@ -151,7 +151,8 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
         type=_preserve,
         metavar="top1|KL",
         help="lowest quality at which the model's classifier keeps its top-1 (top1), "
-        "or its probabilities within this KL divergence in nats (e.g. 0.1)",
+        "or its probabilities within this KL divergence in nats (e.g. 0.1); with "
+        "--preset machine, a predicted-KL budget (e.g. 0.004), no model",
     )
     p.add_argument(
         "--background",

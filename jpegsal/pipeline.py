@@ -83,7 +83,8 @@ class EncodeResult:
         With ``preserve``: the classifier's decision on the original.
     kl : float or None
         With ``preserve``: the KL divergence, in nats, from the classifier's
-        probabilities on the original to those on the decoded output.
+        probabilities on the original to those on the decoded output (under
+        ``preset="machine"``: the predicted KL of the chosen quality, no network run).
     encodes : int
         JPEG encodes performed (rate control may try several).
     network_runs : int

@@ -45,8 +45,13 @@ def test_machine_tables_follow_the_sensitivity() -> None:
     # Coarser steps where the classifiers are less sensitive: high frequencies.
     assert luma[7, 7] > 4 * luma[0, 0]
     assert chroma[7, 7] > 4 * chroma[0, 0]
-    flat = machine_tables(50, 500, 375, MachineTables(gamma=0.0))[0]
-    assert np.ptp(flat) <= 1  # gamma 0: no frequency shaping at all
+    flat = machine_tables(50, 500, 375, MachineTables(gamma=0.0, blend=1.0))[0]
+    assert np.ptp(flat) <= 1  # gamma 0, no prior: no frequency shaping at all
+    # blend 0 is the standard shape alone: libjpeg's own tables at quality 50.
+    std = quant_tables(normalize_options({"quality": 50}))
+    prior = machine_tables(50, 500, 375, MachineTables(blend=0.0))
+    np.testing.assert_array_equal(prior[0], std[0])
+    np.testing.assert_array_equal(prior[1], std[1])
 
 
 def test_machine_tables_are_monotone_in_quality() -> None:

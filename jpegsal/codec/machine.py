@@ -49,11 +49,14 @@ class MachineTables:
     """How the machine tables are built from the sensitivity (the ablations vary these).
 
     ``gamma`` tempers the allocation (Q ~ F^(-gamma/2); 1 is the equal-slope rule, 0
-    flat tables); ``chroma`` multiplies the chroma sensitivity before the allocation.
+    flat tables); ``chroma`` multiplies the chroma sensitivity before the allocation;
+    ``blend`` is the weight of that measured shape against the standard tables' shape
+    (geometric: 1 is the measured shape alone, 0 the standard tables).
     """
 
     gamma: float = 1.0
     chroma: float = 1.0
+    blend: float = 0.5  # tuned on Lite0/Lite1 (docs/experiments.md, section 3)
 
 
 @cache
@@ -94,7 +97,10 @@ def machine_tables(
     f = fisher_at(width, height)
     luma = f[0]
     chroma = config.chroma * np.sqrt(f[1] * f[2])  # one table serves Cb and Cr
-    base = [np.power(x, -config.gamma / 2) for x in (luma, chroma)]
+    base = [
+        np.power(x, -config.gamma / 2 * config.blend) * np.power(std, 1 - config.blend)
+        for x, std in ((luma, _STD_LUMA), (chroma, _STD_CHROMA))
+    ]
 
     def level(tables: list[np.ndarray]) -> float:
         return float((2 * np.log(tables[0]).mean() + np.log(tables[1]).mean()) / 3)

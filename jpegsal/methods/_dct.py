@@ -25,7 +25,6 @@ from ._grid import block_means, expand_blocks
 __all__ = ["DCT", "BlockEdit", "edit_image", "edit_plane"]
 
 
-
 # edit(coefficients in quantisation steps, block weights) -> edited coefficients.
 # Coefficients come as (GH, 8, GW, 8): coefficient (u, v) of block (i, j) at [i, u, j, v],
 # a free view of the image layout. Weights come as (GH, 1, GW, 1), one per block, so

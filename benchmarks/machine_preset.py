@@ -1,0 +1,142 @@
+"""``preset="machine"`` against Pillow, its peers and its own ablations, judged by classifiers
+that never tuned anything: MobileNet v1 (another family) and EfficientNet-Lite2.
+
+Two parts, one command each:
+
+1. **Rate/accuracy** (:func:`benchmarks.rate_accuracy.run`): bytes at equal top-1 against
+   Pillow's quality sweep, over Pillow's q20-q90 accuracy range, whole image resized to
+   the judge's input (MobileNet's crop protocol as a second column). Contenders: Pillow,
+   Pillow ``optimize=True``, mozjpeg, jpegli, mozjpeg with per-image quality chosen by the
+   Lite0 proxy (KL budgets), the preset at fixed qualities and with ``preserve``
+   (predicted-KL budgets), and the ablations (``--ablations``).
+2. **Cost** (``--speed``): median ms per 1 MP image on the cores given, per component.
+
+    python -m benchmarks.machine_preset                                # imagenet-val-1300
+    python -m benchmarks.machine_preset ../shared/data/imagenet-sample --split report
+    python -m benchmarks.machine_preset --ablations --stride 4         # the ablation table
+    python -m benchmarks.machine_preset --speed                        # ms per MP
+    python -m benchmarks.machine_preset --quick                        # 20 images, CI
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+from pathlib import Path
+from typing import Any
+
+import jpegsal
+
+from .common import DEFAULT_IMAGE, machine, median_ms, sized_images, write_json
+from .contenders import parse_codec
+from .rate_accuracy import DEFAULT, QUALITIES, ROOT, RunSpec, finish, run
+
+# Lite0-proxy KL budgets for mozjpeg + per-image quality (AdaCompress-style), and the
+# preset's predicted-KL budgets: both chosen to span Pillow's q20-q90 accuracy range.
+PROXY_BUDGETS = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+PRESERVE = (0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.03)
+MAIN = (
+    "machine:tables=std",  # Pillow with optimize=True: the one-flag baseline
+    "mozjpeg",
+    "jpegli",
+    "preset=machine",
+    "preset=machine+preserve@[" + ",".join(f"{b:g}" for b in PRESERVE) + "]",
+)
+# Each component of the preset switched off (or a candidate switched on), one at a time.
+ABLATIONS = (
+    "machine:optimize=0",  # Huffman tables: libjpeg's standard ones
+    "machine:progressive=1",  # progressive scans on top
+    "machine:backend=mozjpeg",  # the same tables through mozjpeg's trellis quantisation
+    "machine:blend=1",  # the measured shape alone, no standard-table prior
+    "machine:saliency=cam+guided",  # saliency on top: the cam map steers guided smoothing
+)
+
+
+def spec_for(args: argparse.Namespace) -> RunSpec:
+    codecs = (*MAIN, *(ABLATIONS if args.ablations else ()))
+    return RunSpec(
+        dataset=args.dataset,
+        evaluators=tuple(args.evaluators),
+        crop_evaluators=tuple(args.crop_evaluators),
+        qualities=tuple(args.qualities),
+        methods=(),
+        budgets=PROXY_BUDGETS,
+        preserve_with=(),
+        codecs=codecs,
+        perimage=("mozjpeg+perimage",) if not args.no_perimage else (),
+        limit=args.limit,
+        stride=args.stride,
+        split=args.split,
+    )
+
+
+def speed(megapixels: float, repeat: int) -> dict[str, Any]:
+    """Median ms per image of each contender at ``megapixels`` (kodim23, resized)."""
+    image = sized_images(DEFAULT_IMAGE, [megapixels])[0]
+    enc = jpegsal.Encoder(preset="machine")
+    rows: dict[str, Any] = {}
+
+    def pillow(**opts: Any) -> None:
+        image.save(io.BytesIO(), "JPEG", **opts)
+
+    cases = {
+        "pillow q75": lambda: pillow(quality=75),
+        "pillow q75 optimize": lambda: pillow(quality=75, optimize=True),
+        "preset=machine q75": lambda: enc.encode(image, quality=75),
+        "preset=machine q75 progressive": lambda: enc.encode(image, quality=75, progressive=True),
+        "preset=machine preserve=0.004": lambda: enc.encode(image, preserve=0.004),
+        "machine tables via mozjpeg": lambda: parse_codec("machine:backend=mozjpeg").encode(
+            image, 75
+        ),
+        "mozjpeg q75": lambda: parse_codec("mozjpeg").encode(image, 75),
+    }
+    for name, fn in cases.items():
+        rows[name] = median_ms(fn, repeat)
+    info = enc.encode_with_info(image, preserve=0.004)
+    return {
+        "megapixels": megapixels,
+        "size": image.size,
+        "ms": rows,
+        "ms_per_mp": {k: round(v / megapixels, 2) for k, v in rows.items()},
+        "preserve_network_runs": info.network_runs,
+        "preserve_encodes": info.encodes,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dataset", nargs="?", type=Path, default=DEFAULT)
+    parser.add_argument("--evaluators", nargs="+", default=["mobilenet", "lite2"])
+    parser.add_argument("--crop-evaluators", nargs="*", default=["mobilenet"])
+    parser.add_argument("--qualities", type=int, nargs="+", default=QUALITIES)
+    parser.add_argument("--split", choices=["all", "tune", "report"], default="all")
+    parser.add_argument("--stride", type=int, default=1)
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--ablations", action="store_true", help="add the ablation contenders")
+    parser.add_argument("--no-perimage", action="store_true", help="skip mozjpeg+perimage")
+    parser.add_argument("--speed", action="store_true", help="ms per MP instead")
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="20 images, 4 qualities")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    if args.speed:
+        result: dict[str, Any] = {"benchmark": "machine_preset speed", "machine": machine()}
+        result |= speed(1.0, 3 if args.quick else args.repeat)
+        out = args.out or ROOT / "benchmarks" / "results" / "kodim23" / "machine_speed.json"
+        write_json(out, result)
+        for k, v in result["ms_per_mp"].items():
+            print(f"{k}: {v} ms/MP")
+        print(f"wrote {out}")
+        return 0
+    if args.quick:
+        args.limit, args.qualities = args.limit or 20, [20, 40, 60, 90]
+    result = run(spec_for(args))
+    tail = ("_" + args.split if args.split != "all" else "") + (
+        "_ablations" if args.ablations else ""
+    )
+    tail += "_quick" if args.quick else ""
+    return finish(result, args.out, args.dataset, f"machine_preset{tail}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
