@@ -44,11 +44,15 @@ def bd_ratio(
     lo: float | None = None,
     hi: float | None = None,
     samples: int = 200,
+    *,
+    worst: bool = False,
 ) -> float | None:
     """Bytes ratio test/base at equal score, averaged in log bytes over the shared range.
 
     ``lo`` and ``hi`` clip the range (for instance to what the base spans between two of
-    its quality settings). Returns None when the curves share no score range.
+    its quality settings). Returns None when the curves share no score range. With
+    ``worst=True``: the largest ratio anywhere in that range instead of the mean (above
+    1: somewhere the test needs more bytes than the base).
     """
     s0, l0 = monotone_curve(base)
     s1, l1 = monotone_curve(test)
@@ -60,7 +64,8 @@ def bd_ratio(
     if high <= low:
         return None
     grid = np.linspace(low, high, samples)
-    return float(np.exp(np.mean(np.interp(grid, s1, l1) - np.interp(grid, s0, l0))))
+    diff = np.interp(grid, s1, l1) - np.interp(grid, s0, l0)
+    return float(np.exp(diff.max() if worst else diff.mean()))
 
 
 def versus_base(base: list[dict[str, Any]], test: list[Point], key: str) -> dict[str, Any]:
@@ -68,16 +73,59 @@ def versus_base(base: list[dict[str, Any]], test: list[Point], key: str) -> dict
 
     ``base`` holds dicts with ``quality``, ``bytes`` and ``key``: ``ratio_overlap`` is over
     the shared range, ``ratio_pillow_q20_q90`` over what the base spans between its
-    qualities 20 and 90 (None where that is empty or the curves do not meet).
+    qualities 20 and 90 (None where that is empty or the curves do not meet), and
+    ``worst_pillow_q20_q90`` the largest ratio at any score of that range.
     """
     points = [(p["bytes"], p[key]) for p in base]
     span = [p[key] for p in base if 20 <= p["quality"] <= 90]
     within = bd_ratio(points, test, min(span), max(span)) if span else None
+    worst = bd_ratio(points, test, min(span), max(span), worst=True) if span else None
     return {
         "ratio_overlap": _round(bd_ratio(points, test)),
         "ratio_pillow_q20_q90": _round(within),
+        "worst_pillow_q20_q90": _round(worst),
     }
 
 
 def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 3)
+
+
+def table(result: dict[str, Any], scores: tuple[str, ...] = ("top1", "top1_crop")) -> str:
+    """Markdown table of a rate/accuracy result: per contender, for each (evaluator, score),
+    the mean / worst bytes ratio against Pillow over Pillow's q20-q90 range.
+    """
+    curves = result["curves"]
+    cols = [(e, k) for e in curves for k in scores if k in curves[e]["pillow"][0]]
+    lines = [
+        "| contender | " + " | ".join(f"{e} {k}" for e, k in cols) + " |",
+        "|---|" + "---|" * len(cols),
+    ]
+    for c in list(curves[cols[0][0]])[1:]:
+        cells = []
+        for e, k in cols:
+            r = versus_base(curves[e]["pillow"], [(p["bytes"], p[k]) for p in curves[e][c]], k)
+            cells.append(f"{r['ratio_pillow_q20_q90']} / {r['worst_pillow_q20_q90']}")
+        lines.append(f"| {c} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.bd RESULT.json [--scores top1 agree1 ...]``: print :func:`table`."""
+    import argparse
+    import json
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description="mean / worst bytes ratios of a result JSON")
+    parser.add_argument("results", type=Path, nargs="+")
+    parser.add_argument("--scores", nargs="+", default=["top1", "top1_crop"])
+    args = parser.parse_args(argv)
+    for path in args.results:
+        result = json.loads(path.read_text())
+        print(f"\n{path} ({result['images']} images; each cell: mean / worst ratio)\n")
+        print(table(result, tuple(args.scores)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -10,6 +10,7 @@ import pytest
 from conftest import assert_decodes, pillow_jpeg
 from PIL import Image
 
+import jpegsal
 from benchmarks.bd import bd_ratio, monotone_curve, versus_base
 from benchmarks.contenders import (
     JpegliCodec,
@@ -38,6 +39,10 @@ def test_known_piecewise_value() -> None:
     # [50, 70] is log(0.5) / 4.
     test = [(500.0, 50.0), (2000.0, 60.0), (4000.0, 70.0)]
     assert bd_ratio(BASE, test, samples=20001) == pytest.approx(0.5**0.25, rel=1e-4)
+    # The worst point of that range is where the gap is smallest: the same bytes (1.0).
+    assert bd_ratio(BASE, test, worst=True) == pytest.approx(1.0)
+    above = [(b * 1.5, s) if s == 60.0 else (b, s) for b, s in test]  # crosses above 1
+    assert bd_ratio(BASE, above, samples=20001, worst=True) == pytest.approx(1.5)
 
 
 def test_range_clipping_and_no_overlap() -> None:
@@ -61,7 +66,11 @@ def test_versus_base_summary() -> None:
         for q, (b, s) in zip((10, 20, 50, 90), BASE, strict=True)
     ]
     half = [(b / 2, s) for b, s in BASE]
-    assert versus_base(base, half, "top1") == {"ratio_overlap": 0.5, "ratio_pillow_q20_q90": 0.5}
+    assert versus_base(base, half, "top1") == {
+        "ratio_overlap": 0.5,
+        "ratio_pillow_q20_q90": 0.5,
+        "worst_pillow_q20_q90": 0.5,
+    }
     # Pillow's q20-q90 span is 60..80 here; a curve that ends at 55 meets it only in overlap.
     low = [(500.0, 50.0), (1000.0, 55.0)]
     assert versus_base(base, low, "top1")["ratio_pillow_q20_q90"] is None
@@ -398,3 +407,58 @@ def test_plots_error_messages(tmp_path: Path, capsys, monkeypatch) -> None:  # t
     with pytest.raises(SystemExit):
         plots.main(["--out", str(tmp_path)])
     assert "none of the published ones exists" in capsys.readouterr().err
+
+
+def test_machine_and_per_image_contenders_run(tmp_path: Path) -> None:
+    from benchmarks import rate_accuracy
+    from benchmarks.contenders import PerImageCodec, PresetCodec, parse_codec
+
+    data = _labelled_folder(tmp_path / "set")
+    spec = rate_accuracy.RunSpec(
+        data,
+        ("lite0",),
+        (30, 90),
+        (),
+        budgets=(1.0, 0.01),
+        preserve_with=(),
+        codecs=("preset=machine", "preset=machine+preserve@[0.02,0.0005]", "machine:optimize=0"),
+        perimage=("pillow+perimage",),
+    )
+    result = rate_accuracy.run(spec)
+    curves = result["curves"]["lite0"]
+    assert list(curves) == [
+        "pillow",
+        "preset=machine",
+        "preset=machine+preserve",
+        "machine:optimize=0",
+        "pillow+perimage",
+    ]
+    assert [p["kl_budget"] for p in curves["preset=machine+preserve"]] == [0.02, 0.0005]
+    for name, points in curves.items():
+        assert points[0]["bytes"] < points[1]["bytes"], name
+    # The ablation switches optimised Huffman coding off: same tables, more bytes.
+    assert curves["machine:optimize=0"][0]["bytes"] > curves["preset=machine"][0]["bytes"]
+    assert set(result["preserve_unmet"]) == {"preset=machine+preserve", "pillow+perimage"}
+    assert isinstance(parse_codec("pillow+perimage"), PerImageCodec)
+    assert isinstance(parse_codec("preset=machine"), PresetCodec)
+
+
+SHARED_MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
+
+
+@pytest.mark.skipif(
+    not (SHARED_MODELS / "mobilenet_v1_0.5_160_quant.tflite").is_file(),
+    reason="the MobileNet judge lives in ../shared/models",
+)
+def test_mobilenet_judge_ranks_classes() -> None:
+    pytest.importorskip("ai_edge_litert", reason="the judge needs ai-edge-litert (extra bench)")
+    from benchmarks.common import Evaluator
+
+    judge = Evaluator("mobilenet")
+    image = np.asarray(Image.open(Path(jpegsal.__file__).parent / "data" / "kodim23.png"))
+    top = judge.topk([image[..., :3]], 5)
+    assert top.shape == (1, 5)
+    assert ((top >= 0) & (top < 1000)).all()
+    assert judge.probs(image[None, ..., :3], crop=True).shape == (1, 1000)
+    with pytest.raises(ValueError, match="unknown evaluator"):
+        Evaluator("resnet")
