@@ -235,6 +235,7 @@ class MachineCodec(Codec):
             "JPEG",
             optimize=o.get("optimize", "1") == "1",
             progressive=o.get("progressive", "0") == "1",
+            subsampling=int(o.get("subsampling", "-1")),
             **extra,
         )
         return buf.getvalue()

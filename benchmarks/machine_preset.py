@@ -25,6 +25,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 import jpegsal
 
 from .common import DEFAULT_IMAGE, machine, median_ms, sized_images, write_json
@@ -50,6 +52,48 @@ ABLATIONS = (
     "machine:blend=1",  # the measured shape alone, no standard-table prior
     "machine:saliency=cam+guided",  # saliency on top: the cam map steers guided smoothing
 )
+
+
+# component -> the contender with it switched: off for the preset's parts, on for the
+# candidates (not in the preset).
+COMPONENTS = {
+    "machine tables (off: libjpeg's, both optimised)": "machine:tables=std",
+    "optimised Huffman tables (off)": "machine:optimize=0",
+    "blend with the standard shape (off: measured shape alone)": "machine:blend=1",
+    "candidate: progressive scans": "machine:progressive=1",
+    "candidate: mozjpeg trellis": "machine:backend=mozjpeg",
+    "candidate: per-image predicted KL (preserve)": "preset=machine+preserve",
+    "candidate: cam + guided saliency": "machine:saliency=cam+guided",
+}
+
+
+def ablation_table(result: dict[str, Any], scores: tuple[str, ...] = ("top1", "agree1")) -> str:
+    """Markdown: per component, the ratio with it switched (off for the preset's parts, on
+    for candidates), per judge and score, and in brackets the change from the preset's own
+    ratio (positive: switching it makes the result worse, so a part of the preset earns
+    its place; negative: a candidate would help).
+    """
+    from .bd import versus_base
+
+    curves = result["curves"]
+    cols = [(e, k) for e in curves for k in scores]
+
+    def ratio(e: str, k: str, c: str) -> float | None:
+        points = [(p["bytes"], p[k]) for p in curves[e][c]]
+        r: float | None = versus_base(curves[e]["pillow"], points, k)["ratio_pillow_q20_q90"]
+        return r
+
+    head = " | ".join(f"{e} {k}" for e, k in cols)
+    lines = [f"| component | {head} |", "|---|" + "---|" * len(cols)]
+    preset = {col: ratio(*col, "preset=machine") for col in cols}
+    lines.append("| preset (all parts on) | " + " | ".join(f"{preset[c]}" for c in cols) + " |")
+    for name, switched in COMPONENTS.items():
+        cells = []
+        for col in cols:
+            r, base = ratio(*col, switched), preset[col]
+            cells.append(f"{r}" if r is None or base is None else f"{r} ({r - base:+.3f})")
+        lines.append(f"| {name}: `{switched}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def spec_for(args: argparse.Namespace) -> RunSpec:
@@ -90,6 +134,18 @@ def speed(megapixels: float, repeat: int) -> dict[str, Any]:
         ),
         "mozjpeg q75": lambda: parse_codec("mozjpeg").encode(image, 75),
     }
+    # What progressive costs downstream: libjpeg's reduced-size decode (Image.draft), used
+    # by loaders that shrink images for a classifier, must buffer every scan first.
+    baseline = enc.encode(image, quality=75)
+    progressive = enc.encode(image, quality=75, progressive=True)
+
+    def draft(data: bytes) -> None:
+        with Image.open(io.BytesIO(data)) as im:
+            im.draft("RGB", (im.width // 4, im.height // 4))
+            im.load()
+
+    cases["decode at 1/4 size, baseline"] = lambda: draft(baseline)
+    cases["decode at 1/4 size, progressive"] = lambda: draft(progressive)
     for name, fn in cases.items():
         rows[name] = median_ms(fn, repeat)
     info = enc.encode_with_info(image, preserve=0.004)
@@ -100,6 +156,7 @@ def speed(megapixels: float, repeat: int) -> dict[str, Any]:
         "ms_per_mp": {k: round(v / megapixels, 2) for k, v in rows.items()},
         "preserve_network_runs": info.network_runs,
         "preserve_encodes": info.encodes,
+        "bytes_q75": {"baseline": len(baseline), "progressive": len(progressive)},
     }
 
 
@@ -118,7 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="20 images, 4 qualities")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--table", type=Path, help="print the ablation table of a result")
     args = parser.parse_args(argv)
+    if args.table:
+        import json
+
+        print(ablation_table(json.loads(args.table.read_text())))
+        return 0
     if args.speed:
         result: dict[str, Any] = {"benchmark": "machine_preset speed", "machine": machine()}
         result |= speed(1.0, 3 if args.quick else args.repeat)
