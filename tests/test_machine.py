@@ -77,6 +77,12 @@ def test_fisher_interpolates_and_clamps() -> None:
     assert fisher_at(224, 224).shape == (3, 8, 8)
 
 
+@pytest.mark.parametrize("quality", [30, 50])
+def test_bytes_below_the_plain_path_at_the_same_quality(photo: Image.Image, quality: int) -> None:
+    machine = jpegsal.encode(photo, preset="machine", quality=quality)
+    assert len(machine) < len(jpegsal.encode(photo, quality=quality))
+
+
 def test_optimised_huffman_is_on_and_pays(photo: Image.Image) -> None:
     on = jpegsal.encode(photo, preset="machine", quality=60)
     off = jpegsal.encode(photo, preset="machine", quality=60, optimize=False)
