@@ -107,11 +107,11 @@ class PredictedBudget:
 
     def quality(self) -> int:
         """The lowest quality in floor..100 whose predicted KL is within the budget."""
-        from .codec.coefficients import image_coefficients, predicted_kl, sample_blocks
+        from .codec.coefficients import predicted_kl, sample_blocks
         from .codec.machine import fisher_at, machine_tables
 
         w, h = self.image.size
-        planes, fisher = sample_blocks(image_coefficients(self.image)), fisher_at(w, h)
+        planes, fisher = sample_blocks(self.image), fisher_at(w, h)
 
         def kl(q: int) -> float:
             self.predicted[q] = predicted_kl(planes, machine_tables(q, w, h), fisher)

@@ -199,8 +199,20 @@ def test_predicted_kl_matches_a_slow_reference(photo: Image.Image) -> None:
                 for v in range(8):
                     e = block[u, v] - q[u, v] * round(block[u, v] / q[u, v])
                     ref += 0.5 * fisher[i, u, v] * e * e
-    assert predicted_kl(sample_blocks(coefs), tables, fisher) == pytest.approx(ref, rel=1e-4)
+    assert predicted_kl(sample_blocks(small), tables, fisher) == pytest.approx(ref, rel=1e-4)
     assert [c.shape for c in coefs] == [(48, 8, 8), (12, 8, 8), (12, 8, 8)]
+
+
+def test_sampled_blocks_are_the_full_transform_thinned(photo: Image.Image) -> None:
+    from jpegsal.codec.coefficients import image_coefficients, sample_blocks
+
+    big = photo.resize((1024, 768))  # 12,288 luma blocks: thinned to every 4th
+    full, sampled = image_coefficients(big), sample_blocks(big)
+    for plane, (sub, scale) in zip(full, sampled, strict=True):
+        stride = -(-len(plane) // 4096)
+        np.testing.assert_allclose(sub, plane[::stride], atol=1e-3)
+        assert scale == pytest.approx(len(plane) / len(sub))
+    assert len(sampled[0][0]) <= 4096 < len(full[0])
 
 
 def test_preserve_errors_under_the_preset(photo: Image.Image) -> None:

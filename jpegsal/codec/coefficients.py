@@ -29,37 +29,47 @@ def _dct_matrix() -> np.ndarray:
 DCT = _dct_matrix()  # JPEG's coefficients of a level-shifted block X are DCT @ X @ DCT.T
 
 
-def block_coefficients(plane: np.ndarray, step: int = 8) -> np.ndarray:
-    """(N, 8, 8) DCT of the 8x8 blocks of ``plane`` (level-shifted), edges replicated.
+def block_coefficients(plane: np.ndarray, stride: int = 1) -> np.ndarray:
+    """(N, 8, 8) DCT of every ``stride``-th 8x8 block of ``plane`` (level-shifted, in raster
+    order), edges replicated as libjpeg pads them.
 
     >>> block_coefficients(np.full((8, 8), 130.0))[0, 0, 0]  # DC = 8 x the mean offset
     16.0
     """
     h, w = plane.shape
-    gh, gw = -(-h // step), -(-w // step)
-    padded = np.pad(np.asarray(plane, np.float32), ((0, gh * step - h), (0, gw * step - w)), "edge")
+    gh, gw = -(-h // 8), -(-w // 8)
+    padded = np.pad(np.asarray(plane, np.float32), ((0, gh * 8 - h), (0, gw * 8 - w)), "edge")
     blocks = (padded - 128).reshape(gh, 8, gw, 8).transpose(0, 2, 1, 3).reshape(-1, 8, 8)
-    out: np.ndarray = DCT @ blocks @ DCT.T
+    out: np.ndarray = DCT @ blocks[::stride] @ DCT.T  # only the blocks kept are transformed
     return out
 
 
-def image_coefficients(image: Image.Image) -> list[np.ndarray]:
-    """[Y, Cb, Cr] (or [Y] for greyscale) coefficients of ``image`` under 4:2:0."""
+def _planes(image: Image.Image) -> list[np.ndarray]:
+    """[Y, Cb, Cr] sample planes (chroma averaged 2x2, as 4:2:0), or [Y] for greyscale."""
     if image.mode in ("L", "1"):
-        return [block_coefficients(np.asarray(image.convert("L")))]
-    ycc = np.asarray(image.convert("RGB").convert("YCbCr"), np.float32)
-    h, w = ycc.shape[:2]
-    even = np.pad(ycc[..., 1:], ((0, h % 2), (0, w % 2), (0, 0)), "edge")
-    chroma = even.reshape(even.shape[0] // 2, 2, even.shape[1] // 2, 2, 2).mean((1, 3))
-    return [block_coefficients(ycc[..., 0])] + [block_coefficients(chroma[..., c]) for c in (0, 1)]
+        return [np.asarray(image.convert("L"))]
+    y, cb, cr = image.convert("RGB").convert("YCbCr").split()
+
+    def halve(plane: Image.Image) -> np.ndarray:  # 2x2 box means (an odd edge: its own mean)
+        return np.asarray(plane.convert("F").reduce(2))
+
+    return [np.asarray(y), halve(cb), halve(cr)]
 
 
-def sample_blocks(coefs: list[np.ndarray]) -> list[tuple[np.ndarray, float]]:
-    """Each plane's blocks, evenly thinned to at most 4096, with the factor that restores sums."""
+def image_coefficients(image: Image.Image) -> list[np.ndarray]:
+    """[Y, Cb, Cr] (or [Y] for greyscale) coefficients of every block of ``image`` (4:2:0)."""
+    return [block_coefficients(p) for p in _planes(image)]
+
+
+def sample_blocks(image: Image.Image) -> list[tuple[np.ndarray, float]]:
+    """Each plane's blocks, evenly thinned to at most 4096 before the DCT, with the factor
+    that restores sums (the prediction is a mean, so a sample estimates it).
+    """
     out = []
-    for c in coefs:
-        stride = max(1, -(-len(c) // _MAX_BLOCKS))
-        out.append((c[::stride], len(c) / len(c[::stride])))
+    for plane in _planes(image):
+        n = (-(-plane.shape[0] // 8)) * (-(-plane.shape[1] // 8))
+        coefs = block_coefficients(plane, max(1, -(-n // _MAX_BLOCKS)))
+        out.append((coefs, n / len(coefs)))
     return out
 
 
@@ -68,7 +78,7 @@ def predicted_kl(
 ) -> float:
     """Second-order prediction, in nats, of the KL that quantising costs a classifier.
 
-    ``planes`` from :func:`sample_blocks`; ``tables[min(i, len - 1)]`` quantises plane
+    ``planes`` from :func:`sample_blocks` (or ``[(coefficients, 1.0), ...]``); ``tables[min(i, len - 1)]`` quantises plane
     ``i``; ``fisher`` is the (3, 8, 8) per-coefficient Fisher diagonal. KL ~ 1/2 sum F e^2
     over every coefficient, e being its quantisation error.
     """
