@@ -78,9 +78,10 @@ def predicted_kl(
 ) -> float:
     """Second-order prediction, in nats, of the KL that quantising costs a classifier.
 
-    ``planes`` from :func:`sample_blocks` (or ``[(coefficients, 1.0), ...]``); ``tables[min(i, len - 1)]`` quantises plane
-    ``i``; ``fisher`` is the (3, 8, 8) per-coefficient Fisher diagonal. KL ~ 1/2 sum F e^2
-    over every coefficient, e being its quantisation error.
+    ``planes`` from :func:`sample_blocks` (or ``[(coefficients, 1.0), ...]``);
+    ``tables[min(i, len - 1)]`` quantises plane ``i``; ``fisher`` is the (3, 8, 8)
+    per-coefficient Fisher diagonal. KL ~ 1/2 sum F e^2 over every coefficient, e being
+    its quantisation error.
     """
     total = 0.0
     for i, (c, scale) in enumerate(planes):
