@@ -271,3 +271,13 @@ def test_edit_plane_rejects_weights_off_the_block_grid() -> None:
     keep = lambda c, w: c  # noqa: E731
     with pytest.raises(ValueError, match=r"block_weight must have shape \(3, 4\), got \(20, 30\)"):
         edit_plane(plane, np.zeros((20, 30), np.float32), np.ones((8, 8)), keep)
+
+
+@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("size", [(1, 1), (1, 4), (4, 1), (1, 9), (3, 3)])
+def test_tiny_images_go_through_every_method(name: str, size: tuple[int, int]) -> None:
+    # One-pixel-wide images once raised cv2.error in guided (cv2.subtract read the
+    # one-column alpha as a scalar) and downsample (no whole cell to shrink).
+    w, h = size
+    data = jpegsal.encode(np.full((h, w, 3), 90, np.uint8), model="cam", method=_method(name, 1.0))
+    assert Image.open(io.BytesIO(data)).size == (w, h)

@@ -5,8 +5,11 @@ The tables come from the per-frequency sensitivity of two tuning classifiers
 colour transform, subsampling and DCT (:mod:`jpegsal.train.sensitivity`; shipped as
 ``machine_fisher.json``). A coefficient with Fisher value F quantised with step Q costs
 the classifier about F Q^2 / 12 of loss, so equal rate-distortion slope gives
-Q ~ F^(-1/2). The sensitivity depends on how much a classifier shrinks the image, so it
-is stored at several ratios of the image's size to a 224-pixel input and interpolated.
+Q ~ F^(-1/2). That shape alone lost to libjpeg's tables where the classifier sees every
+frequency (a second-order model says nothing about large, blocky errors), so the shipped
+tables are a geometric blend of the two shapes (``MachineTables.blend``). The sensitivity
+depends on how much a classifier shrinks the image, so it is stored at several ratios of
+the image's size to a 224-pixel input and interpolated.
 
 The judges of ``docs/experiments.md`` (EfficientNet-Lite2, MobileNet v1) never entered
 these tables or any constant here.

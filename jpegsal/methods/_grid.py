@@ -53,3 +53,10 @@ def expand_blocks(grid: np.ndarray, bh: int, bw: int, shape: tuple[int, int]) ->
     # A nearest-neighbour resize by an exact integer factor is a block repeat.
     full = cv2.resize(grid, (gw * bw, gh * bh), interpolation=cv2.INTER_NEAREST)
     return np.ascontiguousarray(full[: shape[0], : shape[1]])
+
+
+def one_minus(alpha: np.ndarray) -> np.ndarray:
+    """``1 - alpha`` in float32. (``cv2.subtract(1.0, a)`` reads a one-column ``a`` as a
+    scalar tuple and fails on images one pixel wide.)"""
+    out: np.ndarray = np.subtract(np.float32(1.0), alpha, dtype=np.float32)
+    return out

@@ -21,7 +21,7 @@ from .._check import check_number
 from .._optional import require
 from ..codec.options import JpegOptions
 from ..codec.tables import mcu_shape
-from ._grid import block_means, expand_blocks, shrink_cells
+from ._grid import block_means, expand_blocks, one_minus, shrink_cells
 from .registry import register_method
 
 __all__ = ["Downsample", "mixed_resolution"]
@@ -70,7 +70,7 @@ def mixed_resolution(
     h, w = saliency.shape
     bh, bw = block
     keep = (block_means(saliency, bh, bw) >= strength).astype(np.float32)
-    if keep.all():
+    if keep.all() or h < factor or w < factor:  # smaller than one cell: nothing to shrink
         return pixels
     # Whole cells only (see shrink_cells); enlarging to the full size covers the edge.
     small = shrink_cells(pixels, factor)
@@ -79,5 +79,5 @@ def mixed_resolution(
     # A ramp from 1 at a kept block's edge to 0 one MCU away, only outside kept blocks.
     spread = cv2.blur(mask, (2 * bw + 1, 2 * bh + 1), borderType=cv2.BORDER_REPLICATE)
     alpha = cv2.max(mask, cv2.min(cv2.multiply(spread, 2.0), 1.0))
-    out = cv2.blendLinear(pixels, low, alpha, cv2.subtract(1.0, alpha))
+    out = cv2.blendLinear(pixels, low, alpha, one_minus(alpha))
     return np.asarray(out, np.uint8).reshape(pixels.shape)

@@ -24,7 +24,7 @@ from PIL import Image
 from .._check import check_int, check_number
 from .._optional import require
 from ..codec.options import JpegOptions
-from ._grid import shrink_cells
+from ._grid import one_minus, shrink_cells
 from .registry import register_method
 
 __all__ = ["Guided", "guided_filter"]
@@ -100,7 +100,7 @@ def guided_smooth(
     sal32 = saliency.astype(np.float32, copy=False)
     alpha = cv2.addWeighted(sal32, -strength, sal32, 0, strength)
     # blendLinear is a multi-threaded per-pixel blend that rounds and saturates uint8.
-    out = cv2.blendLinear(smooth, pixels, alpha, cv2.subtract(1.0, alpha))
+    out = cv2.blendLinear(smooth, pixels, alpha, one_minus(alpha))
     return np.asarray(out, np.uint8).reshape(pixels.shape)
 
 
