@@ -69,6 +69,11 @@ def plan_jobs(
     suffix: str = ".jpg",
 ) -> list[Job]:
     """Expand inputs into jobs; problems found here become failed jobs, not exceptions."""
+    if (output is not None and str(output) == "-") or "-" in inputs:
+        # Not a file named "-" (what a plain path would give): streams are not supported.
+        raise ValueError(
+            "'-' (standard input/output) is not supported; name the input and output files"
+        )
     found: list[tuple[Path, Path]] = []  # (source, path relative to the output dir)
     jobs: list[Job] = []
     for text in inputs:

@@ -292,3 +292,17 @@ def test_models_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("cam ")
     assert "msroi" in out
     assert "top-1 83.23%" in out
+
+
+def test_dash_is_refused_not_written_as_a_file(
+    inputs: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["encode", str(inputs / "a.png"), "-o", "-"]) == 2
+    assert main(["encode", "-", "-o", "x.jpg"]) == 2
+    assert "'-' (standard input/output) is not supported" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()
+    assert not (tmp_path / "x.jpg").exists()
