@@ -213,6 +213,12 @@ def _encoder_from_args(args: argparse.Namespace) -> Encoder:
 
 def _encode_command(args: argparse.Namespace) -> int:
     encoder = _encoder_from_args(args)  # bad options fail here, before any file
+    if args.model is not None and args.method is None and args.preserve is None:
+        print(
+            f"jpegsal: warning: --model {args.model} does nothing without --method or "
+            "--preserve; writing plain JPEG",
+            file=sys.stderr,
+        )
     jobs = plan_jobs(args.inputs, args.output, args.out_dir, recursive=args.recursive)
     return run_batch(jobs, encoder.encode, args)
 

@@ -306,3 +306,13 @@ def test_dash_is_refused_not_written_as_a_file(
     assert "'-' (standard input/output) is not supported" in capsys.readouterr().err
     assert not (tmp_path / "-").exists()
     assert not (tmp_path / "x.jpg").exists()
+
+
+def test_model_without_method_warns(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "a.jpg"
+    assert main(["encode", str(inputs / "a.png"), "-o", str(out), "--model", "cam"]) == 0
+    assert "--model cam does nothing without --method or --preserve" in capsys.readouterr().err
+    with Image.open(inputs / "a.png") as im:
+        assert out.read_bytes() == pillow_jpeg(im)  # what was written is the plain JPEG
