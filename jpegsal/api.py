@@ -32,6 +32,7 @@ from .pipeline import EncodeResult, Stopwatch
 __all__ = ["Encoder", "encode", "save"]
 
 _KEPT_METADATA = ("exif", "icc_profile", "xmp")
+_JPEG_MAX_SIDE = 65535  # the SOF marker's 16-bit width and height
 
 
 class Encoder:
@@ -190,6 +191,9 @@ class Encoder:
         self._check_call(call)
         with watch("load"):
             source = self._load(image, call)
+        if max(source.image.size) > _JPEG_MAX_SIDE:  # fail before any network runs
+            w, h = source.image.size
+            raise ValueError(f"image is {w}x{h}; a JPEG holds at most 65,535 pixels per side")
         if call.get("keep_metadata", False):
             for key in _KEPT_METADATA:
                 if key in source.info and jpeg.get(key) is None:

@@ -182,7 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "saliency":
             return _saliency_command(args)
         return _encode_command(args)
-    except (ValueError, TypeError, OSError) as e:
+    except (ValueError, TypeError, OSError, RuntimeError) as e:
+        # RuntimeError: onnxruntime's (no CUDA for --device cuda, a corrupt model file):
+        # user errors too, so one line and rc 2, not a traceback.
         print(f"jpegsal: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

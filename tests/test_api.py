@@ -255,3 +255,11 @@ def test_one_shot_encode_reuses_the_loaded_model(rgb: Image.Image) -> None:
     assert get_model("cam", "cpu") is get_model("cam", "cpu")
     first = jpegsal.encode(rgb, model="cam", method="guided", device="cpu")
     assert first == jpegsal.Encoder("cam", "guided", device="cpu").encode(rgb)
+
+
+def test_a_side_over_65535_fails_before_any_model_runs() -> None:
+    import jpegsal
+
+    wide = Image.new("L", (65536, 1))
+    with pytest.raises(ValueError, match="at most 65,535 pixels per side"):
+        jpegsal.encode(wide, model="cam", method="guided")

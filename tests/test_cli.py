@@ -316,3 +316,20 @@ def test_model_without_method_warns(
     assert "--model cam does nothing without --method or --preserve" in capsys.readouterr().err
     with Image.open(inputs / "a.png") as im:
         assert out.read_bytes() == pillow_jpeg(im)  # what was written is the plain JPEG
+
+
+def test_runtime_errors_are_one_line_and_rc_2(
+    inputs: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import jpegsal.cli
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("CUDA driver version is insufficient")  # as onnxruntime-gpu says
+
+    monkeypatch.setattr(jpegsal.cli, "Encoder", broken)
+    assert main(["encode", str(inputs / "a.png"), "-o", str(tmp_path / "a.jpg")]) == 2
+    err = capsys.readouterr().err
+    assert err == "jpegsal: error: CUDA driver version is insufficient\n"
