@@ -163,3 +163,17 @@ def test_output_decodes_everywhere(rgb: Image.Image) -> None:
     for opts in ({}, {"progressive": True}, {"subsampling": 0, "quality": 95}):
         assert_decodes(jpegsal.encode(rgb, **opts), rgb.size)
     assert_decodes(jpegsal.encode(np.zeros((1, 1), np.uint8)), (1, 1))
+
+
+def test_write_atomic_errors_name_the_target(tmp_path: Path) -> None:
+    folder = tmp_path / "out.jpg"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match="is a directory") as e:
+        write_atomic(b"x", folder)
+    assert ".jpegsal-" not in str(e.value)
+    missing = tmp_path / "no" / "such" / "out.jpg"
+    with pytest.raises(FileNotFoundError, match="cannot write") as e2:
+        write_atomic(b"x", missing)
+    assert str(missing) in str(e2.value)
+    assert ".jpegsal-" not in str(e2.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jpg"]

@@ -23,8 +23,13 @@ def write_atomic(data: bytes, path: str | os.PathLike[str], *, overwrite: bool =
     never replaced (``FileExistsError``), even if it appears while writing.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):  # else os.replace fails naming the temporary file
+        raise IsADirectoryError(f"output {path!r} is a directory; name a file inside it")
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".jpegsal-", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".jpegsal-", suffix=".tmp", dir=directory)
+    except OSError as e:  # name the target, not a temporary file the user never asked for
+        raise type(e)(e.errno, f"cannot write {path!r}: {e.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
