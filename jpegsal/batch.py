@@ -33,13 +33,19 @@ class Job:
     error: str | None = None
     bytes_in: int = 0
     bytes_out: int = 0
+    skipped: bool = False  # --skip-existing: the output was already there (a resumed batch)
 
 
 def run_batch(jobs: list[Job], work: Callable[[Path], bytes], args: argparse.Namespace) -> int:
     """Run ``work`` on every planned job with a worker pool; write outputs; report."""
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
-    todo = [j for j in jobs if j.error is None]
+    if getattr(args, "skip_existing", False):
+        if args.overwrite:
+            raise ValueError("pass either --overwrite or --skip-existing, not both")
+        for j in jobs:
+            j.skipped = j.error is None and j.dst.exists()
+    todo = [j for j in jobs if j.error is None and not j.skipped]
     from tqdm import tqdm
 
     with (
@@ -127,8 +133,9 @@ def _run_job(work: Callable[[Path], bytes], job: Job, overwrite: bool) -> None:
 
 
 def _report(jobs: list[Job], *, quiet: bool) -> int:
-    ok = [j for j in jobs if j.error is None]
+    ok = [j for j in jobs if j.error is None and not j.skipped]
     failed = [j for j in jobs if j.error is not None]
+    skipped = sum(j.skipped for j in jobs)
     if not quiet:
         for j in ok:
             print(
@@ -140,5 +147,6 @@ def _report(jobs: list[Job], *, quiet: bool) -> int:
     total_in = sum(j.bytes_in for j in ok)
     total_out = sum(j.bytes_out for j in ok)
     ratio = f" ({total_out / total_in:.3f}x)" if total_in else ""
-    print(f"{len(ok)} written, {len(failed)} failed; {total_in} -> {total_out} bytes{ratio}")
+    kept = f"{skipped} skipped (output exists), " if skipped else ""
+    print(f"{len(ok)} written, {kept}{len(failed)} failed; {total_in} -> {total_out} bytes{ratio}")
     return 1 if failed else 0

@@ -114,6 +114,11 @@ def _add_batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-r", "--recursive", action="store_true", help="descend into directories")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument(
+        "--skip-existing",
+        action="store_true",
+        help="leave existing outputs alone and count them as skipped (resume a batch)",
+    )
+    p.add_argument(
         "-j",
         "--jobs",
         type=int,

@@ -333,3 +333,20 @@ def test_runtime_errors_are_one_line_and_rc_2(
     assert main(["encode", str(inputs / "a.png"), "-o", str(tmp_path / "a.jpg")]) == 2
     err = capsys.readouterr().err
     assert err == "jpegsal: error: CUDA driver version is insufficient\n"
+
+
+def test_skip_existing_resumes_a_batch(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    args = ["encode", str(inputs), "-r", "--out-dir", str(out)]
+    assert main([*args, "--quiet"]) == 0
+    first = (out / "a.jpg").read_bytes()
+    (out / "sub" / "b.jpg").unlink()  # as if the first run had stopped before it
+    capsys.readouterr()
+    assert main([*args, "--skip-existing"]) == 0
+    summary = capsys.readouterr().out
+    assert "1 written, 1 skipped (output exists), 0 failed" in summary
+    assert (out / "a.jpg").read_bytes() == first
+    assert (out / "sub" / "b.jpg").is_file()
+    assert main([*args, "--skip-existing", "--overwrite"]) == 2
