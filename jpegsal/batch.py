@@ -87,8 +87,14 @@ def plan_jobs(
         if path.is_dir():
             pattern = "**/*" if recursive else "*"
             exts = _readable_extensions()
+            # An output folder inside the input tree holds the last run's outputs: not inputs.
+            skip = out_dir.resolve() if out_dir is not None else None
             files = sorted(
-                p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in exts
+                p
+                for p in path.glob(pattern)
+                if p.is_file()
+                and p.suffix.lower() in exts
+                and (skip is None or not p.resolve().is_relative_to(skip))
             )
             found += [(p, p.relative_to(path)) for p in files]
             if not files:

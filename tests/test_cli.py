@@ -350,3 +350,12 @@ def test_skip_existing_resumes_a_batch(
     assert (out / "a.jpg").read_bytes() == first
     assert (out / "sub" / "b.jpg").is_file()
     assert main([*args, "--skip-existing", "--overwrite"]) == 2
+
+
+def test_output_folder_inside_the_inputs_is_not_scanned(inputs: Path) -> None:
+    out = inputs / "small"
+    args = ["encode", str(inputs), "-r", "--out-dir", str(out), "--quiet"]
+    assert main(args) == 0
+    assert main([*args, "--skip-existing"]) == 0  # a second run must not re-encode small/
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg"))
+    assert written == ["a.jpg", "sub/b.jpg"]
