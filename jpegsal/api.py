@@ -195,8 +195,11 @@ class Encoder:
             w, h = source.image.size
             raise ValueError(f"image is {w}x{h}; a JPEG holds at most 65,535 pixels per side")
         if call.get("keep_metadata", False):
+            # A method writes CMYK input as YCbCr: its CMYK ICC profile would then lie.
+            recoloured = self.method is not None and source.image.mode == "CMYK"
             for key in _KEPT_METADATA:
-                if key in source.info and jpeg.get(key) is None:
+                dropped = recoloured and key == "icc_profile"
+                if key in source.info and jpeg.get(key) is None and not dropped:
                     jpeg[key] = source.info[key]
         preset = call.get("preset")
         options = normalize_options(apply_preset(preset, jpeg), source.image)

@@ -263,3 +263,19 @@ def test_a_side_over_65535_fails_before_any_model_runs() -> None:
     wide = Image.new("L", (65536, 1))
     with pytest.raises(ValueError, match="at most 65,535 pixels per side"):
         jpegsal.encode(wide, model="cam", method="guided")
+
+
+def test_cmyk_through_a_method_drops_the_cmyk_profile() -> None:
+    import io
+
+    import jpegsal
+
+    cmyk = Image.new("CMYK", (64, 48), (10, 80, 160, 20))
+    cmyk.info["icc_profile"] = b"a CMYK profile" * 8
+    plain = Image.open(io.BytesIO(jpegsal.encode(cmyk, keep_metadata=True)))
+    assert plain.mode == "CMYK"
+    assert plain.info.get("icc_profile") == cmyk.info["icc_profile"]
+    data = jpegsal.encode(cmyk, model="cam", method="guided", keep_metadata=True)
+    out = Image.open(io.BytesIO(data))
+    assert out.mode == "RGB"
+    assert out.info.get("icc_profile") is None  # the CMYK profile would mis-colour RGB
