@@ -19,7 +19,7 @@ from . import pipeline
 from ._check import check_device, check_optional_int
 from .call_options import check_call
 from .call_options import split as _split
-from .codec import write_to
+from .codec.files import check_not_input, write_to
 from .codec.machine import apply_preset
 from .codec.options import is_keep, normalize_options
 from .inputs import PILLOW_DEFAULT, ImageInput, Source, load_image
@@ -226,9 +226,15 @@ class Encoder:
         fp: str | os.PathLike[str] | BinaryIO,
         *,
         saliency: Saliency | None = None,
+        replace_input: bool = False,
         **overrides: Any,
     ) -> None:
-        """Encode ``image`` and write it to a path (atomically) or a binary file object."""
+        """Encode ``image`` and write it to a path (atomically) or a binary file object.
+
+        A path that is the input file itself is refused (``ValueError``) unless
+        ``replace_input=True``: re-encoding a ``.jpg`` onto its own name loses the original.
+        """
+        check_not_input(image, fp, replace_input)
         write_to(self.encode(image, saliency=saliency, **overrides), fp)
 
 
@@ -278,8 +284,10 @@ def save(
 ) -> None:
     """Encode ``image`` and write it to ``fp``: the drop-in for ``im.save(fp, "JPEG", ...)``.
 
-    A path is written atomically (temporary file, then rename). Parameters
-    and errors as :func:`encode`.
+    A path is written atomically (temporary file, then rename); the input file itself is
+    refused unless ``replace_input=True`` (see :meth:`Encoder.save`). Parameters and
+    errors as :func:`encode`.
     """
+    check_not_input(image, fp, bool(options.pop("replace_input", False)))
     data = encode(image, model=model, method=method, quality=quality, device=device, **options)
     write_to(data, fp)

@@ -6,6 +6,7 @@ import io
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -279,3 +280,20 @@ def test_cmyk_through_a_method_drops_the_cmyk_profile() -> None:
     out = Image.open(io.BytesIO(data))
     assert out.mode == "RGB"
     assert out.info.get("icc_profile") is None  # the CMYK profile would mis-colour RGB
+
+
+def test_save_refuses_to_replace_its_own_input(tmp_path: Path) -> None:
+    import jpegsal
+
+    path = tmp_path / "photo.jpg"
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(path, quality=95)
+    original = path.read_bytes()
+    for save in (jpegsal.save, jpegsal.Encoder(quality=40).save):
+        with pytest.raises(ValueError, match="is the input file"):
+            save(path, path)
+        with pytest.raises(ValueError, match="is the input file"):
+            save(str(path), tmp_path / "." / "photo.jpg")
+        assert path.read_bytes() == original
+    jpegsal.Encoder(quality=40).save(path, path, replace_input=True)
+    assert path.read_bytes() != original
+    jpegsal.save(path, tmp_path / "copy.jpg")  # another file is fine

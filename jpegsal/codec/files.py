@@ -7,7 +7,7 @@ import os
 import tempfile
 from typing import Any, BinaryIO
 
-__all__ = ["write_atomic", "write_to"]
+__all__ = ["check_not_input", "write_atomic", "write_to"]
 
 # Read once at import: os.umask() can only be read by setting it, which is not
 # thread-safe later on.
@@ -70,3 +70,15 @@ def write_to(data: bytes, fp: str | os.PathLike[str] | BinaryIO | Any) -> None:
         fp.write(data)
     else:
         raise TypeError(f"fp must be a path or a binary file object, got {type(fp).__name__}")
+
+
+def check_not_input(image: object, fp: object, replace_input: bool) -> None:
+    """Refuse (``ValueError``) to write ``fp`` when it is the input file ``image`` itself."""
+    paths = (str, os.PathLike)
+    if replace_input or not (isinstance(image, paths) and isinstance(fp, paths)):
+        return
+    if os.path.exists(fp) and os.path.samefile(image, fp):
+        raise ValueError(
+            f"fp {os.fspath(fp)!r} is the input file; writing would replace the original "
+            "(pass replace_input=True to do it anyway)"
+        )
