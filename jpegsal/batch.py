@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import glob
+import signal
 import sys
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,19 +49,61 @@ def run_batch(jobs: list[Job], work: Callable[[Path], bytes], args: argparse.Nam
         for j in jobs:
             j.skipped = j.error is None and j.dst.exists()
     todo = [j for j in jobs if j.error is None and not j.skipped]
+    stop = threading.Event()
+    with _first_ctrl_c_sets(stop):
+        _run_jobs(todo, work, args, stop)
+    if stop.is_set():
+        for job in todo:  # never started: the queue was dropped
+            job.skipped = job.error is None and job.bytes_out == 0
+        _report(jobs, quiet=args.quiet, interrupted=True)
+        print("jpegsal: interrupted; the files above were written", file=sys.stderr)
+        return 130
+    return _report(jobs, quiet=args.quiet)
+
+
+def _run_jobs(
+    todo: list[Job], work: Callable[[Path], bytes], args: argparse.Namespace, stop: threading.Event
+) -> None:
+    """Run the jobs, at most two per worker queued at a time, until done or ``stop``.
+
+    Submitting lazily is what lets Ctrl-C stop a batch: only the images in flight finish.
+    """
     from tqdm import tqdm
 
-    with (
-        ThreadPoolExecutor(max_workers=args.jobs) as pool,
-        tqdm(
-            total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr
-        ) as bar,
-    ):
-        futures = [pool.submit(_run_job, work, j, args.overwrite) for j in todo]
-        for future in as_completed(futures):
-            future.result()
-            bar.update()
-    return _report(jobs, quiet=args.quiet)
+    queue = iter(todo)
+    bar = tqdm(total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr)
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool, bar:
+        pending: set[Future[None]] = set()
+        while True:
+            while not stop.is_set() and len(pending) < 2 * args.jobs:
+                job = next(queue, None)
+                if job is None:
+                    break
+                pending.add(pool.submit(_run_job, work, job, args.overwrite))
+            if not pending:
+                return
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()
+                bar.update()
+
+
+@contextmanager
+def _first_ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
+    """Within: the first SIGINT sets ``stop``; a second one interrupts as usual."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        stop.set()
+        signal.signal(signal.SIGINT, previous)  # a second Ctrl-C: KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _readable_extensions() -> set[str]:
@@ -138,7 +183,7 @@ def _run_job(work: Callable[[Path], bytes], job: Job, overwrite: bool) -> None:
         job.error = f"{type(e).__name__}: {e}"
 
 
-def _report(jobs: list[Job], *, quiet: bool) -> int:
+def _report(jobs: list[Job], *, quiet: bool, interrupted: bool = False) -> int:
     ok = [j for j in jobs if j.error is None and not j.skipped]
     failed = [j for j in jobs if j.error is not None]
     skipped = sum(j.skipped for j in jobs)
@@ -153,6 +198,7 @@ def _report(jobs: list[Job], *, quiet: bool) -> int:
     total_in = sum(j.bytes_in for j in ok)
     total_out = sum(j.bytes_out for j in ok)
     ratio = f" ({total_out / total_in:.3f}x)" if total_in else ""
-    kept = f"{skipped} skipped (output exists), " if skipped else ""
+    why = "not run (interrupted)" if interrupted else "skipped (output exists)"
+    kept = f"{skipped} {why}, " if skipped else ""
     print(f"{len(ok)} written, {kept}{len(failed)} failed; {total_in} -> {total_out} bytes{ratio}")
     return 1 if failed else 0

@@ -359,3 +359,37 @@ def test_output_folder_inside_the_inputs_is_not_scanned(inputs: Path) -> None:
     assert main([*args, "--skip-existing"]) == 0  # a second run must not re-encode small/
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg"))
     assert written == ["a.jpg", "sub/b.jpg"]
+
+
+def test_ctrl_c_stops_the_batch_and_reports(
+    tmp_path: Path, sample_paths: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import _thread
+    import threading
+
+    import jpegsal.cli
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(6):
+        shutil.copy(sample_paths[0], src / f"{i}.png")
+    real = jpegsal.Encoder.encode
+    calls = threading.Event()
+
+    def encode(self: jpegsal.Encoder, image: object, **kw: object) -> bytes:
+        if not calls.is_set():  # the first image: as if the user pressed Ctrl-C now
+            calls.set()
+            _thread.interrupt_main()
+        return real(self, image, **kw)  # type: ignore[arg-type]
+
+    out = tmp_path / "out"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(jpegsal.cli.Encoder, "encode", encode)
+        rc = main(["encode", str(src), "--out-dir", str(out), "--jobs", "1"])
+    assert rc == 130
+    captured = capsys.readouterr()
+    assert "not run (interrupted)" in captured.out
+    assert "interrupted" in captured.err
+    written = list(out.glob("*.jpg")) if out.exists() else []
+    assert 1 <= len(written) < 6  # the image in flight finished; the queue was dropped
+    assert not list(out.glob(".jpegsal-*")) if out.exists() else True
