@@ -90,20 +90,25 @@ def _run_jobs(
 
 @contextmanager
 def _first_ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
-    """Within: the first SIGINT sets ``stop``; a second one interrupts as usual."""
+    """Within: the first SIGINT or SIGTERM sets ``stop`` (so no write is cut off and no
+    temporary file is left behind); a second one acts as usual.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
+    signals = (signal.SIGINT, signal.SIGTERM)
 
     def handler(signum: int, frame: object) -> None:
         stop.set()
-        signal.signal(signal.SIGINT, previous)  # a second Ctrl-C: KeyboardInterrupt
+        for sig, old in previous.items():  # a second signal: KeyboardInterrupt / exit
+            signal.signal(sig, old)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _readable_extensions() -> set[str]:

@@ -361,10 +361,12 @@ def test_output_folder_inside_the_inputs_is_not_scanned(inputs: Path) -> None:
     assert written == ["a.jpg", "sub/b.jpg"]
 
 
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 def test_ctrl_c_stops_the_batch_and_reports(
-    tmp_path: Path, sample_paths: list[Path], capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, sample_paths: list[Path], capsys: pytest.CaptureFixture[str], sig: str
 ) -> None:
     import _thread
+    import signal
     import threading
 
     import jpegsal.cli
@@ -379,7 +381,10 @@ def test_ctrl_c_stops_the_batch_and_reports(
     def encode(self: jpegsal.Encoder, image: object, **kw: object) -> bytes:
         if not calls.is_set():  # the first image: as if the user pressed Ctrl-C now
             calls.set()
-            _thread.interrupt_main()
+            if sig == "SIGINT":
+                _thread.interrupt_main()
+            else:  # a service manager stopping the batch
+                os.kill(os.getpid(), signal.SIGTERM)
         return real(self, image, **kw)  # type: ignore[arg-type]
 
     out = tmp_path / "out"
