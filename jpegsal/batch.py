@@ -111,6 +111,21 @@ def _first_ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+def _check_paths(inputs: Sequence[str], output: Path | None) -> None:
+    """Usage errors in the paths themselves, before anything is scanned."""
+    if (output is not None and str(output) == "-") or "-" in inputs:
+        # Not a file named "-" (what a plain path would give): streams are not supported.
+        raise ValueError(
+            "'-' (standard input/output) is not supported; name the input and output files"
+        )
+    if output is not None:
+        fmt = Image.registered_extensions().get(output.suffix.lower())
+        if fmt is not None and fmt != "JPEG":
+            raise ValueError(
+                f"-o {str(output)!r}: jpegsal writes JPEG, not {fmt}; name the output .jpg"
+            )
+
+
 def _readable_extensions() -> set[str]:
     # registered_extensions() also lists save-only formats (e.g. .pdf); keep readable ones.
     return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
@@ -125,11 +140,7 @@ def plan_jobs(
     suffix: str = ".jpg",
 ) -> list[Job]:
     """Expand inputs into jobs; problems found here become failed jobs, not exceptions."""
-    if (output is not None and str(output) == "-") or "-" in inputs:
-        # Not a file named "-" (what a plain path would give): streams are not supported.
-        raise ValueError(
-            "'-' (standard input/output) is not supported; name the input and output files"
-        )
+    _check_paths(inputs, output)
     found: list[tuple[Path, Path]] = []  # (source, path relative to the output dir)
     jobs: list[Job] = []
     for text in inputs:

@@ -30,6 +30,16 @@ __all__ = ["main"]
 
 
 def _quality(text: str) -> int | str:
+    """0..100 or a Pillow preset name (-1, Pillow's "libjpeg default", is the API's only)."""
+    if not text.lstrip("-").isdigit():
+        return text
+    if not 0 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(f"invalid quality {text!r}: use 0..100 or a preset")
+    return int(text)
+
+
+def _subsampling(text: str) -> int | str:
+    """'4:2:0'-style names, or the API's integers 0/1/2 (-1: libjpeg's default)."""
     return int(text) if text.lstrip("-").isdigit() else text
 
 
@@ -146,7 +156,11 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
         help="machine: tables made for classifiers, optimised Huffman (no model runs)",
     )
     p.add_argument("--quality", type=_quality, help="0..100 or a Pillow preset (default: 75)")
-    p.add_argument("--subsampling", help="4:4:4, 4:2:2 or 4:2:0 (default: libjpeg's 4:2:0)")
+    p.add_argument(
+        "--subsampling",
+        type=_subsampling,
+        help="4:4:4, 4:2:2 or 4:2:0, or 0/1/2 as in Pillow (default: libjpeg's 4:2:0)",
+    )
     p.add_argument("--progressive", action="store_true", help="progressive JPEG")
     p.add_argument("--optimize", action="store_true", help="optimise Huffman tables")
     p.add_argument("--strength", type=float, help="method strength in [0, 1] (method default)")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from ._check import check_int
 from .api import Encoder
 from .codec import write_atomic
 from .maps.heatmap import render
@@ -43,6 +44,7 @@ def _variants() -> list[tuple[str, Encoder, str | None]]:
 
 def run_demo(out_dir: Path, *, quality: int = 75) -> int:
     """Run the demo, write results under ``out_dir``; return 0 (or 1 on a mismatch)."""
+    check_int("quality", quality, 0, 100)  # before anything is printed or written
     out_dir.mkdir(parents=True, exist_ok=True)
     variants = _variants()
     models = available_models()

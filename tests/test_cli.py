@@ -193,7 +193,7 @@ def test_encoding_options_reach_the_encoder(inputs: Path, tmp_path: Path) -> Non
         (["encode", "x.png", "y.png", "-o", "z.jpg"], "-o/--output takes exactly one input"),
         (
             ["encode", "x.png", "-o", "z.jpg", "--quality", "500"],
-            "quality must be an int in -1..100",
+            "invalid quality '500': use 0..100",
         ),
         (["encode", "x.png", "-o", "z.jpg", "--subsampling", "4:1:0"], "subsampling must be"),
         (["encode", "x.png", "-o", "z.jpg", "-j", "0"], "--jobs must be at least 1"),
@@ -398,3 +398,20 @@ def test_ctrl_c_stops_the_batch_and_reports(
     written = list(out.glob("*.jpg")) if out.exists() else []
     assert 1 <= len(written) < 6  # the image in flight finished; the queue was dropped
     assert not list(out.glob(".jpegsal-*")) if out.exists() else True
+
+
+def test_cli_option_checks(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = str(inputs / "a.png")
+    # -o with another format's suffix would write JPEG bytes under a .png name.
+    assert main(["encode", src, "-o", str(tmp_path / "x.png")]) == 2
+    assert "jpegsal writes JPEG, not PNG" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+    assert main(["encode", src, "-o", str(tmp_path / "q.jpg"), "--quality", "-1"]) == 2
+    out = tmp_path / "s.jpg"
+    assert main(["encode", src, "-o", str(out), "--subsampling", "0"]) == 0  # as the API takes
+    with Image.open(inputs / "a.png") as im:
+        assert out.read_bytes() == pillow_jpeg(im, subsampling=0)
+    assert main(["demo", "--out-dir", str(tmp_path / "demo"), "--quality", "101"]) == 2
+    assert not (tmp_path / "demo").exists()  # refused before anything was written
