@@ -144,6 +144,13 @@ class Encoder:
                     )
         return self._model
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Picklable (multiprocessing, distributed workers): session and lock stay behind.
+        return {**self.__dict__, "_model": None, "_lock": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
+
     def __repr__(self) -> str:
         spec = self._model_spec
         model = getattr(spec, "name", spec)

@@ -163,7 +163,10 @@ def plan_jobs(
         elif path.exists():
             found.append((path, Path(path.name)))
         elif _GLOB_CHARS & set(text) and (matches := sorted(glob.glob(text, recursive=recursive))):
-            found += [(Path(m), Path(Path(m).name)) for m in matches if Path(m).is_file()]
+            files = [Path(m) for m in matches if Path(m).is_file()]
+            found += [(f, Path(f.name)) for f in files]
+            if not files:
+                jobs.append(Job(path, path, error="the pattern matches only folders"))
         else:
             jobs.append(Job(path, path, error="no such file or directory"))
     if output is not None and len(found) + len(jobs) != 1:

@@ -181,6 +181,11 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--strip-metadata", action="store_true", help="drop EXIF, ICC and XMP (kept by default)"
     )
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        help="decompression-bomb limit per input in pixels (default: Pillow's, about 89 M)",
+    )
     p.add_argument("--device", choices=DEVICES, default="auto")
 
 
@@ -221,6 +226,7 @@ def _encoder_from_args(args: argparse.Namespace) -> Encoder:
         "strength",
         "preserve",
         "preset",
+        "max_pixels",
     )
     for name in names:
         if getattr(args, name) is not None:

@@ -297,3 +297,18 @@ def test_save_refuses_to_replace_its_own_input(tmp_path: Path) -> None:
     jpegsal.Encoder(quality=40).save(path, path, replace_input=True)
     assert path.read_bytes() != original
     jpegsal.save(path, tmp_path / "copy.jpg")  # another file is fine
+
+
+def test_encoder_pickles_and_encodes_the_same() -> None:
+    import pickle
+
+    import numpy as np
+
+    import jpegsal
+
+    enc = jpegsal.Encoder("cam", "guided", quality=60)
+    image = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    first = enc.encode(image)  # the model is loaded now; the copy must not carry it
+    copy = pickle.loads(pickle.dumps(enc))
+    assert copy.encode(image) == first
+    assert copy.defaults == enc.defaults

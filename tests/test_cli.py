@@ -415,3 +415,22 @@ def test_cli_option_checks(
         assert out.read_bytes() == pillow_jpeg(im, subsampling=0)
     assert main(["demo", "--out-dir", str(tmp_path / "demo"), "--quality", "101"]) == 2
     assert not (tmp_path / "demo").exists()  # refused before anything was written
+
+
+def test_glob_of_folders_only_is_a_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "d1").mkdir()
+    (tmp_path / "d2").mkdir()
+    assert main(["encode", str(tmp_path / "d*"), "--out-dir", str(tmp_path / "o")]) == 1
+    assert "matches only folders" in capsys.readouterr().err
+
+
+def test_max_pixels_limits_inputs(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "a.jpg"
+    rc = main(["encode", str(inputs / "a.png"), "-o", str(out), "--max-pixels", "1000"])
+    assert rc == 1  # a per-file failure: the input is over the limit
+    assert "a.png" in capsys.readouterr().err
+    assert not out.exists()
