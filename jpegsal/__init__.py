@@ -33,6 +33,7 @@ from .methods import (
     register_method,
 )
 from .pipeline import EncodeResult
+from .plugin import register_pillow, unregister_pillow
 
 __all__ = [
     "Blocks",
@@ -53,6 +54,8 @@ __all__ = [
     "models",
     "register_method",
     "register_model",
+    "register_pillow",
     "saliency",
     "save",
+    "unregister_pillow",
 ]
