@@ -99,7 +99,8 @@ def load_image(
             f"got {type(obj).__name__}"
         )
     if image.width == 0 or image.height == 0:
-        raise ValueError(f"image is empty ({image.width}x{image.height})")
+        # Pillow's words ("cannot write empty image"), so code that matches them still works.
+        raise ValueError(f"cannot write empty image ({image.width}x{image.height})")
     info = {k: image.info[k] for k in _METADATA_KEYS if image.info.get(k)}
     png_xmp = image.info.get("XML:com.adobe.xmp")  # PNG keeps XMP as text under this key
     if "xmp" not in info and isinstance(png_xmp, str) and png_xmp:

@@ -177,3 +177,14 @@ def test_write_atomic_errors_name_the_target(tmp_path: Path) -> None:
     assert str(missing) in str(e2.value)
     assert ".jpegsal-" not in str(e2.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jpg"]
+
+
+def test_pillow_compat_comment_removal_and_subsampling_3(rgb: Image.Image) -> None:
+    # As Pillow: an explicit empty or None comment removes the source's; 3 is the default.
+    src = Image.open(io.BytesIO(pillow_jpeg(rgb, comment=b"old")))
+    for comment in ("", b"", None):
+        out = Image.open(io.BytesIO(jpegsal.encode(src, comment=comment)))
+        assert "comment" not in out.info
+    kept = Image.open(io.BytesIO(jpegsal.encode(src)))
+    assert kept.info["comment"] == b"old"
+    assert jpegsal.encode(rgb, subsampling=3) == pillow_jpeg(rgb, subsampling=3)

@@ -280,5 +280,5 @@ def test_load_image_reports_original_mode(rgb: Image.Image) -> None:
 
 
 def test_zero_size_pil_image() -> None:
-    with pytest.raises(ValueError, match=re.escape("image is empty (0x5)")):
+    with pytest.raises(ValueError, match=re.escape("cannot write empty image (0x5)")):
         jpegsal.encode(Image.new("RGB", (0, 5)))

@@ -23,7 +23,7 @@ from jpegsal.codec.options import JPEG_OPTION_NAMES, JpegOptions, normalize_opti
         ({"quality": True}, TypeError, "quality must be an int"),
         ({"quality": "best"}, ValueError, "quality must be an int in 0..100, 'keep' or a preset"),
         ({"subsampling": "4:1:0"}, ValueError, "subsampling must be one of"),
-        ({"subsampling": 3}, ValueError, "subsampling must be -1, 0, 1 or 2, got 3"),
+        ({"subsampling": 4}, ValueError, "subsampling must be -1, 0, 1 or 2, got 4"),
         ({"progressive": "yes"}, TypeError, "progressive must be a bool, got 'yes'"),
         ({"optimize": 2}, TypeError, "optimize must be a bool, got 2"),
         ({"keep_rgb": None}, TypeError, "keep_rgb must be a bool"),

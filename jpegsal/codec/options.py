@@ -95,6 +95,8 @@ class JpegOptions:
         merged = {f.name: getattr(self, f.name) for f in fields(self)}
         merged.update(changes)
         preset = merged.pop("preset")
+        if merged.get("comment") is None:
+            del merged["comment"]  # not given: an explicit None would remove a comment
         return dataclasses.replace(normalize_options(merged), preset=preset)
 
 
@@ -162,9 +164,9 @@ def _subsampling(value: Any) -> int:
             f"subsampling must be one of '4:4:4', '4:2:2', '4:2:0', 'keep' or a preset, "
             f"got {value!r}"
         )
-    if isinstance(value, bool) or value not in (-1, 0, 1, 2):
+    if isinstance(value, bool) or value not in (-1, 0, 1, 2, 3):
         raise ValueError(f"subsampling must be -1, 0, 1 or 2, got {value!r}")
-    return int(value)
+    return int(value)  # 3 is kept: Pillow reads it as libjpeg's default (4:2:0), as -1
 
 
 def _dpi(value: Any) -> tuple[int, int] | None:
@@ -206,8 +208,9 @@ def normalize_options(options: Mapping[str, Any], source: Image.Image | None = N
             f"accepted: {', '.join(JPEG_OPTION_NAMES)}"
         )
     quality, subsampling, qtables = _quality_subsampling_tables(options, source)
+    # As Pillow: a missing comment keeps the source's; comment="" / b"" / None removes it.
     comment = options.get("comment")
-    if comment is None and source is not None:
+    if "comment" not in options and source is not None:
         comment = source.info.get("comment")
     xmp = _bytes("xmp", options.get("xmp"), _MAX_MARKER - _XMP_OVERHEAD)
     return JpegOptions(
@@ -220,7 +223,8 @@ def normalize_options(options: Mapping[str, Any], source: Image.Image | None = N
         # Pillow writes ICC profiles over several markers, so any length is fine.
         icc_profile=_bytes("icc_profile", options.get("icc_profile"), 2**31) or None,
         xmp=xmp or None,
-        comment=_bytes("comment", comment, _MAX_MARKER) or None,
+        # b"": written as no comment at all, even if the pixels' info carries one.
+        comment=_bytes("comment", comment, _MAX_MARKER) or (b"" if "comment" in options else None),
         dpi=_dpi(options.get("dpi")),
         restart_marker_blocks=check_int(
             "restart_marker_blocks", options.get("restart_marker_blocks", 0), 0, 65535

@@ -30,8 +30,8 @@ _STD_CHROMA = np.array([
 
 def chroma_factors(options: JpegOptions) -> tuple[int, int]:
     """(vertical, horizontal) chroma subsampling factors libjpeg will use for colour."""
-    # -1 is libjpeg's default, 4:2:0.
-    return {0: (1, 1), 1: (1, 2), 2: (2, 2), -1: (2, 2)}[options.subsampling]
+    # -1 is libjpeg's default, 4:2:0; Pillow writes its invalid 3 as that default too.
+    return {0: (1, 1), 1: (1, 2), 2: (2, 2), -1: (2, 2), 3: (2, 2)}[options.subsampling]
 
 
 def mcu_shape(options: JpegOptions, mode: str) -> tuple[int, int]:
