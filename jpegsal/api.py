@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from . import pipeline
 from ._check import check_device, check_optional_int
-from .call_options import check_call
+from .call_options import check_call, needs_model
 from .call_options import split as _split
 from .codec.files import check_not_input, write_to
 from .codec.machine import apply_preset
@@ -127,7 +127,7 @@ class Encoder:
         normalize_options({k: v for k, v in jpeg.items() if not is_keep(v)})
         self._check_call(call)
         self.defaults = defaults
-        if self.method is not None or (call.get("preserve") is not None and "preset" not in call):
+        if needs_model(call, self.method):
             self.model  # noqa: B018 - load now: the first image should not pay for it
 
     @property
@@ -214,8 +214,7 @@ class Encoder:
         method = self.method
         if method is not None and call.get("strength") is not None:
             method = with_strength(method, float(call["strength"]))
-        wants_model = method is not None or (call.get("preserve") is not None and preset is None)
-        model = self.model if wants_model else None
+        model = self.model if needs_model(call, method) else None
         return pipeline.encode_source(
             source,
             options,

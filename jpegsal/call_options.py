@@ -14,7 +14,7 @@ from .inputs import background_rgb
 from .methods import Method
 from .ratecontrol import check_preserve
 
-__all__ = ["CALL_OPTIONS", "check_call", "split"]
+__all__ = ["CALL_OPTIONS", "check_call", "needs_model", "split"]
 
 CALL_OPTIONS = frozenset(
     {"background", "keep_metadata", "max_pixels", "target_bytes", "strength", "preserve", "preset"}
@@ -30,6 +30,12 @@ def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     check_bool("keep_metadata", call.get("keep_metadata", False))
     check_optional_int("target_bytes", call.get("target_bytes"), 1)
     return jpeg, call
+
+
+def needs_model(call: dict[str, Any], method: Method | None) -> bool:
+    """Whether a call runs the saliency model: for a method, or for ``preserve`` outside
+    the machine preset (which predicts its KL without one)."""
+    return method is not None or (call.get("preserve") is not None and call.get("preset") is None)
 
 
 def check_call(call: dict[str, Any], method: Method | None, *, has_model: bool) -> None:
