@@ -52,13 +52,11 @@ def run_batch(jobs: list[Job], work: Callable[[Path], bytes], args: argparse.Nam
     stop = threading.Event()
     with _first_ctrl_c_sets(stop):
         _run_jobs(todo, work, args, stop)
+    status = _report(jobs, quiet=args.quiet)
     if stop.is_set():
-        for job in todo:  # never started: the queue was dropped
-            job.skipped = job.error is None and job.bytes_out == 0
-        _report(jobs, quiet=args.quiet, interrupted=True)
         print("jpegsal: interrupted; the files above were written", file=sys.stderr)
         return 130
-    return _report(jobs, quiet=args.quiet)
+    return status
 
 
 def _run_jobs(
@@ -202,10 +200,13 @@ def _run_job(work: Callable[[Path], bytes], job: Job, overwrite: bool) -> None:
         job.error = f"{type(e).__name__}: {e}"
 
 
-def _report(jobs: list[Job], *, quiet: bool, interrupted: bool = False) -> int:
-    ok = [j for j in jobs if j.error is None and not j.skipped]
+def _report(jobs: list[Job], *, quiet: bool) -> int:
     failed = [j for j in jobs if j.error is not None]
+    # A written job has its bytes out (a JPEG is never empty); a job with neither an output
+    # nor an error was skipped (--skip-existing) or never started (an interrupted batch).
+    ok = [j for j in jobs if j.error is None and j.bytes_out > 0]
     skipped = sum(j.skipped for j in jobs)
+    not_run = sum(j.error is None and not j.skipped and j.bytes_out == 0 for j in jobs)
     if not quiet:
         for j in ok:
             print(
@@ -217,7 +218,7 @@ def _report(jobs: list[Job], *, quiet: bool, interrupted: bool = False) -> int:
     total_in = sum(j.bytes_in for j in ok)
     total_out = sum(j.bytes_out for j in ok)
     ratio = f" ({total_out / total_in:.3f}x)" if total_in else ""
-    why = "not run (interrupted)" if interrupted else "skipped (output exists)"
-    kept = f"{skipped} {why}, " if skipped else ""
+    kept = f"{skipped} skipped (output exists), " if skipped else ""
+    kept += f"{not_run} not run (interrupted), " if not_run else ""
     print(f"{len(ok)} written, {kept}{len(failed)} failed; {total_in} -> {total_out} bytes{ratio}")
     return 1 if failed else 0
