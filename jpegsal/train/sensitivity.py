@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import nn
 
+from ..codec.coefficients import DCT
 from .data import read_labels
 from .lite0 import MEAN, STD
 
@@ -60,11 +61,8 @@ def load_classifier(name: str) -> nn.Module:
 
 
 def dct_matrix() -> torch.Tensor:
-    """The orthonormal 8-point DCT-II: JPEG's coefficients are exactly D X D^T."""
-    k = torch.arange(8, dtype=torch.float64)
-    d = torch.cos((2 * k[None] + 1) * k[:, None] * math.pi / 16) * math.sqrt(2 / 8)
-    d[0] /= math.sqrt(2)
-    return d.float()
+    """The orthonormal 8-point DCT-II, the encoder side's own (``codec.coefficients.DCT``)."""
+    return torch.from_numpy(DCT)
 
 
 def to_coefficients(rgb: torch.Tensor) -> list[torch.Tensor]:
