@@ -31,6 +31,7 @@ import PIL
 from PIL import Image, features
 
 import jpegsal
+from jpegsal.maps.contract import kl_divergence
 
 __all__ = ["Codec", "JpegliCodec", "JpegsalCodec", "MozjpegCodec", "PillowCodec", "parse_codec"]
 
@@ -313,8 +314,7 @@ class PerImageCodec(Codec):
             data = self.inner.encode(image, q)
             with Image.open(io.BytesIO(data)) as im:
                 p = self._proxy.probs(np.asarray(im.convert("RGB"))[None])[0]
-            p0 = memo["p"]
-            memo[key] = (float(np.sum(p0 * (np.log(p0 + 1e-12) - np.log(p + 1e-12)))), data)
+            memo[key] = (kl_divergence(memo["p"], p), data)
         result: tuple[float, bytes] = memo[key]
         return result
 
