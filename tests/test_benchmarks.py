@@ -12,6 +12,7 @@ from PIL import Image
 
 import jpegsal
 from benchmarks.bd import bd_ratio, monotone_curve, versus_base
+from benchmarks.common import MOBILENET
 from benchmarks.contenders import (
     JpegliCodec,
     JpegsalCodec,
@@ -443,11 +444,8 @@ def test_machine_and_per_image_contenders_run(tmp_path: Path) -> None:
     assert isinstance(parse_codec("preset=machine"), PresetCodec)
 
 
-SHARED_MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
-
-
 @pytest.mark.skipif(
-    not (SHARED_MODELS / "mobilenet_v1_0.5_160_quant.tflite").is_file(),
+    not MOBILENET.is_file(),
     reason="the MobileNet judge lives in ../shared/models",
 )
 def test_mobilenet_judge_ranks_classes() -> None:

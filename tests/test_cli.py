@@ -350,6 +350,7 @@ def test_skip_existing_resumes_a_batch(
     assert (out / "a.jpg").read_bytes() == first
     assert (out / "sub" / "b.jpg").is_file()
     assert main([*args, "--skip-existing", "--overwrite"]) == 2
+    assert "pass either --overwrite or --skip-existing, not both" in capsys.readouterr().err
 
 
 def test_output_folder_inside_the_inputs_is_not_scanned(inputs: Path) -> None:
@@ -413,7 +414,9 @@ def test_cli_option_checks(
     assert main(["encode", src, "-o", str(out), "--subsampling", "0"]) == 0  # as the API takes
     with Image.open(inputs / "a.png") as im:
         assert out.read_bytes() == pillow_jpeg(im, subsampling=0)
+    capsys.readouterr()
     assert main(["demo", "--out-dir", str(tmp_path / "demo"), "--quality", "101"]) == 2
+    assert "quality must be" in capsys.readouterr().err
     assert not (tmp_path / "demo").exists()  # refused before anything was written
 
 
