@@ -13,7 +13,8 @@ are converted here by an explicit rule):
   ``OSError("cannot write mode ... as JPEG")`` unless ``background`` is given,
   in which case they are composited onto that solid colour.
 * ``I;16*`` and ``I``: 16-bit values, 0..65535 mapped linearly to 0..255
-  (``round(v / 257)``); ``I`` values outside 0..65535 are an error.
+  (``round(v / 257)``); an ``I`` image whose values all lie in 0..255 is taken as
+  8-bit (as Pillow's ``convert("L")``); ``I`` values outside 0..65535 are an error.
 * ``F``: Pillow's 0..255 scale, rounded; NaN or values outside 0..255 are an error.
 * numpy float arrays use the 0..1 scale (``round(x * 255)``); NaN or values
   outside [0, 1] are an error.
@@ -185,7 +186,7 @@ def _from_array(a: np.ndarray) -> Image.Image:
                 "divide by 255 if it is on the 0..255 scale"
             )
         a = np.rint(a * 255.0).astype(np.uint8)
-    elif a.dtype == np.uint16:
+    elif a.dtype.kind == "u" and a.dtype.itemsize == 2:  # either byte order
         if a.ndim == 3:
             raise ValueError("uint16 arrays must be greyscale (H, W); convert colour to uint8")
         a = _sixteen_to_eight(a)
@@ -221,10 +222,13 @@ def _writable(image: Image.Image, background: Background | None) -> Image.Image:
         return _flatten(image.convert(_ALPHA[mode]), background)
     if mode.startswith("I;16") or mode == "I":
         a = np.asarray(image)
-        if mode == "I" and (a.min() < 0 or a.max() > 65535):
-            raise ValueError(
-                f"mode I image has values in [{a.min()}, {a.max()}]; only 0..65535 is supported"
-            )
+        lo, hi = int(a.min()), int(a.max())
+        if mode == "I" and (lo < 0 or hi > 65535):
+            raise ValueError(f"mode I image has values in [{lo}, {hi}]; only 0..65535 is supported")
+        if mode == "I" and hi <= 255:
+            # 32-bit ints holding 8-bit values (Image.convert("I") of an L image): taken
+            # as they are, as Pillow's convert("L") does; scaling by 1/257 would blacken them.
+            return Image.fromarray(a.astype(np.uint8), "L")
         return Image.fromarray(_sixteen_to_eight(a.astype(np.uint16)), "L")
     if mode == "F":
         a = np.asarray(image)

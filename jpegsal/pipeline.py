@@ -191,6 +191,11 @@ def encode_source(
     tag = source_tag(source)
     if given is not None:
         given.check_fits(source.image.size)
+    if options.streamtype and (target_bytes is not None or preserve is not None):
+        raise ValueError(
+            f"streamtype={options.streamtype} writes a partial stream that rate control "
+            "cannot decode; drop target_bytes/preserve or use streamtype=0"
+        )
     if options.preset == "machine":
         return _machine(source, options, target_bytes, preserve, watch)
     # The plain path converts nothing: Pillow gets the source pixels as they are.

@@ -6,7 +6,7 @@ per-call options, the encoder's are the defaults), and :func:`unregister_pillow`
 end of a ``with register_pillow(...):`` block, puts Pillow's own JPEG writer back.
 
 >>> import io
->>> from PIL import Image
+>>> from PIL import Image, JpegImagePlugin
 >>> image = Image.new("RGB", (16, 16), "teal")
 >>> with register_pillow(preset="machine"):
 ...     buf = io.BytesIO()
@@ -23,7 +23,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import IO, Any
 
-from PIL import Image
+from PIL import Image, JpegImagePlugin
 
 from .api import Encoder
 
@@ -73,6 +73,10 @@ def register_pillow(encoder: Encoder | None = None, **options: Any) -> PillowReg
             if getattr(_INSIDE, "active", False):  # jpegsal's backend writing: Pillow's own
                 pillow(im, fp, filename)
                 return
+            if im.mode not in JpegImagePlugin.RAWMODE:
+                # Pillow's refusal, word for word: through the plugin, Image.save keeps
+                # Pillow's behaviour (jpegsal.encode converts P, I and F on purpose).
+                raise OSError(f"cannot write mode {im.mode} as JPEG")
             # The backend saves this same image again; Pillow would merge this save's
             # keywords into that one, so they are taken off the image meanwhile.
             options, im.encoderinfo = dict(im.encoderinfo), {}

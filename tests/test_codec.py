@@ -188,3 +188,21 @@ def test_pillow_compat_comment_removal_and_subsampling_3(rgb: Image.Image) -> No
     kept = Image.open(io.BytesIO(jpegsal.encode(src)))
     assert kept.info["comment"] == b"old"
     assert jpegsal.encode(rgb, subsampling=3) == pillow_jpeg(rgb, subsampling=3)
+
+
+def test_pillow_compat_progression_alias_and_streamtype(rgb: Image.Image) -> None:
+    # Pillow's old alias turns progressive on; streamtype 1/2 are tables-only and
+    # image-only streams, byte-identical to Pillow's, which together decode as one file.
+    for flag in (0, 1):
+        assert jpegsal.encode(rgb, progression=flag) == pillow_jpeg(rgb, progression=flag)
+    assert jpegsal.encode(rgb, progression=True) == pillow_jpeg(rgb, progressive=True)
+    parts = [jpegsal.encode(rgb, streamtype=t) for t in (1, 2)]
+    assert parts == [pillow_jpeg(rgb, streamtype=t) for t in (1, 2)]
+    assert b"\xff\xda" not in parts[0]  # tables only: no scan
+    assert b"\xff\xdb" not in parts[1]  # image only: no quantisation tables
+    with Image.open(io.BytesIO(parts[0] + parts[1])) as joined:
+        assert joined.size == rgb.size  # Pillow reads the two streams as one file
+    with pytest.raises(ValueError, match="streamtype=1 writes a partial stream"):
+        jpegsal.encode(rgb, streamtype=1, target_bytes=2000)
+    with pytest.raises(TypeError, match="subsampling must be one of"):
+        jpegsal.encode(rgb, subsampling="1:1:1")  # Pillow: TypeError too

@@ -70,6 +70,8 @@ def test_bool_and_uint16_arrays() -> None:
     assert jpegsal.encode(a16) == pillow_jpeg(
         Image.fromarray(np.array([[0, 1, 255, 128]], np.uint8))
     )
+    # Big-endian uint16 (from a file or a network buffer) means the same values.
+    assert jpegsal.encode(a16.astype(">u2")) == jpegsal.encode(a16)
 
 
 @pytest.mark.parametrize(
@@ -155,6 +157,9 @@ def test_sixteen_bit_modes() -> None:
     assert sixteen.mode == "I;16"
     assert jpegsal.encode(sixteen) == expected
     assert jpegsal.encode(Image.fromarray(a.astype(np.int32), "I")) == expected
+    # Mode I holding 8-bit values (L converted to I) stays as bright as the L image.
+    grey = Image.fromarray(np.array([[0, 60, 200, 255]], np.uint8))
+    assert jpegsal.encode(grey.convert("I")) == pillow_jpeg(grey)
     with pytest.raises(ValueError, match=re.escape("mode I image has values in [-5, 0]")):
         jpegsal.encode(Image.fromarray(np.array([[-5, 0]], np.int32), "I"))
 

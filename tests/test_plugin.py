@@ -53,3 +53,15 @@ def test_registering_twice_replaces_the_encoder(image: Image.Image) -> None:
     assert Image.SAVE["JPEG"] is JpegImagePlugin._save
     with pytest.raises(TypeError, match="either an Encoder or Encoder options"):
         jpegsal.register_pillow(jpegsal.Encoder(), quality=3)
+
+
+@pytest.mark.parametrize("mode", ["P", "F", "I"])
+def test_modes_pillow_cannot_write_raise_its_oserror(mode: str) -> None:
+    # jpegsal.encode converts these on purpose; Image.save through the plugin keeps
+    # Pillow's refusal, so _repr_jpeg_ (which catches it) still returns None.
+    image = Image.new(mode, (8, 8))
+    assert len(jpegsal.encode(image)) > 0
+    with jpegsal.register_pillow():
+        with pytest.raises(OSError, match=f"cannot write mode {mode} as JPEG"):
+            image.save(io.BytesIO(), "JPEG")
+        assert image._repr_jpeg_() is None

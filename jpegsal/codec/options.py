@@ -46,6 +46,8 @@ JPEG_OPTION_NAMES: dict[str, str] = {
     "restart_marker_rows": "int in 0..65535",
     "smooth": "int in 0..100 (libjpeg smoothing)",
     "keep_rgb": "bool (store RGB without YCbCr conversion)",
+    "streamtype": "0 (whole file), 1 (tables only) or 2 (image only, no tables)",
+    "progression": "bool (Pillow's old name for progressive)",
 }
 
 
@@ -71,6 +73,7 @@ class JpegOptions:
     restart_marker_rows: int = 0
     smooth: int = 0
     keep_rgb: bool = False
+    streamtype: int = 0
     # jpegsal's own: "machine" makes the tables per image (jpegsal.codec.machine).
     preset: str | None = None
 
@@ -79,7 +82,7 @@ class JpegOptions:
         kwargs: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None or f.name == "preset":
+            if value is None or f.name == "preset" or (f.name == "streamtype" and not value):
                 continue
             if f.name == "qtables":
                 value = [list(t) for t in value]
@@ -160,7 +163,8 @@ def _subsampling(value: Any) -> int:
             return int(preset.get("subsampling", -1))
         if value in _SUBSAMPLING:
             return _SUBSAMPLING[value]
-        raise ValueError(
+        # A TypeError, as Pillow's (its encoder refuses a string it does not know).
+        raise TypeError(
             f"subsampling must be one of '4:4:4', '4:2:2', '4:2:0', 'keep' or a preset, "
             f"got {value!r}"
         )
@@ -202,11 +206,13 @@ def normalize_options(options: Mapping[str, Any], source: Image.Image | None = N
     """
     unknown = sorted(set(options) - set(JPEG_OPTION_NAMES))
     if unknown:
-        hint = " (Pillow's old alias; use progressive=)" if "progression" in unknown else ""
         raise TypeError(
-            f"unknown JPEG option(s) {', '.join(map(repr, unknown))}{hint}; "
+            f"unknown JPEG option(s) {', '.join(map(repr, unknown))}; "
             f"accepted: {', '.join(JPEG_OPTION_NAMES)}"
         )
+    # As Pillow: either name turns progressive output on.
+    progressive = check_bool("progressive", options.get("progressive", False))
+    progressive |= check_bool("progression", options.get("progression", False))
     quality, subsampling, qtables = _quality_subsampling_tables(options, source)
     # As Pillow: a missing comment keeps the source's; comment="" / b"" / None removes it.
     comment = options.get("comment")
@@ -216,7 +222,7 @@ def normalize_options(options: Mapping[str, Any], source: Image.Image | None = N
     return JpegOptions(
         quality=quality,
         subsampling=_subsampling(subsampling),
-        progressive=check_bool("progressive", options.get("progressive", False)),
+        progressive=progressive,
         optimize=check_bool("optimize", options.get("optimize", False)),
         qtables=_qtables(qtables),
         exif=_bytes("exif", options.get("exif"), _MAX_MARKER) or b"",
@@ -234,6 +240,7 @@ def normalize_options(options: Mapping[str, Any], source: Image.Image | None = N
         ),
         smooth=check_int("smooth", options.get("smooth", 0), 0, 100),
         keep_rgb=check_bool("keep_rgb", options.get("keep_rgb", False)),
+        streamtype=check_int("streamtype", options.get("streamtype", 0), 0, 2),
     )
 
 
