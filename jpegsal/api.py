@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from . import pipeline
 from ._check import check_device, check_optional_int
-from .call_options import check_call, needs_model
+from .call_options import carry_metadata, check_call, needs_model
 from .call_options import split as _split
 from .codec.files import check_not_input, write_to
 from .codec.machine import apply_preset
@@ -31,7 +31,6 @@ from .pipeline import EncodeResult, Stopwatch
 
 __all__ = ["Encoder", "encode", "save"]
 
-_KEPT_METADATA = ("exif", "icc_profile", "xmp")
 _JPEG_MAX_SIDE = 65535  # the SOF marker's 16-bit width and height
 
 
@@ -74,6 +73,12 @@ class Encoder:
         small ``t`` than with ``"top1"`` (see ``docs/methods.md``). Under
         ``preset="machine"``, ``t`` bounds a *predicted* KL instead (no network runs; see
         ``preset``).
+    min_quality : int in 1..100, optional
+        The lowest quality ``preserve`` or ``target_bytes`` may choose (default 1; 20
+        for ``preserve`` under ``preset="machine"``).
+    if_unmet : {"best", "error"}
+        ``preserve`` missed even at quality 100: write quality 100 and report
+        ``met=False`` (``"best"``, the default) or raise ``ValueError``.
     preset : None or "machine"
         ``"machine"``: JPEG for classifiers you have never seen, no model needed.
         Quantisation tables shaped by the measured per-frequency sensitivity of two
@@ -202,12 +207,7 @@ class Encoder:
             w, h = source.image.size
             raise ValueError(f"image is {w}x{h}; a JPEG holds at most 65,535 pixels per side")
         if call.get("keep_metadata", False):
-            # A method writes CMYK input as YCbCr: its CMYK ICC profile would then lie.
-            recoloured = self.method is not None and source.image.mode == "CMYK"
-            for key in _KEPT_METADATA:
-                dropped = recoloured and key == "icc_profile"
-                if key in source.info and jpeg.get(key) is None and not dropped:
-                    jpeg[key] = source.info[key]
+            carry_metadata(jpeg, source, recoloured=self.method is not None)
         preset = call.get("preset")
         options = normalize_options(apply_preset(preset, jpeg), source.image)
         options = dataclasses.replace(options, preset=preset)
@@ -223,6 +223,8 @@ class Encoder:
             given=saliency,
             target_bytes=call.get("target_bytes"),
             preserve=call.get("preserve"),
+            min_quality=call.get("min_quality"),
+            if_unmet=call.get("if_unmet") or "best",
             watch=watch,
         )
 
@@ -258,11 +260,9 @@ def encode(
     A drop-in for ``im.save(buf, "JPEG", quality=..., **options)``: with
     ``method=None`` the bytes are identical to Pillow's. ``quality=None`` is
     Pillow's default: 75, or the ``qtables`` as given. See :class:`Encoder`
-    for the other parameters; ``options`` holds Pillow JPEG options (quality,
-    subsampling, progressive, optimize, qtables, exif, icc_profile, xmp,
-    comment, dpi, restart_marker_blocks, restart_marker_rows, smooth,
-    keep_rgb) and jpegsal's ``background``, ``keep_metadata``, ``max_pixels``
-    and ``target_bytes``.
+    for the other parameters; ``options`` holds Pillow's JPEG options
+    (:data:`jpegsal.codec.options.JPEG_OPTION_NAMES`) and jpegsal's own
+    (:data:`jpegsal.call_options.CALL_OPTIONS`: ``target_bytes``, ``preserve``, ...).
 
     Raises
     ------

@@ -15,32 +15,24 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from .codec.files import write_atomic
+from .report import Job, Output, file_line, summary
 
-__all__ = ["Job", "plan_jobs", "run_batch"]
+__all__ = ["Job", "Output", "plan_jobs", "run_batch"]
 
 _GLOB_CHARS = set("*?[")
 
 
-@dataclass
-class Job:
-    """One input file and where its output goes."""
+def run_batch(jobs: list[Job], work: Callable[[Path], Output], args: argparse.Namespace) -> int:
+    """Run ``work`` on every planned job with a worker pool; write outputs; report.
 
-    src: Path
-    dst: Path
-    error: str | None = None
-    bytes_in: int = 0
-    bytes_out: int = 0
-    skipped: bool = False  # --skip-existing: the output was already there (a resumed batch)
-
-
-def run_batch(jobs: list[Job], work: Callable[[Path], bytes], args: argparse.Namespace) -> int:
-    """Run ``work`` on every planned job with a worker pool; write outputs; report."""
+    Each file is reported as it finishes (a line, or with ``--json`` one JSON object on
+    stdout), then the totals.
+    """
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     if getattr(args, "skip_existing", False):
@@ -49,18 +41,34 @@ def run_batch(jobs: list[Job], work: Callable[[Path], bytes], args: argparse.Nam
         for j in jobs:
             j.skipped = j.error is None and j.dst.exists()
     todo = [j for j in jobs if j.error is None and not j.skipped]
+    for j in jobs:
+        if j.error is not None or j.skipped:  # known before anything runs
+            _announce(j, args)
     stop = threading.Event()
     with _first_ctrl_c_sets(stop):
         _run_jobs(todo, work, args, stop)
-    status = _report(jobs, quiet=args.quiet)
+    for j in todo:
+        if j.status == "not run":
+            _announce(j, args)
+    status = summary(jobs, json_lines=getattr(args, "json", False))
     if stop.is_set():
         print("jpegsal: interrupted; the files above were written", file=sys.stderr)
         return 130
     return status
 
 
+def _announce(job: Job, args: argparse.Namespace, write: Callable[..., None] = print) -> None:
+    """One file's report, as it finishes: JSON, a line on stdout, or a failure on stderr."""
+    if getattr(args, "json", False):
+        write(job.as_json(), file=sys.stdout)
+    elif job.status == "failed":
+        write(f"jpegsal: failed: {job.src}: {job.error}", file=sys.stderr)
+    elif job.status == "written" and not args.quiet:
+        write(file_line(job), file=sys.stdout)
+
+
 def _run_jobs(
-    todo: list[Job], work: Callable[[Path], bytes], args: argparse.Namespace, stop: threading.Event
+    todo: list[Job], work: Callable[[Path], Output], args: argparse.Namespace, stop: threading.Event
 ) -> None:
     """Run the jobs, at most two per worker queued at a time, until done or ``stop``.
 
@@ -71,18 +79,19 @@ def _run_jobs(
     queue = iter(todo)
     bar = tqdm(total=len(todo), unit="img", disable=True if args.quiet else None, file=sys.stderr)
     with ThreadPoolExecutor(max_workers=args.jobs) as pool, bar:
-        pending: set[Future[None]] = set()
+        pending: dict[Future[None], Job] = {}
         while True:
             while not stop.is_set() and len(pending) < 2 * args.jobs:
                 job = next(queue, None)
                 if job is None:
                     break
-                pending.add(pool.submit(_run_job, work, job, args.overwrite))
+                pending[pool.submit(_run_job, work, job, args.overwrite)] = job
             if not pending:
                 return
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             for future in done:
                 future.result()
+                _announce(pending.pop(future), args, bar.write)  # above the progress bar
                 bar.update()
 
 
@@ -188,37 +197,13 @@ def plan_jobs(
     return jobs
 
 
-def _run_job(work: Callable[[Path], bytes], job: Job, overwrite: bool) -> None:
+def _run_job(work: Callable[[Path], Output], job: Job, overwrite: bool) -> None:
     try:
         if job.dst.exists() and not overwrite:
             raise FileExistsError(f"output exists: {str(job.dst)!r} (use --overwrite)")
-        data = work(job.src)
+        out = work(job.src)
         job.dst.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(data, job.dst, overwrite=overwrite)
-        job.bytes_in, job.bytes_out = job.src.stat().st_size, len(data)
+        write_atomic(out.data, job.dst, overwrite=overwrite)
+        job.record(out)
     except Exception as e:  # one bad file must not stop the batch
         job.error = f"{type(e).__name__}: {e}"
-
-
-def _report(jobs: list[Job], *, quiet: bool) -> int:
-    failed = [j for j in jobs if j.error is not None]
-    # A written job has its bytes out (a JPEG is never empty); a job with neither an output
-    # nor an error was skipped (--skip-existing) or never started (an interrupted batch).
-    ok = [j for j in jobs if j.error is None and j.bytes_out > 0]
-    skipped = sum(j.skipped for j in jobs)
-    not_run = sum(j.error is None and not j.skipped and j.bytes_out == 0 for j in jobs)
-    if not quiet:
-        for j in ok:
-            print(
-                f"{j.src} -> {j.dst}  {j.bytes_in} -> {j.bytes_out} bytes "
-                f"({j.bytes_out / max(j.bytes_in, 1):.3f}x)"
-            )
-    for j in failed:
-        print(f"jpegsal: failed: {j.src}: {j.error}", file=sys.stderr)
-    total_in = sum(j.bytes_in for j in ok)
-    total_out = sum(j.bytes_out for j in ok)
-    ratio = f" ({total_out / total_in:.3f}x)" if total_in else ""
-    kept = f"{skipped} skipped (output exists), " if skipped else ""
-    kept += f"{not_run} not run (interrupted), " if not_run else ""
-    print(f"{len(ok)} written, {kept}{len(failed)} failed; {total_in} -> {total_out} bytes{ratio}")
-    return 1 if failed else 0

@@ -8,17 +8,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._check import check_bool, check_choice, check_number, check_optional_int
+from ._check import check_bool, check_choice, check_int, check_number, check_optional_int
 from .codec.machine import PRESETS
-from .inputs import background_rgb
+from .inputs import Source, background_rgb
 from .methods import Method
 from .ratecontrol import check_preserve
 
-__all__ = ["CALL_OPTIONS", "check_call", "needs_model", "split"]
+__all__ = ["CALL_OPTIONS", "carry_metadata", "check_call", "needs_model", "split"]
+
+_KEPT_METADATA = ("exif", "icc_profile", "xmp")
 
 CALL_OPTIONS = frozenset(
-    {"background", "keep_metadata", "max_pixels", "target_bytes", "strength", "preserve", "preset"}
+    {
+        "background",
+        "keep_metadata",
+        "max_pixels",
+        "target_bytes",
+        "strength",
+        "preserve",
+        "preset",
+        "min_quality",
+        "if_unmet",
+    }
 )
+IF_UNMET = ("best", "error")
 
 
 def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -29,7 +42,22 @@ def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         background_rgb(call["background"])
     check_bool("keep_metadata", call.get("keep_metadata", False))
     check_optional_int("target_bytes", call.get("target_bytes"), 1)
+    if call.get("min_quality") is not None:
+        check_int("min_quality", call["min_quality"], 1, 100)
+    if call.get("if_unmet") is not None:
+        check_choice("if_unmet", call["if_unmet"], IF_UNMET)
     return jpeg, call
+
+
+def carry_metadata(jpeg: dict[str, Any], source: Source, *, recoloured: bool) -> None:
+    """``keep_metadata``: the source's EXIF, ICC and XMP into ``jpeg`` where not given.
+
+    ``recoloured``: a method writes CMYK input as YCbCr, so a CMYK ICC profile would lie.
+    """
+    drop_icc = recoloured and source.image.mode == "CMYK"
+    for key in _KEPT_METADATA:
+        if key in source.info and jpeg.get(key) is None and not (drop_icc and key == "icc_profile"):
+            jpeg[key] = source.info[key]
 
 
 def needs_model(call: dict[str, Any], method: Method | None) -> bool:
@@ -62,6 +90,11 @@ def check_call(call: dict[str, Any], method: Method | None, *, has_model: bool) 
                 f"preserve={preserve!r} needs a model with a classifier; pass model='cam' "
                 "(or preset='machine', which predicts the KL without a model)"
             )
+    searches = preserve is not None or call.get("target_bytes") is not None
+    if call.get("min_quality") is not None and not searches:
+        raise ValueError("min_quality is a floor for rate control; pass preserve or target_bytes")
+    if call.get("if_unmet") is not None and preserve is None:
+        raise ValueError("if_unmet says what preserve does with an unmet budget; pass preserve")
     strength = call.get("strength")
     if strength is not None:
         if method is None:

@@ -8,20 +8,17 @@ are reported on stderr in one line, without a traceback.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from PIL import ImageColor
 
 from ._check import DEVICES
 from ._version import __version__
-from .api import Encoder
-from .batch import plan_jobs, run_batch
 from .codec.machine import PRESETS
+from .commands import encode_command, models_command, saliency_command
 from .maps.registry import available_models
 from .methods import available_methods
 from .ratecontrol import check_preserve
@@ -136,6 +133,11 @@ def _add_batch_options(p: argparse.ArgumentParser) -> None:
         help="parallel workers (default: %(default)s)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or per-file lines")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per file on stdout as it finishes (the totals go to stderr)",
+    )
 
 
 def _add_encoding_options(p: argparse.ArgumentParser) -> None:
@@ -173,6 +175,7 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
         "or its probabilities within this KL divergence in nats (e.g. 0.1); with "
         "--preset machine, a predicted-KL budget (e.g. 0.004), no model",
     )
+    _add_rate_options(p)
     p.add_argument(
         "--background",
         type=_background,
@@ -189,6 +192,27 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=DEVICES, default="auto")
 
 
+def _add_rate_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--min-quality",
+        type=int,
+        metavar="Q",
+        help="lowest quality --preserve or --target-bytes may choose (default 1; 20 with "
+        "--preset machine --preserve)",
+    )
+    p.add_argument(
+        "--if-unmet",
+        choices=("best", "error"),
+        help="a --preserve budget that quality 100 misses: write quality 100 and say so "
+        "(best, the default) or fail the file (error)",
+    )
+    p.add_argument(
+        "--no-compare",
+        action="store_true",
+        help="skip the plain JPEG at the same quality that each output is compared with",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
     parser = build_parser()
@@ -202,10 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_demo(args.out_dir, quality=args.quality)
         if args.command == "models":
-            return _models_command()
+            return models_command()
         if args.command == "saliency":
-            return _saliency_command(args)
-        return _encode_command(args)
+            return saliency_command(args)
+        return encode_command(args)
     except (ValueError, TypeError, OSError, RuntimeError) as e:
         # RuntimeError: onnxruntime's (no CUDA for --device cuda, a corrupt model file):
         # user errors too, so one line and rc 2, not a traceback.
@@ -214,64 +238,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("jpegsal: interrupted", file=sys.stderr)
         return 130
-
-
-def _encoder_from_args(args: argparse.Namespace) -> Encoder:
-    options: dict[str, Any] = {"keep_metadata": not args.strip_metadata}
-    names = (
-        "quality",
-        "subsampling",
-        "target_bytes",
-        "background",
-        "strength",
-        "preserve",
-        "preset",
-        "max_pixels",
-    )
-    for name in names:
-        if getattr(args, name) is not None:
-            options[name] = getattr(args, name)
-    if args.progressive:
-        options["progressive"] = True
-    if args.optimize:
-        options["optimize"] = True
-    return Encoder(args.model, args.method, device=args.device, **options)
-
-
-def _encode_command(args: argparse.Namespace) -> int:
-    encoder = _encoder_from_args(args)  # bad options fail here, before any file
-    if args.model is not None and args.method is None and args.preserve is None:
-        print(
-            f"jpegsal: warning: --model {args.model} does nothing without --method or "
-            "--preserve; writing plain JPEG",
-            file=sys.stderr,
-        )
-    jobs = plan_jobs(args.inputs, args.output, args.out_dir, recursive=args.recursive)
-    return run_batch(jobs, encoder.encode, args)
-
-
-def _saliency_command(args: argparse.Namespace) -> int:
-    from .inputs import load_image
-    from .maps.compute import model_view
-    from .maps.heatmap import render
-
-    encoder = Encoder(args.model, device=args.device)
-
-    def work(path: Path) -> bytes:
-        sal = encoder.saliency(path)
-        buf = io.BytesIO()
-        render(model_view(load_image(path).image), sal.map, overlay=args.overlay).save(buf, "PNG")
-        return buf.getvalue()
-
-    jobs = plan_jobs(args.inputs, None, args.out_dir, recursive=args.recursive, suffix=".png")
-    return run_batch(jobs, work, args)
-
-
-def _models_command() -> int:
-    from .maps.registry import models
-
-    for card in models():
-        acc = card.get("accuracy", {})
-        top1 = f"top-1 {acc['top1_onnxruntime']}%" if "top1_onnxruntime" in acc else ""
-        print(f"{card['name']:<8} {card.get('description', '')}  {top1}")
-    return 0

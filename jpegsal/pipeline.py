@@ -93,6 +93,9 @@ class EncodeResult:
     timings : dict
         Seconds per stage: ``load``, ``saliency``, ``method``, ``encode``, ``check``
         (decoding and classifying candidates for ``preserve``) and ``total``.
+    met : bool or None
+        With ``preserve``: whether the output meets the budget (``False`` only when
+        ``if_unmet="best"`` kept quality 100 for a budget it misses).
     """
 
     data: bytes = field(repr=False)
@@ -104,6 +107,7 @@ class EncodeResult:
     encodes: int
     network_runs: int
     timings: dict[str, float]
+    met: bool | None = None
 
     def __len__(self) -> int:
         return len(self.data)
@@ -185,19 +189,21 @@ def encode_source(
     target_bytes: int | None,
     preserve: str | float | None,
     watch: Stopwatch,
+    min_quality: int | None = None,
+    if_unmet: str = "best",
 ) -> EncodeResult:
-    """Saliency (computed once, or ``given``), then the method step and rate control."""
-    active = method is not None and method.strength > 0
-    tag = source_tag(source)
+    """Saliency (computed once, or ``given``), then the method step and rate control
+    (``min_quality``, ``if_unmet``: :class:`~jpegsal.ratecontrol.Control`'s)."""
+    active, tag = method is not None and method.strength > 0, source_tag(source)
     if given is not None:
         given.check_fits(source.image.size)
-    if options.streamtype and (target_bytes is not None or preserve is not None):
-        raise ValueError(
-            f"streamtype={options.streamtype} writes a partial stream that rate control "
-            "cannot decode; drop target_bytes/preserve or use streamtype=0"
-        )
+    _check_stream(options, target_bytes is not None or preserve is not None)
     if options.preset == "machine":
-        return _machine(source, options, target_bytes, preserve, watch)
+        # The floor guards the predicted KL, which is least reliable far from q100.
+        floor = min_quality or (MACHINE_FLOOR if preserve is not None else 1)
+        return _machine(
+            source, options, Control(target_bytes, None, floor, if_unmet), preserve, watch
+        )
     # The plain path converts nothing: Pillow gets the source pixels as they are.
     view = model_view(source.image) if active or preserve is not None else source.image
     sal, runs, check = given, 0, None
@@ -216,7 +222,7 @@ def encode_source(
         options,
         method=method,
         saliency=sal,
-        control=Control(target_bytes, check),
+        control=Control(target_bytes, check, min_quality or 1, if_unmet),
         watch=watch,
     )
     if check is not None:
@@ -231,28 +237,43 @@ def encode_source(
         watch.counts.get("encode", 0),
         runs + (check.runs if check is not None else 0),
         watch.timings(),
+        check.passed.get(data) if check is not None else None,
     )
+
+
+def _check_stream(options: JpegOptions, searches: bool) -> None:
+    if options.streamtype and searches:
+        raise ValueError(
+            f"streamtype={options.streamtype} writes a partial stream that rate control "
+            "cannot decode; drop target_bytes/preserve or use streamtype=0"
+        )
 
 
 def _machine(
     source: Source,
     options: JpegOptions,
-    target_bytes: int | None,
+    control: Control,
     preserve: str | float | None,
     watch: Stopwatch,
 ) -> EncodeResult:
     """The machine preset: no model; ``preserve`` is a predicted-KL budget."""
-    predicted, control = None, Control(target_bytes)
+    predicted, met = None, None
     if preserve is not None:
-        predicted = PredictedBudget(source.image, float(preserve), MACHINE_FLOOR)
+        predicted = PredictedBudget(source.image, float(preserve), control.min_quality)
         with watch("check"):  # the prediction is the preset's check: no decode, no network
             options = options.with_quality(predicted.quality())
+        met = predicted.predicted[options.quality] <= float(preserve)
+        if not met and control.if_unmet == "error":
+            raise ValueError(
+                f"preserve={preserve!r} cannot be met: at quality 100 the predicted KL is "
+                f"{predicted.predicted[100]:.4g} nats (pass if_unmet='best' to keep quality 100)"
+            )
     quality, data = run(
         source, source.image, options, method=None, saliency=None, control=control, watch=watch
     )
     kl = predicted.predicted[quality] if predicted is not None else None
     encodes = watch.counts.get("encode", 0)
-    return EncodeResult(data, quality, None, None, None, kl, encodes, 0, watch.timings())
+    return EncodeResult(data, quality, None, None, None, kl, encodes, 0, watch.timings(), met)
 
 
 def source_tag(source: Source) -> int:

@@ -70,6 +70,7 @@ class PreserveCheck:
     mode: str
     tag: int = 1
     kl: dict[bytes, float] = field(default_factory=dict, repr=False)
+    passed: dict[bytes, bool] = field(default_factory=dict, repr=False)
     runs: int = 0
     seconds: float = 0.0
 
@@ -86,8 +87,11 @@ class PreserveCheck:
         self.seconds += time.perf_counter() - t
         self.kl[data] = kl_divergence(self._probs, probs)
         if self.budget == "top1":
-            return int(np.argmax(probs)) == self.top1
-        return self.kl[data] <= float(self.budget)
+            ok = int(np.argmax(probs)) == self.top1
+        else:
+            ok = self.kl[data] <= float(self.budget)
+        self.passed[data] = ok
+        return ok
 
 
 @dataclass
@@ -131,10 +135,17 @@ class PredictedBudget:
 
 @dataclass(frozen=True)
 class Control:
-    """What rate control is asked for: nothing, a byte budget, or a preserve check."""
+    """What rate control is asked for: nothing, a byte budget, or a preserve check.
+
+    ``min_quality`` is the lowest quality either search may choose. ``if_unmet`` is what
+    ``preserve`` does when even quality 100 fails: ``"best"`` keeps that output (the
+    safest there is; :class:`EncodeResult` says ``met=False``), ``"error"`` raises.
+    """
 
     target_bytes: int | None = None
     check: PreserveCheck | None = None
+    min_quality: int = 1
+    if_unmet: str = "best"
 
     @property
     def searches(self) -> bool:
@@ -156,16 +167,18 @@ def choose(
         return encode(options.with_quality(q))
 
     if control.target_bytes is not None:
-        return fit_quality(at, control.target_bytes)
+        return fit_quality(at, control.target_bytes, lo=control.min_quality)
     check = control.check
     assert check is not None
     try:
-        return smallest_passing(at, check)
+        # "best": quality 100 comes back even if it fails (met=False); nothing is lost.
+        strict = control.if_unmet == "error"
+        return smallest_passing(at, check, lo=control.min_quality, strict=strict)
     except ValueError:
         raise ValueError(
             f"preserve={check.budget!r} cannot be met: at quality 100 the classifier's "
             f"KL divergence is {min(check.kl.values()):.4g} nats (a method's edits count "
-            "too; lower its strength)"
+            "too; lower its strength, or pass if_unmet='best' to keep quality 100)"
         ) from None
 
 
@@ -201,15 +214,21 @@ def fit_quality(
             smallest = len(data)
             hi = q - 1
     if best is None:
+        floor = f" (min_quality={hi + 1})" if hi + 1 > 1 else ""
         raise ValueError(
             f"target_bytes={target_bytes} is unreachable: the smallest output "
-            f"(quality {hi + 1}) is {smallest} bytes"
+            f"(quality {hi + 1}{floor}) is {smallest} bytes"
         )
     return best
 
 
 def smallest_passing(
-    encode: Callable[[int], bytes], passes: Callable[[bytes], bool], *, lo: int = 1, hi: int = 100
+    encode: Callable[[int], bytes],
+    passes: Callable[[bytes], bool],
+    *,
+    lo: int = 1,
+    hi: int = 100,
+    strict: bool = True,
 ) -> tuple[int, bytes]:
     """Return ``(quality, data)`` for the lowest quality found whose output ``passes``.
 
@@ -221,10 +240,13 @@ def smallest_passing(
     Raises
     ------
     ValueError
-        If even quality ``hi`` does not pass.
+        If even quality ``hi`` does not pass (with ``strict=False``: ``(hi, data)`` is
+        returned instead, the output closest to passing).
     """
     top = encode(hi)
     if not passes(top):
+        if not strict:
+            return hi, top
         raise ValueError(f"the condition fails even at quality {hi}; nothing smaller can keep it")
     best = (hi, top)
     hi -= 1

@@ -324,12 +324,12 @@ def test_runtime_errors_are_one_line_and_rc_2(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import jpegsal.cli
+    import jpegsal.commands
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("CUDA driver version is insufficient")  # as onnxruntime-gpu says
 
-    monkeypatch.setattr(jpegsal.cli, "Encoder", broken)
+    monkeypatch.setattr(jpegsal.commands, "Encoder", broken)
     assert main(["encode", str(inputs / "a.png"), "-o", str(tmp_path / "a.jpg")]) == 2
     err = capsys.readouterr().err
     assert err == "jpegsal: error: CUDA driver version is insufficient\n"
@@ -370,16 +370,14 @@ def test_ctrl_c_stops_the_batch_and_reports(
     import signal
     import threading
 
-    import jpegsal.cli
-
     src = tmp_path / "in"
     src.mkdir()
     for i in range(6):
         shutil.copy(sample_paths[0], src / f"{i}.png")
-    real = jpegsal.Encoder.encode
+    real = jpegsal.Encoder.encode_with_info
     calls = threading.Event()
 
-    def encode(self: jpegsal.Encoder, image: object, **kw: object) -> bytes:
+    def encode(self: jpegsal.Encoder, image: object, **kw: object) -> jpegsal.EncodeResult:
         if not calls.is_set():  # the first image: as if the user pressed Ctrl-C now
             calls.set()
             if sig == "SIGINT":
@@ -390,7 +388,7 @@ def test_ctrl_c_stops_the_batch_and_reports(
 
     out = tmp_path / "out"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(jpegsal.cli.Encoder, "encode", encode)
+        mp.setattr(jpegsal.Encoder, "encode_with_info", encode)
         rc = main(["encode", str(src), "--out-dir", str(out), "--jobs", "1"])
     assert rc == 130
     captured = capsys.readouterr()
@@ -437,3 +435,70 @@ def test_max_pixels_limits_inputs(
     assert rc == 1  # a per-file failure: the input is over the limit
     assert "a.png" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_lines_compare_with_a_plain_jpeg_at_the_same_quality(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "m.jpg"
+    args = ["encode", str(inputs / "a.png"), "-o", str(out), "--preset", "machine"]
+    assert main([*args, "--quality", "70"]) == 0
+    with Image.open(inputs / "a.png") as im:
+        plain = len(pillow_jpeg(im, quality=70))  # what the user would have written
+    mine = out.stat().st_size
+    stdout = capsys.readouterr().out
+    assert f"{mine / plain:.3f}x plain" in stdout
+    assert "  q70" in stdout
+    assert f"{mine / plain:.3f}x a plain JPEG at the same quality, {plain} bytes" in stdout
+    # A plain encode is its own reference; --no-compare drops the comparison.
+    assert main(["encode", str(inputs / "a.png"), "-o", str(tmp_path / "p.jpg")]) == 0
+    assert "; 1.000x a plain JPEG" in capsys.readouterr().out
+    assert main([*args[:3], str(tmp_path / "n.jpg"), *args[4:], "--no-compare"]) == 0
+    assert "plain" not in capsys.readouterr().out
+
+
+def test_json_lines_one_object_per_file(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    (inputs / "bad.png").write_bytes(b"plain text")
+    out = tmp_path / "out"
+    args = ["encode", str(inputs), "--out-dir", str(out), "-r", "--json", "--preset", "machine"]
+    assert main([*args, "--preserve", "0.01"]) == 1
+    captured = capsys.readouterr()
+    rows = {Path(r["input"]).name: r for r in map(json.loads, captured.out.splitlines())}
+    assert sorted(rows) == ["a.png", "b.png", "bad.png"]  # stdout holds only the objects
+    assert rows["bad.png"]["status"] == "failed"
+    assert "cannot identify image file" in rows["bad.png"]["error"]
+    a = rows["a.png"]
+    assert a["status"] == "written"
+    assert a["bytes_out"] == (out / "a.jpg").stat().st_size
+    assert 20 <= a["quality"] <= 100
+    assert a["kl"] <= 0.01
+    assert a["met"] is True
+    assert a["plain_bytes"] > 0
+    assert "2 written, 1 failed" in captured.err  # the totals go to stderr
+    assert main([*args, "--skip-existing"]) == 1
+    skipped = [json.loads(r) for r in capsys.readouterr().out.splitlines()]
+    assert sorted(r["status"] for r in skipped) == ["failed", "skipped", "skipped"]
+
+
+def test_unmet_preserve_writes_quality_100_or_fails_on_request(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = str(inputs / "a.png")
+    args = ["encode", src, "--preset", "machine", "--preserve", "1e-12"]
+    assert main([*args, "-o", str(tmp_path / "best.jpg")]) == 0
+    stdout = capsys.readouterr().out
+    assert "q100" in stdout
+    assert "preserve budget not met: quality 100 kept" in stdout
+    assert "1 written, 1 written at quality 100 with the preserve budget unmet" in stdout
+    assert main([*args, "-o", str(tmp_path / "err.jpg"), "--if-unmet", "error"]) == 1
+    assert "cannot be met" in capsys.readouterr().err
+    assert not (tmp_path / "err.jpg").exists()
+    floor = ["encode", src, "--preset", "machine", "--preserve", "1e6", "--min-quality", "55"]
+    assert main([*floor, "-o", str(tmp_path / "floor.jpg"), "--json"]) == 0
+    assert '"quality": 55' in capsys.readouterr().out
+    assert main(["encode", src, "-o", str(tmp_path / "x.jpg"), "--min-quality", "5"]) == 2
+    assert "min_quality is a floor for rate control" in capsys.readouterr().err

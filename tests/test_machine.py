@@ -182,6 +182,15 @@ def test_preserve_floor_and_unreachable_budget(photo: Image.Image) -> None:
     assert safest.quality == 100
     assert safest.kl is not None
     assert safest.kl > 1e-9
+    assert safest.met is False
+    assert enc.encode_with_info(photo, preserve=1e6).met is True
+    # min_quality replaces the preset's floor; if_unmet="error" refuses the unmet budget.
+    assert enc.encode_with_info(photo, preserve=1e6, min_quality=45).quality == 45
+    with pytest.raises(ValueError, match=r"preserve=1e-09 cannot be met: .* predicted KL"):
+        enc.encode(photo, preserve=1e-9, if_unmet="error")
+    # target_bytes under the preset keeps its full range (the floor guards predictions).
+    tiny = len(jpegsal.encode(photo, preset="machine", quality=5))
+    assert enc.encode_with_info(photo, target_bytes=tiny).quality < MACHINE_FLOOR
 
 
 def test_predicted_kl_matches_a_slow_reference(photo: Image.Image) -> None:

@@ -80,12 +80,39 @@ def test_preserve_kl_budget(rgb: Image.Image) -> None:
         assert result.kl == pytest.approx(kl, abs=1e-6)
         assert result.kl <= t
         assert result.top1 == int(np.argmax(before))
+        assert result.met is True
     # A looser budget never needs a higher quality (bisection over the same encodes).
     assert results[0.3].quality <= results[0.05].quality
     assert len(results[0.3]) <= len(results[0.05])
-    # Even quality 100 differs a little from the original; say so rather than return it.
+    # Even quality 100 differs a little from the original. By default that output is
+    # kept and flagged (nothing is lost); if_unmet="error" raises instead.
+    unmet = enc.encode_with_info(rgb, preserve=0.001)
+    assert (unmet.quality, unmet.met) == (100, False)
+    assert unmet.kl is not None
+    assert unmet.kl > 0.001
+    assert unmet.encodes == 1  # quality 100 failed: no search below it
     with pytest.raises(ValueError, match=r"preserve=0.001 cannot be met: at quality 100 .* lower"):
-        enc.encode(rgb, preserve=0.001)
+        enc.encode(rgb, preserve=0.001, if_unmet="error")
+
+
+def test_min_quality_floors_both_searches(rgb: Image.Image) -> None:
+    enc = jpegsal.Encoder("cam")
+    low = enc.encode_with_info(rgb, preserve=5.0)  # a loose budget goes very low ...
+    floored = enc.encode_with_info(rgb, preserve=5.0, min_quality=60)
+    assert low.quality < 60 <= floored.quality  # ... unless floored
+    assert floored.met is True
+    small = len(jpegsal.encode(rgb, quality=10))
+    assert jpegsal.Encoder().encode_with_info(rgb, target_bytes=small).quality >= 10
+    with pytest.raises(ValueError, match=r"unreachable: .*\(quality 60 \(min_quality=60\)\)"):
+        jpegsal.encode(rgb, target_bytes=small, min_quality=60)
+    with pytest.raises(ValueError, match="min_quality is a floor for rate control"):
+        jpegsal.encode(rgb, min_quality=50)
+    with pytest.raises(ValueError, match="if_unmet says what preserve does"):
+        jpegsal.encode(rgb, if_unmet="error")
+    with pytest.raises(ValueError, match=r"min_quality must be an int in 1\.\.100"):
+        enc.encode(rgb, preserve=0.1, min_quality=0)
+    with pytest.raises(ValueError, match="if_unmet must be one of"):
+        enc.encode(rgb, preserve=0.1, if_unmet="skip")
 
 
 def test_preserve_errors(rgb: Image.Image) -> None:

@@ -1,0 +1,106 @@
+"""The CLI's commands: each takes the parsed arguments and returns the exit code.
+
+:mod:`jpegsal.cli` parses; this module turns arguments into an :class:`Encoder` and
+the work done on each file (:mod:`jpegsal.batch` runs it and reports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .api import Encoder
+from .batch import Output, plan_jobs, run_batch
+from .call_options import CALL_OPTIONS
+
+__all__ = ["encode_command", "models_command", "saliency_command"]
+
+# Options that make an encode something other than Pillow's (kept: background, metadata).
+_NOT_PLAIN = CALL_OPTIONS - {"background", "keep_metadata", "max_pixels"}
+
+
+def _encoder_from_args(args: argparse.Namespace) -> Encoder:
+    options: dict[str, Any] = {"keep_metadata": not args.strip_metadata}
+    names = (
+        "quality",
+        "subsampling",
+        "target_bytes",
+        "background",
+        "strength",
+        "preserve",
+        "preset",
+        "max_pixels",
+        "min_quality",
+        "if_unmet",
+    )
+    for name in names:
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    if args.progressive:
+        options["progressive"] = True
+    if args.optimize:
+        options["optimize"] = True
+    return Encoder(args.model, args.method, device=args.device, **options)
+
+
+def encode_command(args: argparse.Namespace) -> int:
+    encoder = _encoder_from_args(args)  # bad options fail here, before any file
+    if args.model is not None and args.method is None and args.preserve is None:
+        print(
+            f"jpegsal: warning: --model {args.model} does nothing without --method or "
+            "--preserve; writing plain JPEG",
+            file=sys.stderr,
+        )
+    jobs = plan_jobs(args.inputs, args.output, args.out_dir, recursive=args.recursive)
+    return run_batch(jobs, _encode_work(encoder, args), args)
+
+
+def _encode_work(encoder: Encoder, args: argparse.Namespace) -> Callable[[Path], Output]:
+    """Encode one file; unless it is plain already, also size a plain JPEG at the same
+    quality (Pillow's, the same JPEG options), the saving a user would get without jpegsal."""
+    jpeg_only = {k: v for k, v in encoder.defaults.items() if k not in _NOT_PLAIN}
+    plain_same = encoder.method is None and jpeg_only == encoder.defaults
+    reference = Encoder(**jpeg_only)
+
+    def work(path: Path) -> Output:
+        result = encoder.encode_with_info(path)
+        plain = None
+        if not args.no_compare:
+            if plain_same:
+                plain = len(result.data)
+            elif result.quality >= 0:  # -1: tables given, no quality to compare at
+                plain = len(reference.encode(path, quality=result.quality))
+        return Output(result.data, result.quality, plain, result.kl, result.met)
+
+    return work
+
+
+def saliency_command(args: argparse.Namespace) -> int:
+    from .inputs import load_image
+    from .maps.compute import model_view
+    from .maps.heatmap import render
+
+    encoder = Encoder(args.model, device=args.device)
+
+    def work(path: Path) -> Output:
+        sal = encoder.saliency(path)
+        buf = io.BytesIO()
+        render(model_view(load_image(path).image), sal.map, overlay=args.overlay).save(buf, "PNG")
+        return Output(buf.getvalue())
+
+    jobs = plan_jobs(args.inputs, None, args.out_dir, recursive=args.recursive, suffix=".png")
+    return run_batch(jobs, work, args)
+
+
+def models_command() -> int:
+    from .maps.registry import models
+
+    for card in models():
+        acc = card.get("accuracy", {})
+        top1 = f"top-1 {acc['top1_onnxruntime']}%" if "top1_onnxruntime" in acc else ""
+        print(f"{card['name']:<8} {card.get('description', '')}  {top1}")
+    return 0
