@@ -53,9 +53,10 @@ class Encoder:
         CPU threads for the model; default ``OMP_NUM_THREADS`` or onnxruntime's choice.
     background : int or (r, g, b), optional
         Composite alpha onto this colour; without it, alpha inputs raise ``OSError``.
-    keep_metadata : bool
+    keep_metadata : bool or "orientation"
         Carry EXIF (orientation included), ICC profile and XMP over from the input
         when the caller did not pass them. Default ``False``, as Pillow.
+        ``"orientation"``: only the EXIF orientation tag (what ``--strip-metadata`` keeps).
     max_pixels : int or None
         Decompression-bomb limit for encoded inputs; default: Pillow's.
     target_bytes : int, optional
@@ -206,8 +207,7 @@ class Encoder:
         if max(source.image.size) > _JPEG_MAX_SIDE:  # fail before any network runs
             w, h = source.image.size
             raise ValueError(f"image is {w}x{h}; a JPEG holds at most 65,535 pixels per side")
-        if call.get("keep_metadata", False):
-            carry_metadata(jpeg, source, recoloured=self.method is not None)
+        carry_metadata(jpeg, source, call.get("keep_metadata"), recoloured=bool(self.method))
         preset = call.get("preset")
         options = normalize_options(apply_preset(preset, jpeg), source.image)
         options = dataclasses.replace(options, preset=preset)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import os
 import signal
 import sys
 import threading
@@ -20,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 
 from .codec.files import write_atomic
-from .report import Job, Output, file_line, summary
+from .report import Job, Output, cli_words, file_line, summary
 
 __all__ = ["Job", "Output", "plan_jobs", "run_batch"]
 
@@ -118,7 +119,7 @@ def _first_ctrl_c_sets(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def _check_paths(inputs: Sequence[str], output: Path | None) -> None:
+def _check_paths(inputs: Sequence[str], output: Path | None, suffix: str) -> None:
     """Usage errors in the paths themselves, before anything is scanned."""
     if (output is not None and str(output) == "-") or "-" in inputs:
         # Not a file named "-" (what a plain path would give): streams are not supported.
@@ -126,10 +127,14 @@ def _check_paths(inputs: Sequence[str], output: Path | None) -> None:
             "'-' (standard input/output) is not supported; name the input and output files"
         )
     if output is not None:
+        want = Image.registered_extensions()[suffix]
         fmt = Image.registered_extensions().get(output.suffix.lower())
-        if fmt is not None and fmt != "JPEG":
+        if output.is_dir() or str(output).endswith(("/", os.sep)):
+            raise ValueError(f"-o {str(output)!r} is a folder; -o names a file, use --out-dir")
+        if fmt is not None and fmt != want:
             raise ValueError(
-                f"-o {str(output)!r}: jpegsal writes JPEG, not {fmt}; name the output .jpg"
+                f"-o {str(output)!r}: this command writes {want}, not {fmt}; "
+                f"name the output {suffix}"
             )
 
 
@@ -147,7 +152,7 @@ def plan_jobs(
     suffix: str = ".jpg",
 ) -> list[Job]:
     """Expand inputs into jobs; problems found here become failed jobs, not exceptions."""
-    _check_paths(inputs, output)
+    _check_paths(inputs, output, suffix)
     found: list[tuple[Path, Path]] = []  # (source, path relative to the output dir)
     jobs: list[Job] = []
     for text in inputs:
@@ -206,4 +211,4 @@ def _run_job(work: Callable[[Path], Output], job: Job, overwrite: bool) -> None:
         write_atomic(out.data, job.dst, overwrite=overwrite)
         job.record(out)
     except Exception as e:  # one bad file must not stop the batch
-        job.error = f"{type(e).__name__}: {e}"
+        job.error = f"{type(e).__name__}: {cli_words(str(e))}"

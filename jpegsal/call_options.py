@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from PIL import Image
+
 from ._check import check_bool, check_choice, check_int, check_number, check_optional_int
 from .codec.machine import PRESETS
 from .inputs import Source, background_rgb
+from .maps.orientation import orientation
 from .methods import Method
 from .ratecontrol import check_preserve
 
@@ -40,7 +43,8 @@ def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     call = {k: v for k, v in options.items() if k in CALL_OPTIONS}
     if call.get("background") is not None:
         background_rgb(call["background"])
-    check_bool("keep_metadata", call.get("keep_metadata", False))
+    if call.get("keep_metadata") != "orientation":
+        check_bool("keep_metadata", call.get("keep_metadata", False))
     check_optional_int("target_bytes", call.get("target_bytes"), 1)
     if call.get("min_quality") is not None:
         check_int("min_quality", call["min_quality"], 1, 100)
@@ -49,11 +53,24 @@ def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return jpeg, call
 
 
-def carry_metadata(jpeg: dict[str, Any], source: Source, *, recoloured: bool) -> None:
+def carry_metadata(
+    jpeg: dict[str, Any], source: Source, keep: bool | str | None, *, recoloured: bool
+) -> None:
     """``keep_metadata``: the source's EXIF, ICC and XMP into ``jpeg`` where not given.
 
-    ``recoloured``: a method writes CMYK input as YCbCr, so a CMYK ICC profile would lie.
+    ``keep="orientation"`` carries only the EXIF orientation tag (in an EXIF block of its
+    own), so stripped photos still display upright. ``recoloured``: a method writes CMYK
+    input as YCbCr, so a CMYK ICC profile would lie.
     """
+    if not keep:
+        return
+    if keep == "orientation":
+        tag = orientation(source.info.get("exif"))
+        if tag != 1 and jpeg.get("exif") is None:
+            exif = Image.Exif()
+            exif[0x0112] = tag
+            jpeg["exif"] = exif.tobytes()
+        return
     drop_icc = recoloured and source.image.mode == "CMYK"
     for key in _KEPT_METADATA:
         if key in source.info and jpeg.get(key) is None and not (drop_icc and key == "icc_profile"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from .commands import encode_command, models_command, saliency_command
 from .maps.registry import available_models
 from .methods import available_methods
 from .ratecontrol import check_preserve
+from .report import cli_words
 
 __all__ = ["main"]
 
@@ -92,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
             "with --overlay, as colour overlays on the image. Same input rules as encode."
         ),
     )
-    sal.add_argument("-o", "--out-dir", type=Path, required=True, help="output directory")
+    out = sal.add_mutually_exclusive_group(required=True)
+    out.add_argument("-o", "--output", type=Path, help="output PNG file (one input only)")
+    out.add_argument("--out-dir", type=Path, help="output directory (mirrors input folders)")
     sal.add_argument(
         "--model",
         default="cam",
@@ -100,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"{', '.join(available_models())} or a path to an .onnx file (default: cam)",
     )
     sal.add_argument("--overlay", action="store_true", help="colour overlay on the image")
+    sal.add_argument(
+        "--background",
+        type=_background,
+        help="flatten alpha onto this colour first (R,G,B, #rrggbb or a name)",
+    )
     sal.add_argument("--device", choices=DEVICES, default="auto")
     _add_batch_options(sal)
 
@@ -182,7 +191,9 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
         help="flatten alpha onto this colour (R,G,B, #rrggbb or a name)",
     )
     p.add_argument(
-        "--strip-metadata", action="store_true", help="drop EXIF, ICC and XMP (kept by default)"
+        "--strip-metadata",
+        action="store_true",
+        help="drop EXIF (except the orientation tag), ICC and XMP (kept by default)",
     )
     p.add_argument(
         "--max-pixels",
@@ -220,6 +231,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version and usage errors
         return int(e.code or 0)
+    with warnings.catch_warnings():
+        _warnings_as_lines()
+        return _run(args)
+
+
+def _warnings_as_lines() -> None:
+    """A warning about an input is one line naming the file, every time (not once)."""
+    from PIL import Image
+
+    from .inputs import InputWarning
+
+    def show(message: Warning | str, category: type[Warning], *args: object, **kw: object) -> None:
+        print(f"jpegsal: warning: {cli_words(str(message))}", file=sys.stderr)
+
+    warnings.showwarning = show
+    for category in (InputWarning, Image.DecompressionBombWarning):
+        warnings.simplefilter("always", category)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "demo":
             from .demo import run_demo
@@ -233,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, OSError, RuntimeError) as e:
         # RuntimeError: onnxruntime's (no CUDA for --device cuda, a corrupt model file):
         # user errors too, so one line and rc 2, not a traceback.
-        print(f"jpegsal: error: {e}", file=sys.stderr)
+        print(f"jpegsal: error: {cli_words(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("jpegsal: interrupted", file=sys.stderr)

@@ -24,7 +24,8 @@ _NOT_PLAIN = CALL_OPTIONS - {"background", "keep_metadata", "max_pixels"}
 
 
 def _encoder_from_args(args: argparse.Namespace) -> Encoder:
-    options: dict[str, Any] = {"keep_metadata": not args.strip_metadata}
+    # --strip-metadata keeps the orientation tag: a stripped photo must not turn sideways.
+    options: dict[str, Any] = {"keep_metadata": "orientation" if args.strip_metadata else True}
     names = (
         "quality",
         "subsampling",
@@ -83,16 +84,23 @@ def saliency_command(args: argparse.Namespace) -> int:
     from .inputs import load_image
     from .maps.compute import model_view
     from .maps.heatmap import render
+    from .maps.orientation import map_upright, upright
 
     encoder = Encoder(args.model, device=args.device)
 
     def work(path: Path) -> Output:
-        sal = encoder.saliency(path)
+        source = load_image(path, background=args.background)
+        sal = encoder.saliency(source.image)
+        # A PNG carries no orientation: the picture is turned upright, as viewers show it.
+        tag = sal.orientation
+        view = upright(model_view(source.image), tag)
         buf = io.BytesIO()
-        render(model_view(load_image(path).image), sal.map, overlay=args.overlay).save(buf, "PNG")
+        render(view, map_upright(sal.map, tag), overlay=args.overlay).save(buf, "PNG")
         return Output(buf.getvalue())
 
-    jobs = plan_jobs(args.inputs, None, args.out_dir, recursive=args.recursive, suffix=".png")
+    jobs = plan_jobs(
+        args.inputs, args.output, args.out_dir, recursive=args.recursive, suffix=".png"
+    )
     return run_batch(jobs, work, args)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["Background", "ImageInput", "Source", "background_rgb", "load_image"]
+__all__ = ["Background", "ImageInput", "InputWarning", "Source", "background_rgb", "load_image"]
 
 ImageInput = Image.Image | np.ndarray | str | os.PathLike[str] | bytes | BinaryIO
 Background = int | tuple[int, int, int]
@@ -121,48 +122,75 @@ def _open(obj: Any, max_pixels: int | None) -> Image.Image:
         name = getattr(obj, "name", "<file object>")
         if isinstance(obj, io.TextIOBase):
             raise TypeError(f"file object {name!r} is open in text mode; open it with 'rb'")
-    with _pillow_limit(max_pixels):
-        try:
-            with Image.open(obj) as im:
-                if max_pixels is not PILLOW_DEFAULT and max_pixels is not None:
-                    _check_pixels(im, max_pixels)
-                im.load()
-                image: Image.Image = im
-                return image
-        except UnidentifiedImageError as e:
-            raise UnidentifiedImageError(f"cannot identify image file {name!r}") from e
-        except OSError as e:
-            if type(e) is not OSError:  # FileNotFoundError, PermissionError, ...: as they are
-                raise
-            # Pillow reports corrupt and truncated data as a bare OSError.
-            raise OSError(f"cannot decode image {name!r}: {e}") from e
+    try:
+        with _opened(obj, max_pixels, name) as im:
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1:
+                warnings.warn(
+                    f"{name}: {frames} frames; only the first is encoded (a JPEG holds one)",
+                    InputWarning,
+                    stacklevel=4,
+                )
+            im.load()
+            image: Image.Image = im
+            return image
+    except UnidentifiedImageError as e:
+        raise UnidentifiedImageError(f"cannot identify image file {name!r}") from e
+    except OSError as e:
+        if type(e) is not OSError:  # FileNotFoundError, PermissionError, ...: as they are
+            raise
+        # Pillow reports corrupt and truncated data as a bare OSError.
+        raise OSError(f"cannot decode image {name!r}: {e}") from e
 
 
-def _check_pixels(im: Image.Image, max_pixels: int) -> None:
-    pixels = im.width * im.height
-    if pixels > max_pixels:
-        raise Image.DecompressionBombError(
-            f"image has {pixels} pixels ({im.width}x{im.height}), over max_pixels={max_pixels}; "
-            "raise max_pixels if you trust the input"
-        )
+class InputWarning(UserWarning):
+    """Something about an input that the output cannot keep (e.g. frames after the first)."""
 
 
 @contextmanager
-def _pillow_limit(max_pixels: int | None) -> Iterator[None]:
-    # Pillow's check reads a module global; with an explicit limit we switch it
-    # off (under a lock) and check ourselves before decoding.
-    if max_pixels is PILLOW_DEFAULT:
-        yield
-        return
-    if max_pixels is not None and (isinstance(max_pixels, bool) or max_pixels < 1):
+def _opened(obj: Any, max_pixels: int | None, name: str) -> Iterator[Image.Image]:
+    """``Image.open(obj)``, with the decompression-bomb check in jpegsal's words.
+
+    Pillow's check reads a module global and names no file; it is switched off (under a
+    lock, for the header read only) and done here: Pillow's limits by default, or
+    ``max_pixels``. Above the limit is an error for an explicit ``max_pixels``; by
+    default a warning, and an error above twice it, as in Pillow.
+    """
+    explicit = max_pixels is not None and max_pixels is not PILLOW_DEFAULT
+    if explicit and (
+        isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1
+    ):
         raise ValueError(f"max_pixels must be a positive int or None, got {max_pixels!r}")
     with _LIMIT_LOCK:
         saved = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = None
         try:
-            yield
+            im = Image.open(obj)
         finally:
             Image.MAX_IMAGE_PIXELS = saved
+    with im:
+        limit = saved if max_pixels is PILLOW_DEFAULT else max_pixels
+        if limit is not None:
+            _check_pixels(im, int(limit), name, warn=max_pixels is PILLOW_DEFAULT)
+        yield im
+
+
+def _check_pixels(im: Image.Image, limit: int, name: str, *, warn: bool) -> None:
+    pixels = im.width * im.height
+    size = f"{name}: {pixels} pixels ({im.width}x{im.height})"
+    if warn and limit < pixels <= 2 * limit:
+        warnings.warn(
+            Image.DecompressionBombWarning(
+                f"{size} is over Pillow's limit of {limit}, a possible decompression bomb; "
+                "raise max_pixels (CLI: --max-pixels) if you trust the input"
+            ),
+            stacklevel=5,
+        )
+    elif pixels > (2 * limit if warn else limit):
+        what = f"twice Pillow's limit ({limit})" if warn else f"max_pixels={limit}"
+        raise Image.DecompressionBombError(
+            f"{size} is over {what}; raise max_pixels if you trust the input"
+        )
 
 
 def _from_array(a: np.ndarray) -> Image.Image:

@@ -8,12 +8,13 @@ JPEG at the same quality (Pillow's, with the same options). The input's size say
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Job", "Output", "file_line", "summary"]
+__all__ = ["Job", "Output", "cli_words", "file_line", "summary"]
 
 
 @dataclass(frozen=True)
@@ -111,3 +112,31 @@ def summary(jobs: list[Job], *, json_lines: bool) -> int:
     # With --json, stdout holds only the per-file objects; the summary goes to stderr.
     print(text, file=sys.stderr if json_lines else sys.stdout)
     return 1 if failed else 0
+
+
+_API_NAMES = (
+    "method",
+    "model",
+    "preset",
+    "preserve",
+    "target_bytes",
+    "min_quality",
+    "if_unmet",
+    "strength",
+    "quality",
+    "subsampling",
+    "background",
+    "max_pixels",
+    "device",
+)
+_API_WORD = re.compile(rf"\b({'|'.join(_API_NAMES)})=('[^']*'|\S+)?")
+
+
+def cli_words(message: str) -> str:
+    """An API message in the CLI's words: ``pass method=...`` -> ``pass --method ...``."""
+
+    def flag(m: re.Match[str]) -> str:
+        value = (m.group(2) or "").strip("'")
+        return f"--{m.group(1).replace('_', '-')}" + (f" {value}" if value else "")
+
+    return _API_WORD.sub(flag, message)

@@ -130,7 +130,8 @@ def test_alpha_input_needs_background(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_metadata_kept_by_default_and_strippable(tmp_path: Path, rgb: Image.Image) -> None:
     exif = Image.Exif()
     exif[0x0112] = 8
-    rgb.save(tmp_path / "o.jpg", exif=exif)
+    exif[0x010F] = "Camera maker"  # Make: private, dropped by --strip-metadata
+    rgb.save(tmp_path / "o.jpg", exif=exif, icc_profile=b"fake-icc")
     assert main(["encode", str(tmp_path / "o.jpg"), "-o", str(tmp_path / "k.jpg"), "-q"]) == 0
     assert Image.open(tmp_path / "k.jpg").getexif()[0x0112] == 8
     assert (
@@ -146,7 +147,17 @@ def test_metadata_kept_by_default_and_strippable(tmp_path: Path, rgb: Image.Imag
         )
         == 0
     )
-    assert 0x0112 not in Image.open(tmp_path / "s.jpg").getexif()
+    stripped = Image.open(tmp_path / "s.jpg")
+    # Everything goes but the orientation: the photo still displays upright.
+    assert dict(stripped.getexif()) == {0x0112: 8}
+    assert "icc_profile" not in stripped.info
+    upright_src = tmp_path / "u.png"
+    rgb.save(upright_src)  # no orientation to keep: no EXIF at all
+    assert (
+        main(["encode", str(upright_src), "-o", str(tmp_path / "u.jpg"), "-q", "--strip-metadata"])
+        == 0
+    )
+    assert "exif" not in Image.open(tmp_path / "u.jpg").info
 
 
 def test_encoding_options_reach_the_encoder(inputs: Path, tmp_path: Path) -> None:
@@ -252,7 +263,7 @@ def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_saliency_command(inputs: Path, tmp_path: Path) -> None:
     out = tmp_path / "maps"
-    assert main(["saliency", str(inputs), "-o", str(out), "-r", "-q"]) == 0
+    assert main(["saliency", str(inputs), "--out-dir", str(out), "-r", "-q"]) == 0
     heat = Image.open(out / "a.png")
     with Image.open(inputs / "a.png") as src:
         assert heat.size == src.size
@@ -264,7 +275,7 @@ def test_saliency_command(inputs: Path, tmp_path: Path) -> None:
             [
                 "saliency",
                 str(inputs / "a.png"),
-                "-o",
+                "--out-dir",
                 str(over),
                 "--overlay",
                 "--model",
@@ -276,13 +287,13 @@ def test_saliency_command(inputs: Path, tmp_path: Path) -> None:
     )
     assert Image.open(over / "a.png").mode == "RGB"
     # Existing outputs are protected here too.
-    assert main(["saliency", str(inputs / "a.png"), "-o", str(over), "-q"]) == 1
+    assert main(["saliency", str(inputs / "a.png"), "--out-dir", str(over), "-q"]) == 1
 
 
 def test_saliency_command_bad_model(
     inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["saliency", str(inputs), "-o", str(tmp_path / "m"), "--model", "nope"]) == 2
+    assert main(["saliency", str(inputs), "--out-dir", str(tmp_path / "m"), "--model", "nope"]) == 2
     assert "unknown model 'nope'" in capsys.readouterr().err
 
 
@@ -405,7 +416,7 @@ def test_cli_option_checks(
     src = str(inputs / "a.png")
     # -o with another format's suffix would write JPEG bytes under a .png name.
     assert main(["encode", src, "-o", str(tmp_path / "x.png")]) == 2
-    assert "jpegsal writes JPEG, not PNG" in capsys.readouterr().err
+    assert "this command writes JPEG, not PNG" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
     assert main(["encode", src, "-o", str(tmp_path / "q.jpg"), "--quality", "-1"]) == 2
     out = tmp_path / "s.jpg"
@@ -502,3 +513,59 @@ def test_unmet_preserve_writes_quality_100_or_fails_on_request(
     assert '"quality": 55' in capsys.readouterr().out
     assert main(["encode", src, "-o", str(tmp_path / "x.jpg"), "--min-quality", "5"]) == 2
     assert "min_quality is a floor for rate control" in capsys.readouterr().err
+
+
+def test_saliency_output_file_upright_overlay_and_background(
+    inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # -o names one PNG file, as encode's -o names one JPEG; a folder there is refused.
+    with Image.open(inputs / "a.png") as im:
+        rgb = im.convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: viewers turn it 90 degrees clockwise
+    rgb.save(tmp_path / "turned.jpg", exif=exif.tobytes())
+    heat = tmp_path / "heat.png"
+    assert main(["saliency", str(tmp_path / "turned.jpg"), "-o", str(heat), "-q"]) == 0
+    w, h = rgb.size
+    assert Image.open(heat).size == (h, w)  # upright, as a viewer shows the photo
+    assert main(["saliency", str(inputs / "a.png"), "-o", str(tmp_path), "-q"]) == 2
+    assert "is a folder; -o names a file, use --out-dir" in capsys.readouterr().err
+    assert main(["saliency", str(inputs / "a.png"), "-o", str(tmp_path / "m.jpg")]) == 2
+    assert "writes PNG, not JPEG; name the output .png" in capsys.readouterr().err
+    rgba = Image.new("RGBA", (40, 30), (200, 10, 10, 0))
+    rgba.save(tmp_path / "alpha.png")
+    flat = tmp_path / "flat.png"
+    assert main(["saliency", str(tmp_path / "alpha.png"), "-o", str(flat), "-q"]) == 1
+    assert "pass --background" in capsys.readouterr().err
+    args = ["saliency", str(tmp_path / "alpha.png"), "-o", str(flat), "--background", "white"]
+    assert main([*args, "-q"]) == 0
+
+
+def test_cli_messages_use_flags_not_api_keywords() -> None:
+    from jpegsal.report import cli_words
+
+    assert cli_words("strength needs a method; pass method=...") == (
+        "strength needs a method; pass --method ..."
+    )
+    assert cli_words("pass if_unmet='best' to keep quality 100") == (
+        "pass --if-unmet best to keep quality 100"
+    )
+    assert cli_words("preset='machine' runs no classifier") == "--preset machine runs no classifier"
+
+
+def test_input_warnings_are_one_line_per_file(
+    tmp_path: Path, rgb: Image.Image, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frames = [rgb.convert("P"), rgb.rotate(90).convert("P")]
+    for name in ("a.gif", "b.gif"):
+        frames[0].save(tmp_path / name, save_all=True, append_images=frames[1:])
+    out = tmp_path / "out"
+    assert main(["encode", str(tmp_path / "*.gif"), "--out-dir", str(out), "-q", "-j", "1"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    # Each file is named, every time (Python would show one warning per code line once).
+    assert sorted(line.split(": ")[2] for line in err) == [
+        str(tmp_path / "a.gif"),
+        str(tmp_path / "b.gif"),
+    ]
+    assert all(line.startswith("jpegsal: warning: ") for line in err)
+    assert all("2 frames; only the first is encoded" in line for line in err)

@@ -266,11 +266,12 @@ def test_default_limit_is_pillows_and_none_disables(
     data = pillow_jpeg(rgb)
     expected = jpegsal.encode(data)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
-    with pytest.raises(Image.DecompressionBombError):
-        jpegsal.encode(data)  # over twice Pillow's limit: Pillow's error
+    with pytest.raises(Image.DecompressionBombError, match=r"<bytes>: 6144 pixels .*twice"):
+        jpegsal.encode(data)  # over twice Pillow's limit: Pillow's error class
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 4000)
-    with pytest.warns(Image.DecompressionBombWarning):
-        jpegsal.encode(data)  # between the limit and twice it: Pillow's warning
+    # Between the limit and twice it: Pillow's warning class, naming the input and the fix.
+    with pytest.warns(Image.DecompressionBombWarning, match=r"<bytes>: 6144 pixels \(96x64\)"):
+        jpegsal.encode(data)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -287,3 +288,19 @@ def test_load_image_reports_original_mode(rgb: Image.Image) -> None:
 def test_zero_size_pil_image() -> None:
     with pytest.raises(ValueError, match=re.escape("cannot write empty image (0x5)")):
         jpegsal.encode(Image.new("RGB", (0, 5)))
+
+
+def test_several_frames_warn_that_only_the_first_is_encoded(
+    rgb: Image.Image, tmp_path: Path
+) -> None:
+    from jpegsal.inputs import InputWarning
+
+    frames = [rgb.convert("P"), rgb.rotate(90).convert("P"), rgb.rotate(180).convert("P")]
+    frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:])
+    with pytest.warns(InputWarning, match=r"a\.gif: 3 frames; only the first is encoded"):
+        data = jpegsal.encode(tmp_path / "a.gif")
+    assert data == jpegsal.encode(frames[0])
+    frames[0].save(tmp_path / "one.gif")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one frame: no warning
+        jpegsal.encode(tmp_path / "one.gif")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-__all__ = ["Turn", "orientation", "to_stored_order", "upright"]
+__all__ = ["Turn", "map_upright", "orientation", "to_stored_order", "upright"]
 
 _T = Image.Transpose
 Turn = tuple[Image.Transpose, Image.Transpose]  # (to the upright view, back to stored order)
@@ -43,6 +43,14 @@ def upright(image: Image.Image, tag: int) -> Image.Image:
     """``image`` turned the way orientation ``tag`` says a viewer shows it."""
     turn = _ORIENT.get(tag)
     return image if turn is None else image.transpose(turn[0])
+
+
+def map_upright(sal: np.ndarray, tag: int) -> np.ndarray:
+    """A map in stored order, turned upright like its image (for pictures of it)."""
+    turn = _ORIENT.get(tag)
+    if turn is None:
+        return sal
+    return np.asarray(Image.fromarray(sal, "F").transpose(turn[0]), dtype=np.float32)
 
 
 def to_stored_order(sal: np.ndarray, tag: int) -> np.ndarray:
