@@ -59,6 +59,8 @@ class Encoder:
         ``"orientation"``: only the EXIF orientation tag (what ``--strip-metadata`` keeps).
     max_pixels : int or None
         Decompression-bomb limit for encoded inputs; default: Pillow's.
+    corrupt : {"warn", "error", "ignore"}
+        A damaged JPEG input (Pillow decodes it silently): warn (default), raise, ignore.
     target_bytes : int, optional
         Choose the highest quality whose output fits in this many bytes (a
         ``ValueError`` if even quality 1 does not fit; lower it or raise ``strength``).
@@ -71,9 +73,8 @@ class Encoder:
         to those on the output at most ``t`` nats (0.1 is a good start; smaller is
         safer). These guarantees hold for the explained classifier (EfficientNet-Lite0
         for ``cam``/``msroi``) only; other classifiers may disagree, less often with a
-        small ``t`` than with ``"top1"`` (see ``docs/methods.md``). Under
-        ``preset="machine"``, ``t`` bounds a *predicted* KL instead (no network runs; see
-        ``preset``).
+        small ``t`` than with ``"top1"`` (``docs/methods.md``). Under ``preset="machine"``,
+        ``t`` bounds a *predicted* KL (no network runs).
     min_quality : int in 1..100, optional
         The lowest quality ``preserve`` or ``target_bytes`` may choose (default 1; 20
         for ``preserve`` under ``preset="machine"``).
@@ -85,12 +86,10 @@ class Encoder:
         Quantisation tables shaped by the measured per-frequency sensitivity of two
         ImageNet classifiers, blended with libjpeg's (chosen per image size), and
         optimised Huffman tables (``optimize=True`` unless you pass ``optimize=False``).
-        ``quality`` keeps its rough meaning (similar bytes to Pillow's at the same
-        value). With ``preserve=t`` each image gets the lowest quality (at least 20)
-        whose predicted KL of those classifiers is at most ``t`` nats, one encode; a
-        budget that quality 100 misses gives quality 100 instead of an error. It cannot
-        be combined with ``method``, ``qtables`` or string qualities. Measured ratios:
-        ``docs/benchmarks.md``; every design choice: ``docs/experiments.md``.
+        ``quality`` keeps its rough meaning. With ``preserve=t`` each image gets the
+        lowest quality (at least 20) whose predicted KL of those classifiers is at most
+        ``t`` nats, one encode. Not with ``method``, ``qtables`` or string qualities.
+        Ratios: ``docs/benchmarks.md``; every design choice: ``docs/experiments.md``.
     **defaults
         Pillow JPEG options (``quality``, ``subsampling``, ``progressive``, ...).
 
@@ -170,12 +169,14 @@ class Encoder:
             image,
             background=call.get("background"),
             max_pixels=call.get("max_pixels", PILLOW_DEFAULT),
+            corrupt=call.get("corrupt", "warn"),
         )
 
     def saliency(self, image: ImageInput, **load_options: Any) -> Saliency:
         """The :class:`Saliency` of ``image`` under this encoder's model: one network run.
 
-        ``load_options`` are ``background`` and ``max_pixels``, as for :meth:`encode`.
+        ``load_options`` are ``background``, ``max_pixels`` and ``corrupt``, as for
+        :meth:`encode`.
         Pass the result to :meth:`encode` (``saliency=``) to encode the image several
         times (other qualities, strengths, budgets) without running the model again.
         """

@@ -26,6 +26,7 @@ CALL_OPTIONS = frozenset(
         "background",
         "keep_metadata",
         "max_pixels",
+        "corrupt",
         "target_bytes",
         "strength",
         "preserve",
@@ -46,6 +47,8 @@ def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     if call.get("keep_metadata") != "orientation":
         check_bool("keep_metadata", call.get("keep_metadata", False))
     check_optional_int("target_bytes", call.get("target_bytes"), 1)
+    if call.get("corrupt") is not None:
+        check_choice("corrupt", call["corrupt"], ("warn", "error", "ignore"))
     if call.get("min_quality") is not None:
         check_int("min_quality", call["min_quality"], 1, 100)
     if call.get("if_unmet") is not None:

@@ -196,6 +196,11 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
         help="drop EXIF (except the orientation tag), ICC and XMP (kept by default)",
     )
     p.add_argument(
+        "--allow-corrupt",
+        action="store_true",
+        help="encode JPEG inputs with damaged data (a warning) instead of failing them",
+    )
+    p.add_argument(
         "--max-pixels",
         type=int,
         help="decompression-bomb limit per input in pixels (default: Pillow's, about 89 M)",

@@ -16,11 +16,12 @@ from typing import Any
 from .api import Encoder
 from .batch import Output, plan_jobs, run_batch
 from .call_options import CALL_OPTIONS
+from .codec import turbojpeg
 
 __all__ = ["encode_command", "models_command", "saliency_command"]
 
 # Options that make an encode something other than Pillow's (kept: background, metadata).
-_NOT_PLAIN = CALL_OPTIONS - {"background", "keep_metadata", "max_pixels"}
+_NOT_PLAIN = CALL_OPTIONS - {"background", "keep_metadata", "max_pixels", "corrupt"}
 
 
 def _encoder_from_args(args: argparse.Namespace) -> Encoder:
@@ -45,11 +46,19 @@ def _encoder_from_args(args: argparse.Namespace) -> Encoder:
         options["progressive"] = True
     if args.optimize:
         options["optimize"] = True
+    # Damaged JPEG data fails the file unless --allow-corrupt (then a warning line).
+    options["corrupt"] = "warn" if args.allow_corrupt else "error"
     return Encoder(args.model, args.method, device=args.device, **options)
 
 
 def encode_command(args: argparse.Namespace) -> int:
     encoder = _encoder_from_args(args)  # bad options fail here, before any file
+    if not args.allow_corrupt and not turbojpeg.available():
+        print(
+            "jpegsal: warning: no TurboJPEG 2.0+ library (libturbojpeg) found; damaged JPEG "
+            "inputs cannot be detected and are encoded as Pillow decodes them",
+            file=sys.stderr,
+        )
     if args.model is not None and args.method is None and args.preserve is None:
         print(
             f"jpegsal: warning: --model {args.model} does nothing without --method or "
@@ -65,7 +74,7 @@ def _encode_work(encoder: Encoder, args: argparse.Namespace) -> Callable[[Path],
     quality (Pillow's, the same JPEG options), the saving a user would get without jpegsal."""
     jpeg_only = {k: v for k, v in encoder.defaults.items() if k not in _NOT_PLAIN}
     plain_same = encoder.method is None and jpeg_only == encoder.defaults
-    reference = Encoder(**jpeg_only)
+    reference = Encoder(**{**jpeg_only, "corrupt": "ignore"})  # the input is checked once
 
     def work(path: Path) -> Output:
         result = encoder.encode_with_info(path)

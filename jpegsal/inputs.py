@@ -22,19 +22,32 @@ are converted here by an explicit rule):
 
 from __future__ import annotations
 
-import io
 import os
-import threading
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-__all__ = ["Background", "ImageInput", "InputWarning", "Source", "background_rgb", "load_image"]
+from ._open import (
+    PILLOW_DEFAULT,
+    CorruptDataError,
+    CorruptDataWarning,
+    InputWarning,
+    open_encoded,
+)
+
+__all__ = [
+    "PILLOW_DEFAULT",
+    "Background",
+    "CorruptDataError",
+    "CorruptDataWarning",
+    "ImageInput",
+    "InputWarning",
+    "Source",
+    "background_rgb",
+    "load_image",
+]
 
 ImageInput = Image.Image | np.ndarray | str | os.PathLike[str] | bytes | BinaryIO
 Background = int | tuple[int, int, int]
@@ -42,9 +55,6 @@ Background = int | tuple[int, int, int]
 _WRITABLE = {"1", "L", "RGB", "RGBX", "CMYK", "YCbCr"}
 _ALPHA = {"RGBA": "RGBA", "LA": "LA", "PA": "RGBA", "RGBa": "RGBA", "La": "LA"}
 _METADATA_KEYS = ("exif", "icc_profile", "xmp", "comment")
-# Use Pillow's own limit unless the caller sets one (see _pillow_limit).
-PILLOW_DEFAULT: Any = object()
-_LIMIT_LOCK = threading.Lock()
 
 
 @dataclass
@@ -71,6 +81,7 @@ def load_image(
     *,
     background: Background | None = None,
     max_pixels: int | None = PILLOW_DEFAULT,
+    corrupt: str = "warn",
 ) -> Source:
     """Load ``obj`` and convert it to a JPEG-writable PIL image.
 
@@ -88,13 +99,17 @@ def load_image(
         (a warning above it, an error above twice it). An int raises
         ``PIL.Image.DecompressionBombError`` above that many pixels; ``None``
         disables the check.
+    corrupt : {"warn", "error", "ignore"}
+        A JPEG input (path, bytes or file) whose data libjpeg reports as damaged
+        (:mod:`jpegsal.codec.turbojpeg`; Pillow decodes it silently): a
+        :class:`CorruptDataWarning`, an ``OSError`` naming the file, or nothing.
     """
     if isinstance(obj, Image.Image):
         image = obj
     elif isinstance(obj, np.ndarray):
         image = _from_array(obj)
     elif isinstance(obj, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(obj, "read"):
-        image = _open(obj, max_pixels)
+        image = open_encoded(obj, max_pixels, corrupt)
     else:
         raise TypeError(
             f"image must be a PIL image, numpy array, path, bytes or binary file object, "
@@ -108,89 +123,6 @@ def load_image(
     if "xmp" not in info and isinstance(png_xmp, str) and png_xmp:
         info["xmp"] = png_xmp.encode("utf-8")
     return Source(_writable(image, background), info, image.mode)
-
-
-def _open(obj: Any, max_pixels: int | None) -> Image.Image:
-    if isinstance(obj, (bytes, bytearray, memoryview)):
-        obj = io.BytesIO(bytes(obj))
-        name = "<bytes>"
-    elif isinstance(obj, (str, os.PathLike)):
-        name = os.fspath(obj)
-        if os.path.isdir(name):
-            raise IsADirectoryError(f"image path is a directory: {name!r}")
-    else:
-        name = getattr(obj, "name", "<file object>")
-        if isinstance(obj, io.TextIOBase):
-            raise TypeError(f"file object {name!r} is open in text mode; open it with 'rb'")
-    try:
-        with _opened(obj, max_pixels, name) as im:
-            frames = getattr(im, "n_frames", 1)
-            if frames > 1:
-                warnings.warn(
-                    f"{name}: {frames} frames; only the first is encoded (a JPEG holds one)",
-                    InputWarning,
-                    stacklevel=4,
-                )
-            im.load()
-            image: Image.Image = im
-            return image
-    except UnidentifiedImageError as e:
-        raise UnidentifiedImageError(f"cannot identify image file {name!r}") from e
-    except OSError as e:
-        if type(e) is not OSError:  # FileNotFoundError, PermissionError, ...: as they are
-            raise
-        # Pillow reports corrupt and truncated data as a bare OSError.
-        raise OSError(f"cannot decode image {name!r}: {e}") from e
-
-
-class InputWarning(UserWarning):
-    """Something about an input that the output cannot keep (e.g. frames after the first)."""
-
-
-@contextmanager
-def _opened(obj: Any, max_pixels: int | None, name: str) -> Iterator[Image.Image]:
-    """``Image.open(obj)``, with the decompression-bomb check in jpegsal's words.
-
-    Pillow's check reads a module global and names no file; it is switched off (under a
-    lock, for the header read only) and done here: Pillow's limits by default, or
-    ``max_pixels``. Above the limit is an error for an explicit ``max_pixels``; by
-    default a warning, and an error above twice it, as in Pillow.
-    """
-    explicit = max_pixels is not None and max_pixels is not PILLOW_DEFAULT
-    if explicit and (
-        isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels < 1
-    ):
-        raise ValueError(f"max_pixels must be a positive int or None, got {max_pixels!r}")
-    with _LIMIT_LOCK:
-        saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            im = Image.open(obj)
-        finally:
-            Image.MAX_IMAGE_PIXELS = saved
-    with im:
-        limit = saved if max_pixels is PILLOW_DEFAULT else max_pixels
-        if limit is not None:
-            _check_pixels(im, int(limit), name, warn=max_pixels is PILLOW_DEFAULT)
-        yield im
-
-
-def _check_pixels(im: Image.Image, limit: int, name: str, *, warn: bool) -> None:
-    pixels = im.width * im.height
-    size = f"{name}: {pixels} pixels ({im.width}x{im.height})"
-    if warn and limit < pixels <= 2 * limit:
-        warnings.warn(
-            Image.DecompressionBombWarning(
-                f"{size} is over Pillow's limit of {limit}, a possible decompression bomb; "
-                "raise max_pixels (CLI: --max-pixels) if you trust the input"
-            ),
-            stacklevel=5,
-        )
-    elif pixels > (2 * limit if warn else limit):
-        what = f"twice Pillow's limit ({limit})" if warn else f"max_pixels={limit}"
-        raise Image.DecompressionBombError(
-            f"{size} is over {what}; raise max_pixels if you trust the input"
-        )
 
 
 def _from_array(a: np.ndarray) -> Image.Image:

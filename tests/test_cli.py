@@ -569,3 +569,22 @@ def test_input_warnings_are_one_line_per_file(
     ]
     assert all(line.startswith("jpegsal: warning: ") for line in err)
     assert all("2 frames; only the first is encoded" in line for line in err)
+
+
+def test_damaged_jpeg_fails_the_file_unless_allowed(
+    tmp_path: Path, rgb: Image.Image, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from test_inputs import _damaged_jpeg, needs_turbojpeg
+
+    if needs_turbojpeg.args[0]:
+        pytest.skip(needs_turbojpeg.kwargs["reason"])
+    (tmp_path / "bad.jpg").write_bytes(_damaged_jpeg(rgb))
+    out = tmp_path / "out.jpg"
+    assert main(["encode", str(tmp_path / "bad.jpg"), "-o", str(out), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "bad.jpg: CorruptDataError: corrupt JPEG data in" in err
+    assert "pass --allow-corrupt to encode it anyway" in err
+    assert not out.exists()
+    assert main(["encode", str(tmp_path / "bad.jpg"), "-o", str(out), "-q", "--allow-corrupt"]) == 0
+    assert "jpegsal: warning: " in capsys.readouterr().err
+    assert out.exists()

@@ -304,3 +304,49 @@ def test_several_frames_warn_that_only_the_first_is_encoded(
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # one frame: no warning
         jpegsal.encode(tmp_path / "one.gif")
+
+
+# --- damaged JPEG data --------------------------------------------------------------
+
+
+def _damaged_jpeg(rgb: Image.Image) -> bytes:
+    """A JPEG whose scan data is hit: Pillow decodes it without a word, libjpeg warns."""
+    data = bytearray(pillow_jpeg(rgb.resize((192, 128)), quality=90))
+    sos = data.find(b"\xff\xda")
+    for i in range(sos + 40, len(data) - 40, 97):
+        if data[i - 1] != 0xFF and data[i] != 0xFF:
+            data[i] ^= 0x5A
+    Image.open(io.BytesIO(bytes(data))).load()  # Pillow: no error
+    return bytes(data)
+
+
+needs_turbojpeg = pytest.mark.skipif(
+    not __import__("jpegsal.codec.turbojpeg").codec.turbojpeg.available(),
+    reason="no TurboJPEG 2.0+ library (libturbojpeg) on this machine",
+)
+
+
+@needs_turbojpeg
+def test_damaged_jpeg_data_warns_raises_or_is_ignored(rgb: Image.Image, tmp_path: Path) -> None:
+    from jpegsal.codec.turbojpeg import corrupt_data
+    from jpegsal.inputs import CorruptDataWarning
+
+    bad = _damaged_jpeg(rgb)
+    assert corrupt_data(bad) is not None
+    assert corrupt_data(pillow_jpeg(rgb)) is None
+    (tmp_path / "bad.jpg").write_bytes(bad)
+    with pytest.warns(CorruptDataWarning, match=r"bad\.jpg: Corrupt JPEG data"):
+        warned = jpegsal.encode(tmp_path / "bad.jpg")
+    with pytest.raises(OSError, match=r"corrupt JPEG data in '.*bad\.jpg': Corrupt JPEG data"):
+        jpegsal.encode(tmp_path / "bad.jpg", corrupt="error")
+    with pytest.raises(OSError, match="corrupt JPEG data in '<bytes>'"):
+        jpegsal.encode(bad, corrupt="error")
+    # A file object is checked from where it was when handed over.
+    with open(tmp_path / "bad.jpg", "rb") as f, pytest.raises(OSError, match="corrupt JPEG"):
+        jpegsal.encode(f, corrupt="error")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert jpegsal.encode(bad, corrupt="ignore") == warned  # same pixels as Pillow's
+        jpegsal.encode(pillow_jpeg(rgb), corrupt="error")  # a clean JPEG passes
+    with pytest.raises(ValueError, match="corrupt must be one of"):
+        jpegsal.encode(bad, corrupt="maybe")

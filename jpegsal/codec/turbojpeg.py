@@ -1,0 +1,94 @@
+"""libjpeg's corrupt-data warnings, which Pillow's decoder swallows, through TurboJPEG.
+
+Pillow decodes a JPEG whose scan data is damaged ("Corrupt JPEG data: 94 extraneous
+bytes before marker 0xd9", "bad Huffman code", "premature end of data segment") without
+a word: libjpeg fills in what it lost and carries on. libjpeg reports these as
+*warnings*, and only the TurboJPEG API hands them to its caller (``tjGetErrorCode`` is
+``TJERR_WARNING``). The library is the system's ``libturbojpeg`` (libjpeg-turbo's own,
+found with ``ctypes.util.find_library``); where it is missing, :func:`available` is
+False and :func:`corrupt_data` finds nothing.
+
+The check decodes at 1/8 scale: every coefficient is still entropy-decoded (where the
+damage shows), but the inverse DCT and colour conversion are nearly free.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import threading
+from functools import cache
+
+__all__ = ["available", "corrupt_data"]
+
+_TJERR_WARNING = 0
+_TJPF_RGB, _TJPF_CMYK = 0, 11
+_TJCS_CMYK, _TJCS_YCCK = 3, 4
+_LOCK = threading.Lock()
+
+
+@cache
+def _library() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("turbojpeg")
+    if name is None:
+        return None
+    try:
+        lib = ctypes.CDLL(name)
+        lib.tjGetErrorCode  # noqa: B018 - TurboJPEG 2.0+, the first to tell warnings apart
+    except (OSError, AttributeError):
+        return None
+    vp, ul, ip = ctypes.c_void_p, ctypes.c_ulong, ctypes.POINTER(ctypes.c_int)
+    lib.tjInitDecompress.restype = vp
+    lib.tjDecompressHeader3.argtypes = [vp, ctypes.c_char_p, ul, ip, ip, ip, ip]
+    i = ctypes.c_int
+    lib.tjDecompress2.argtypes = [vp, ctypes.c_char_p, ul, ctypes.c_char_p, i, i, i, i, i]
+    lib.tjGetErrorCode.argtypes = [vp]
+    lib.tjGetErrorStr2.argtypes = [vp]
+    lib.tjGetErrorStr2.restype = ctypes.c_char_p
+    lib.tjDestroy.argtypes = [vp]
+    return lib
+
+
+def available() -> bool:
+    """Whether the corrupt-data check can run here (a TurboJPEG 2.0+ library is found)."""
+    with _LOCK:
+        return _library() is not None
+
+
+def corrupt_data(data: bytes) -> str | None:
+    """libjpeg's warning about ``data`` (a JPEG file), or ``None`` if it decodes cleanly.
+
+    ``None`` also when the check is unavailable (:func:`available`) or libjpeg-turbo
+    cannot decode the file at all (arithmetic coding in old builds, ...): this reports
+    damage that a decoder hides, not files a decoder refuses (those fail when loaded).
+
+    >>> import io
+    >>> from PIL import Image
+    >>> buf = io.BytesIO()
+    >>> Image.new("RGB", (64, 64), "teal").save(buf, "JPEG")
+    >>> corrupt_data(buf.getvalue()) is None
+    True
+    """
+    with _LOCK:
+        lib = _library()
+    if lib is None:
+        return None
+    handle = lib.tjInitDecompress()
+    if not handle:
+        return None
+    try:
+        w, h, sub, cs = (ctypes.c_int() for _ in range(4))
+        refs = (ctypes.byref(v) for v in (w, h, sub, cs))
+        if lib.tjDecompressHeader3(handle, data, len(data), *refs) != 0:
+            return None
+        width, height = (w.value + 7) // 8, (h.value + 7) // 8  # the 1/8 scale
+        fmt = _TJPF_CMYK if cs.value in (_TJCS_CMYK, _TJCS_YCCK) else _TJPF_RGB
+        out = ctypes.create_string_buffer(width * height * 4)
+        if lib.tjDecompress2(handle, data, len(data), out, width, 0, height, fmt, 0) == 0:
+            return None
+        if lib.tjGetErrorCode(handle) != _TJERR_WARNING:
+            return None
+        message: bytes = lib.tjGetErrorStr2(handle) or b"libjpeg warning"
+        return message.decode("utf-8", "replace")
+    finally:
+        lib.tjDestroy(handle)
