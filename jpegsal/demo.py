@@ -1,10 +1,12 @@
 """``jpegsal demo``: the main job on the bundled sample images.
 
-Each sample is encoded with Pillow (the reference) and with jpegsal for every
-available model x method (plus ``method=None``, which must equal Pillow). The
-demo prints a size table against plain JPEG and writes, per sample, the JPEG
-files and a side-by-side picture: the original, each saliency model's heatmap
-over it, then each encoding. It grows as models and methods are registered.
+Each sample is encoded with Pillow (the reference), with ``preset="machine"`` and
+with jpegsal for every available model x method (plus ``method=None``, which must
+equal Pillow: checked, and shown once, as Pillow). The demo prints a size table
+against plain JPEG and writes, per sample, the JPEG files and a picture
+(:mod:`.demo_picture`): the original, each model's map, each encoding labelled with
+its bytes and ratio to Pillow, and zoomed crops of the most and least salient
+windows. It grows as models and methods are registered.
 """
 
 from __future__ import annotations
@@ -13,12 +15,12 @@ import io
 from importlib import resources
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from ._check import check_int
 from .api import Encoder
 from .codec import write_atomic
-from .maps.heatmap import render
+from .demo_picture import compare_picture
 from .maps.registry import available_models
 from .methods import available_methods
 
@@ -35,6 +37,7 @@ def _variants() -> list[tuple[str, Encoder, str | None]]:
     """(label, encoder, model name) for every encoding shown."""
     # Every method with cam, plus Prakash et al.'s pairing of msroi with per-region quality.
     variants: list[tuple[str, Encoder, str | None]] = [("jpegsal method=None", Encoder(), None)]
+    variants.append(("preset=machine", Encoder(preset="machine"), None))
     for method in available_methods():
         variants.append((f"cam+{method}", Encoder("cam", method), "cam"))
     if "msroi" in available_models() and "mix" in available_methods():
@@ -80,27 +83,9 @@ def run_demo(out_dir: Path, *, quality: int = 75) -> int:
             )
             safe = label.replace(" ", "_").replace("=", "-").replace("+", "_")
             write_atomic(data, out_dir / f"{path.stem}_{safe}.jpg")
-        maps = [(m, render(image, sals[m].map, overlay=True)) for m in models]
-        _side_by_side(image, maps, rows).save(out_dir / f"{path.stem}_compare.png")
+        maps = [(m, sals[m].map) for m in models]
+        shown = [rows[0], *rows[2:]]  # method=None is Pillow's bytes: one tile, not two
+        picture = compare_picture(image, maps, shown, len(reference))
+        picture.save(out_dir / f"{path.stem}_compare.png")
     print(f"\nwrote JPEGs and side-by-side pictures to {out_dir}/")
     return status
-
-
-def _side_by_side(
-    original: Image.Image, maps: list[tuple[str, Image.Image]], rows: list[tuple[str, bytes]]
-) -> Image.Image:
-    tiles = [("original", original)] + [(f"saliency: {name}", im) for name, im in maps]
-    tiles += [
-        (f"{label}: {len(data)} B", Image.open(io.BytesIO(data)).convert("RGB"))
-        for label, data in rows
-    ]
-    scale = 256 / original.width  # keep the picture a reasonable width
-    w, h = 256, max(1, round(original.height * scale))
-    tiles = [(label, tile.resize((w, h), Image.Resampling.LANCZOS)) for label, tile in tiles]
-    label_h = 14
-    canvas = Image.new("RGB", (w * len(tiles), h + label_h), "white")
-    draw = ImageDraw.Draw(canvas)
-    for i, (label, tile) in enumerate(tiles):
-        canvas.paste(tile, (i * w, label_h))
-        draw.text((i * w + 3, 1), label, fill="black")
-    return canvas

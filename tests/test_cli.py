@@ -251,6 +251,15 @@ def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "jpegsal method=None" in stdout
     pictures = sorted(p.name for p in out.glob("*_compare.png"))
     assert len(pictures) == 3
+    assert "preset=machine" in stdout
+    # One tile each: original, 3 maps, Pillow, and every encoding but method=None (the
+    # same bytes as Pillow's, so not shown twice); below them two rows of zoomed crops.
+    from jpegsal.demo import _variants
+
+    picture = Image.open(out / pictures[0])
+    assert picture.width == 256 * (1 + 3 + 1 + len(_variants()) - 1)
+    with Image.open(jpegsal.demo.sample_images()[0]) as first:
+        assert picture.height > 2 * round(first.height * 256 / first.width)
     for jpg in out.glob("*.jpg"):
         assert_decodes(jpg.read_bytes(), Image.open(jpg).size)
     # method=None rows equal Pillow's bytes
@@ -588,3 +597,21 @@ def test_damaged_jpeg_fails_the_file_unless_allowed(
     assert main(["encode", str(tmp_path / "bad.jpg"), "-o", str(out), "-q", "--allow-corrupt"]) == 0
     assert "jpegsal: warning: " in capsys.readouterr().err
     assert out.exists()
+
+
+def test_salient_windows_match_a_brute_force_search() -> None:
+    import numpy as np
+
+    from jpegsal.demo_picture import salient_windows
+
+    rng = np.random.default_rng(3)
+    sal = rng.random((20, 28)).astype(np.float32)
+    most, least = salient_windows(sal, 0.25)
+    wh, ww = 5, 7
+    means = {
+        (x, y, x + ww, y + wh): sal[y : y + wh, x : x + ww].mean()
+        for y in range(20 - wh + 1)
+        for x in range(28 - ww + 1)
+    }
+    assert most == max(means, key=lambda k: means[k])
+    assert least == min(means, key=lambda k: means[k])

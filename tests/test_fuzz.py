@@ -105,6 +105,7 @@ def _accepted_by_pillow(image: Any, opts: dict[str, Any]) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore")  # damaged inputs make Pillow warn; that is the point
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
