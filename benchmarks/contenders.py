@@ -180,7 +180,8 @@ class MachineCodec(Codec):
 
     ``options``: ``tables`` (``machine`` or ``std``), ``gamma``, ``chroma`` (see
     :class:`jpegsal.codec.machine.MachineTables`), ``optimize`` / ``progressive`` (0/1),
-    ``backend`` (``pillow``, or ``mozjpeg``: the same tables through mozjpeg's trellis),
+    ``backend`` (``pillow``, ``mozjpeg``: the same tables through mozjpeg's trellis, or
+    ``coef``: :mod:`jpegsal.codec.dct_writer` with rounding ``offset``/``coffset``),
     ``saliency`` (``MODEL+METHOD``: that method's pixels, then the machine encode: does
     saliency pay on top of the engine?).
     """
@@ -225,6 +226,12 @@ class MachineCodec(Codec):
             tables = machine_tables(quality, image.width, image.height, config)
         if o.get("backend", "pillow") == "mozjpeg":
             return _mozjpeg(image, quality if tables is None else np.stack(tables))
+        if o.get("backend") == "coef":  # one quantisation of the pixels' DCT, a dead zone
+            from jpegsal.codec.dct_writer import write_coefficients
+
+            assert tables is not None, "backend=coef writes the machine tables"
+            off = float(o.get("offset", "0.5"))
+            return write_coefficients(image, tables, (off, float(o.get("coffset", off))))
         buf = io.BytesIO()
         extra: dict[str, Any] = (
             {"quality": quality}

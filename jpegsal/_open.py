@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import threading
 import warnings
 from collections.abc import Iterator
@@ -64,6 +65,9 @@ def open_encoded(obj: Any, max_pixels: int | None, corrupt: str) -> Image.Image:
             raise
         # Pillow reports corrupt and truncated data as a bare OSError.
         raise OSError(f"cannot decode image {name!r}: {e}") from e
+    except (SyntaxError, EOFError, struct.error) as e:
+        # Some plugins' parsers raise these on broken data (PNG chunks: SyntaxError).
+        raise OSError(f"cannot decode image {name!r}: {type(e).__name__}: {e}") from e
 
 
 class InputWarning(UserWarning):

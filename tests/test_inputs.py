@@ -350,3 +350,15 @@ def test_damaged_jpeg_data_warns_raises_or_is_ignored(rgb: Image.Image, tmp_path
         jpegsal.encode(pillow_jpeg(rgb), corrupt="error")  # a clean JPEG passes
     with pytest.raises(ValueError, match="corrupt must be one of"):
         jpegsal.encode(bad, corrupt="maybe")
+
+
+def test_broken_png_chunks_are_an_oserror() -> None:
+    # Found by tests/test_fuzz.py: a wrong chunk length makes Pillow's PNG parser raise
+    # SyntaxError ("broken PNG file"), which is no OSError.
+    buf = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(buf, "PNG")
+    length = buf.getvalue().index(b"IDAT") - 4
+    data = bytearray(buf.getvalue())
+    data[length + 3] = 4  # IDAT's length byte: the chunk now ends inside its data
+    with pytest.raises(OSError, match="cannot decode image '<bytes>': SyntaxError"):
+        jpegsal.encode(bytes(data))

@@ -45,9 +45,12 @@ def test_doctests_of_the_pure_modules() -> None:
     import doctest
 
     import jpegsal._check
+    import jpegsal.codec.dct_writer
+    import jpegsal.codec.turbojpeg
     import jpegsal.maps.contract
 
-    for module in (jpegsal._check, jpegsal.maps.contract):
+    modules = (jpegsal._check, jpegsal.maps.contract, jpegsal.codec.dct_writer)
+    for module in (*modules, jpegsal.codec.turbojpeg):
         failed, tried = doctest.testmod(module)
         assert tried > 0, module.__name__
         assert failed == 0, module.__name__
