@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ._version import __version__
 from .api import Encoder, encode, save
+from .codec.lossless import optimize
 from .codec.options import JpegOptions
 from .maps import (
     Classifier,
@@ -52,6 +53,7 @@ __all__ = [
     "available_models",
     "encode",
     "models",
+    "optimize",
     "register_method",
     "register_model",
     "register_pillow",

@@ -53,7 +53,11 @@ def open_encoded(obj: Any, max_pixels: int | None, corrupt: str) -> Image.Image:
                     InputWarning,
                     stacklevel=4,
                 )
-            im.load()
+            try:
+                im.load()
+            except MemoryError:  # a header that claims a vast size (found by the fuzz)
+                w, h = im.size
+                raise OSError(f"cannot decode image {name!r} ({w}x{h}): out of memory") from None
             if im.format == "JPEG" and corrupt != "ignore":
                 _check_corrupt(obj, start, name, corrupt)
             image: Image.Image = im

@@ -15,6 +15,7 @@ _EXTRAS: dict[str, tuple[str, str]] = {
     "torch": ("train", "training and exporting models"),
     "onnx": ("train", "exporting models"),
     "matplotlib": ("bench", "benchmark plots"),
+    "jpeglib": ("jpeg", "coefficient-level JPEG work (jpegsal.optimize, the DCT writer)"),
 }
 
 

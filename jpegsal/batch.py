@@ -150,6 +150,7 @@ def plan_jobs(
     *,
     recursive: bool = False,
     suffix: str = ".jpg",
+    extensions: set[str] | None = None,
 ) -> list[Job]:
     """Expand inputs into jobs; problems found here become failed jobs, not exceptions."""
     _check_paths(inputs, output, suffix)
@@ -159,7 +160,7 @@ def plan_jobs(
         path = Path(text)
         if path.is_dir():
             pattern = "**/*" if recursive else "*"
-            exts = _readable_extensions()
+            exts = extensions or _readable_extensions()
             # An output folder inside the input tree holds the last run's outputs: not inputs.
             skip = out_dir.resolve() if out_dir is not None else None
             files = sorted(

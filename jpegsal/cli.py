@@ -13,17 +13,18 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from PIL import ImageColor
 
 from ._check import DEVICES
 from ._version import __version__
 from .codec.machine import PRESETS
-from .commands import encode_command, models_command, saliency_command
+from .commands import encode_command, models_command, optimize_command, saliency_command
 from .maps.registry import available_models
 from .methods import available_methods
 from .ratecontrol import check_preserve
-from .report import cli_words
+from .report import cli_words, warnings_as_lines
 
 __all__ = ["main"]
 
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     sal.add_argument("--device", choices=DEVICES, default="auto")
     _add_batch_options(sal)
 
+    _add_optimize_command(sub)
     sub.add_parser("models", help="list the saliency models")
 
     demo = sub.add_parser("demo", help="run every model/method on the bundled sample images")
@@ -123,6 +125,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--quality", type=int, default=75, help="JPEG quality (default: 75)")
     return parser
+
+
+def _add_optimize_command(sub: Any) -> None:
+    opt = sub.add_parser(
+        "optimize",
+        help="re-code JPEG files losslessly (optimised Huffman tables; pixels unchanged)",
+        description=(
+            "Re-code JPEG files with Huffman tables optimised for each one (like jpegtran "
+            "-optimize): decoded pixels, tables and metadata stay the same; a file that would "
+            "not get smaller is copied as it is. Needs the 'jpeg' extra (jpeglib)."
+        ),
+    )
+    out = opt.add_mutually_exclusive_group(required=True)
+    out.add_argument("-o", "--output", type=Path, help="output file (one input only)")
+    out.add_argument("--out-dir", type=Path, help="output directory (mirrors input folders)")
+    opt.add_argument(
+        "--allow-corrupt",
+        action="store_true",
+        help="re-code files with damaged data as libjpeg decodes them (default: fail them)",
+    )
+    opt.add_argument(
+        "--progressive",
+        action="store_true",
+        help="write progressive JPEG (usually smaller; needs libturbojpeg)",
+    )
+    _add_batch_options(opt)
 
 
 def _add_batch_options(p: argparse.ArgumentParser) -> None:
@@ -237,22 +265,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # --help, --version and usage errors
         return int(e.code or 0)
     with warnings.catch_warnings():
-        _warnings_as_lines()
+        warnings_as_lines()
         return _run(args)
-
-
-def _warnings_as_lines() -> None:
-    """A warning about an input is one line naming the file, every time (not once)."""
-    from PIL import Image
-
-    from .inputs import InputWarning
-
-    def show(message: Warning | str, category: type[Warning], *args: object, **kw: object) -> None:
-        print(f"jpegsal: warning: {cli_words(str(message))}", file=sys.stderr)
-
-    warnings.showwarning = show
-    for category in (InputWarning, Image.DecompressionBombWarning):
-        warnings.simplefilter("always", category)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -265,6 +279,8 @@ def _run(args: argparse.Namespace) -> int:
             return models_command()
         if args.command == "saliency":
             return saliency_command(args)
+        if args.command == "optimize":
+            return optimize_command(args)
         return encode_command(args)
     except (ValueError, TypeError, OSError, RuntimeError) as e:
         # RuntimeError: onnxruntime's (no CUDA for --device cuda, a corrupt model file):

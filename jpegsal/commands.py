@@ -18,7 +18,7 @@ from .batch import Output, plan_jobs, run_batch
 from .call_options import CALL_OPTIONS
 from .codec import turbojpeg
 
-__all__ = ["encode_command", "models_command", "saliency_command"]
+__all__ = ["encode_command", "models_command", "optimize_command", "saliency_command"]
 
 # Options that make an encode something other than Pillow's (kept: background, metadata).
 _NOT_PLAIN = CALL_OPTIONS - {"background", "keep_metadata", "max_pixels", "corrupt"}
@@ -87,6 +87,24 @@ def _encode_work(encoder: Encoder, args: argparse.Namespace) -> Callable[[Path],
         return Output(result.data, result.quality, plain, result.kl, result.met)
 
     return work
+
+
+def optimize_command(args: argparse.Namespace) -> int:
+    """Re-code JPEG files losslessly (:func:`jpegsal.optimize`)."""
+    from .codec.lossless import optimize_with_info
+
+    corrupt = "ignore" if args.allow_corrupt else "error"
+
+    def work(path: Path) -> Output:
+        result = optimize_with_info(path, progressive=args.progressive, corrupt=corrupt)
+        note = "unchanged: re-coding saved nothing" if result.unchanged else "pixels unchanged"
+        return Output(result.data, note=note)
+
+    jpegs = {".jpg", ".jpeg", ".jpe", ".jfif"}
+    jobs = plan_jobs(
+        args.inputs, args.output, args.out_dir, recursive=args.recursive, extensions=jpegs
+    )
+    return run_batch(jobs, work, args)
 
 
 def saliency_command(args: argparse.Namespace) -> int:

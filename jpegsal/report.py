@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Job", "Output", "cli_words", "file_line", "summary"]
+__all__ = ["Job", "Output", "cli_words", "file_line", "summary", "warnings_as_lines"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Output:
     plain_bytes: int | None = None  # a plain JPEG at the same quality (None: not compared)
     kl: float | None = None
     met: bool | None = None  # preserve: whether the budget was met
+    note: str | None = None  # said on the file's line (e.g. "unchanged")
 
 
 @dataclass
@@ -42,15 +44,17 @@ class Job:
     plain_bytes: int | None = None
     kl: float | None = None
     met: bool | None = None
+    note: str | None = None
 
     def record(self, out: Output) -> None:
         """Keep what :class:`Output` says, without holding its bytes."""
         self.bytes_in, self.bytes_out = self.src.stat().st_size, len(out.data)
-        self.quality, self.plain_bytes, self.kl, self.met = (
+        self.quality, self.plain_bytes, self.kl, self.met, self.note = (
             out.quality,
             out.plain_bytes,
             out.kl,
             out.met,
+            out.note,
         )
 
     @property
@@ -67,7 +71,7 @@ class Job:
         if self.status == "written":
             row |= {"bytes_in": self.bytes_in, "bytes_out": self.bytes_out}
             optional: dict[str, Any] = {"quality": self.quality, "plain_bytes": self.plain_bytes}
-            optional |= {"kl": self.kl, "met": self.met}
+            optional |= {"kl": self.kl, "met": self.met, "note": self.note}
             row |= {k: v for k, v in optional.items() if v is not None}
         if self.error is not None:
             row["error"] = self.error
@@ -86,6 +90,8 @@ def file_line(job: Job) -> str:
         line += f"  kl {job.kl:.4f}"
     if job.met is False:
         line += "  (preserve budget not met: quality 100 kept)"
+    if job.note:
+        line += f"  ({job.note})"
     return line
 
 
@@ -140,3 +146,17 @@ def cli_words(message: str) -> str:
         return f"--{m.group(1).replace('_', '-')}" + (f" {value}" if value else "")
 
     return _API_WORD.sub(flag, message.replace("corrupt='warn'", "--allow-corrupt"))
+
+
+def warnings_as_lines() -> None:
+    """A warning about an input is one line naming the file, every time (not once)."""
+    from PIL import Image
+
+    from .inputs import InputWarning
+
+    def show(message: Warning | str, category: type[Warning], *args: object, **kw: object) -> None:
+        print(f"jpegsal: warning: {cli_words(str(message))}", file=sys.stderr)
+
+    warnings.showwarning = show
+    for category in (InputWarning, Image.DecompressionBombWarning):
+        warnings.simplefilter("always", category)

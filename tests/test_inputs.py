@@ -362,3 +362,21 @@ def test_broken_png_chunks_are_an_oserror() -> None:
     data[length + 3] = 4  # IDAT's length byte: the chunk now ends inside its data
     with pytest.raises(OSError, match="cannot decode image '<bytes>': SyntaxError"):
         jpegsal.encode(bytes(data))
+
+
+def test_a_header_claiming_a_vast_size_is_an_oserror() -> None:
+    # Found by tests/test_fuzz.py: a 1-row TIFF 100,663,297 pixels wide (under twice the
+    # bomb limit) made Pillow's decoder raise MemoryError.
+    data = (
+        b"II*\x00\x08\x00\x00\x00\n\x00\x00\x01\x04\x00\x01\x00\x00\x00\x01\x00\x00\x06"
+        b"\x01\x01\x04\x00\x01\x00\x00\x00\x01\x00\x00\x00\x02\x01\x03\x00\x03\x00\x00\x00"
+        b"\x86\x00\x00\x00\x03\x01\x03\x00\x01\x00\x00\x00\x01\x00\x00\x00\x06\x01\x03\x00"
+        b"\x01\x00\x00\x00\x02\x00\x00\x00\x11\x01\x04\x00\x01\x00\x00\x00\x8c\x00\x00\x00"
+        b"\x15\x01\x03\x00\x01\x00\x00\x00\x03\x00\x00\x00\x16\x01\x04\x00\x01\x00\x00\x00"
+        b"\x01\x00\x00\x00\x17\x01\x04\x00\x01\x00\x00\x00\x03\x00\x00\x00\x1c\x01\x03\x00"
+        b"\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x08\x00\x08\x00\x08\x00\x00\x00\x00"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with pytest.raises(OSError, match=r"cannot decode image '<bytes>' \(100663297x1\)"):
+            jpegsal.encode(data)

@@ -19,12 +19,27 @@ import ctypes.util
 import threading
 from functools import cache
 
-__all__ = ["available", "corrupt_data"]
+__all__ = ["available", "corrupt_data", "progressive"]
 
 _TJERR_WARNING = 0
 _TJPF_RGB, _TJPF_CMYK = 0, 11
 _TJCS_CMYK, _TJCS_YCCK = 3, 4
+_TJXOP_NONE, _TJXOPT_PROGRESSIVE = 0, 32
 _LOCK = threading.Lock()
+
+
+class _Region(ctypes.Structure):
+    _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_int), ("w", ctypes.c_int), ("h", ctypes.c_int)]
+
+
+class _Transform(ctypes.Structure):  # tjtransform, with no custom filter
+    _fields_ = [
+        ("r", _Region),
+        ("op", ctypes.c_int),
+        ("options", ctypes.c_int),
+        ("data", ctypes.c_void_p),
+        ("customFilter", ctypes.c_void_p),
+    ]
 
 
 @cache
@@ -46,6 +61,10 @@ def _library() -> ctypes.CDLL | None:
     lib.tjGetErrorStr2.argtypes = [vp]
     lib.tjGetErrorStr2.restype = ctypes.c_char_p
     lib.tjDestroy.argtypes = [vp]
+    lib.tjInitTransform.restype = vp
+    bufs, sizes = ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ul)
+    lib.tjTransform.argtypes = [vp, ctypes.c_char_p, ul, i, bufs, sizes, ctypes.c_void_p, i]
+    lib.tjFree.argtypes = [vp]
     return lib
 
 
@@ -53,6 +72,33 @@ def available() -> bool:
     """Whether the corrupt-data check can run here (a TurboJPEG 2.0+ library is found)."""
     with _LOCK:
         return _library() is not None
+
+
+def progressive(data: bytes) -> bytes:
+    """``data`` (a JPEG) as a progressive JPEG with the same coefficients, tables and
+    markers: a lossless transform (``jpegtran -progressive``), which also optimises the
+    Huffman tables. Raises ``OSError`` when TurboJPEG is missing or refuses the file."""
+    with _LOCK:
+        lib = _library()
+    if lib is None:
+        raise OSError("progressive re-coding needs the TurboJPEG 2.0+ library (libturbojpeg)")
+    handle = lib.tjInitTransform()
+    if not handle:
+        raise OSError("TurboJPEG could not start a transform")
+    out, size = ctypes.c_void_p(), ctypes.c_ulong(0)
+    transform = _Transform(_Region(0, 0, 0, 0), _TJXOP_NONE, _TJXOPT_PROGRESSIVE, None, None)
+    try:
+        status = lib.tjTransform(
+            handle, data, len(data), 1, ctypes.byref(out), ctypes.byref(size),
+            ctypes.byref(transform), 0,
+        )  # fmt: skip
+        if status != 0 and lib.tjGetErrorCode(handle) != _TJERR_WARNING:
+            raise OSError(f"TurboJPEG: {lib.tjGetErrorStr2(handle).decode('utf-8', 'replace')}")
+        return ctypes.string_at(out, size.value)
+    finally:
+        if out:
+            lib.tjFree(out)
+        lib.tjDestroy(handle)
 
 
 def corrupt_data(data: bytes) -> str | None:
