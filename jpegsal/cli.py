@@ -81,9 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
             "inputs and existing outputs are never overwritten unless --overwrite (an input never)."
         ),
     )
-    dest = enc.add_mutually_exclusive_group(required=True)
-    dest.add_argument("-o", "--output", type=Path, help="output file (one input only)")
-    dest.add_argument("--out-dir", type=Path, help="output directory (mirrors input folders)")
+    _add_destination(enc, "JPEG")
     _add_encoding_options(enc)
     _add_batch_options(enc)
 
@@ -95,9 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
             "with --overlay, as colour overlays on the image. Same input rules as encode."
         ),
     )
-    out = sal.add_mutually_exclusive_group(required=True)
-    out.add_argument("-o", "--output", type=Path, help="output PNG file (one input only)")
-    out.add_argument("--out-dir", type=Path, help="output directory (mirrors input folders)")
+    _add_destination(sal, "PNG")
     sal.add_argument(
         "--model",
         default="cam",
@@ -127,6 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_destination(p: argparse.ArgumentParser, kind: str) -> None:
+    """-o FILE (one input) or --out-dir DIR, the same in every command."""
+    dest = p.add_mutually_exclusive_group(required=True)
+    dest.add_argument("-o", "--output", type=Path, help=f"output {kind} file (one input only)")
+    dest.add_argument("--out-dir", type=Path, help="output directory (mirrors input folders)")
+
+
 def _add_optimize_command(sub: Any) -> None:
     opt = sub.add_parser(
         "optimize",
@@ -137,9 +140,7 @@ def _add_optimize_command(sub: Any) -> None:
             "not get smaller is copied as it is. Needs the 'jpeg' extra (jpeglib)."
         ),
     )
-    out = opt.add_mutually_exclusive_group(required=True)
-    out.add_argument("-o", "--output", type=Path, help="output file (one input only)")
-    out.add_argument("--out-dir", type=Path, help="output directory (mirrors input folders)")
+    _add_destination(opt, "JPEG")
     opt.add_argument(
         "--allow-corrupt",
         action="store_true",
