@@ -35,6 +35,7 @@ from .methods import (
 )
 from .pipeline import EncodeResult
 from .plugin import register_pillow, unregister_pillow
+from .reencode import reencode
 
 __all__ = [
     "Blocks",
@@ -54,6 +55,7 @@ __all__ = [
     "encode",
     "models",
     "optimize",
+    "reencode",
     "register_method",
     "register_model",
     "register_pillow",

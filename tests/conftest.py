@@ -52,3 +52,10 @@ def portrait() -> Image.Image:
 @pytest.fixture(scope="session")
 def sample_paths() -> list[Path]:
     return sorted(DATA.glob("*.png"))
+
+
+@pytest.fixture(scope="session")
+def odd_photo() -> Image.Image:
+    """Kodak 23 at 203x141: partial blocks and MCUs on both axes."""
+    with Image.open(Path(__file__).parents[1] / "jpegsal" / "data" / "kodim23.png") as im:
+        return im.convert("RGB").resize((203, 141))

@@ -20,10 +20,8 @@ pytest.importorskip("jpeglib", reason="jpeglib (extra 'jpeg') not installed")
 
 
 @pytest.fixture(scope="module")
-def photo() -> Image.Image:
-    path = Path(jpegsal.__file__).parent / "data" / "kodim23.png"
-    with Image.open(path) as im:
-        return im.convert("RGB").resize((201, 133))
+def photo(odd_photo: Image.Image) -> Image.Image:
+    return odd_photo
 
 
 def _pixels(data: bytes) -> np.ndarray:

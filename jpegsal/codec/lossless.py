@@ -27,7 +27,7 @@ from .._check import check_bool
 from .._optional import require
 from . import turbojpeg
 
-__all__ = ["Optimized", "optimize", "optimize_with_info"]
+__all__ = ["Optimized", "optimize", "optimize_with_info", "read_jpeg"]
 
 _LIBJPEG = "turbo210"
 
@@ -39,6 +39,16 @@ class Optimized:
     data: bytes
     bytes_in: int
     unchanged: bool  # True: re-coding saved nothing, so the input bytes came back
+
+
+def read_jpeg(src: Any, corrupt: str, what: str) -> tuple[bytes, str]:
+    """(bytes, name) of the JPEG file ``src``; ``corrupt`` checked; not a JPEG: ValueError."""
+    if corrupt not in ("error", "ignore"):
+        raise ValueError(f"corrupt must be 'error' or 'ignore', got {corrupt!r}")
+    data, name = _read(src)
+    if data[:3] != b"\xff\xd8\xff":
+        raise ValueError(f"{name}: not a JPEG file ({what} works on JPEG files only)")
+    return data, name
 
 
 def _read(src: Any) -> tuple[bytes, str]:
@@ -83,17 +93,13 @@ def optimize_with_info(src: Any, *, progressive: bool = False, corrupt: str = "e
         The file cannot be read, or libjpeg cannot decode it, or it is damaged.
     """
     check_bool("progressive", progressive)
-    if corrupt not in ("error", "ignore"):
-        raise ValueError(f"corrupt must be 'error' or 'ignore', got {corrupt!r}")
-    data, name = _read(src)
-    if data[:3] != b"\xff\xd8\xff":
-        raise ValueError(f"{name}: not a JPEG file (optimize re-codes JPEG files only)")
+    data, name = read_jpeg(src, corrupt, "optimize")
     problem = turbojpeg.corrupt_data(data) if corrupt == "error" else None
     if problem is not None:
         raise OSError(f"corrupt JPEG data in {name!r}: {problem}; nothing was written")
     if progressive:
         try:
-            out = turbojpeg.progressive(data)
+            out = turbojpeg.transform(data, progressive=True, strict=corrupt == "error")
         except OSError as e:
             raise OSError(f"cannot re-code {name!r}: {e}") from e
     else:

@@ -18,8 +18,9 @@ import ctypes
 import ctypes.util
 import threading
 from functools import cache
+from typing import Any
 
-__all__ = ["available", "corrupt_data", "progressive"]
+__all__ = ["available", "corrupt_data", "progressive", "transform"]
 
 _TJERR_WARNING = 0
 _TJPF_RGB, _TJPF_CMYK = 0, 11
@@ -78,21 +79,33 @@ def progressive(data: bytes) -> bytes:
     """``data`` (a JPEG) as a progressive JPEG with the same coefficients, tables and
     markers: a lossless transform (``jpegtran -progressive``), which also optimises the
     Huffman tables. Raises ``OSError`` when TurboJPEG is missing or refuses the file."""
+    return transform(data, progressive=True)
+
+
+def transform(
+    data: bytes, *, progressive: bool = False, custom_filter: Any = None, strict: bool = True
+) -> bytes:
+    """TurboJPEG's lossless transform of ``data`` with no geometric change: markers kept,
+    optionally progressive, the coefficients passed through ``custom_filter`` (a ctypes
+    callback, TurboJPEG's ``customFilter``) on the way. Raises ``OSError`` as above, and
+    for libjpeg's warnings (damaged or truncated data) too unless ``strict=False``."""
     with _LOCK:
         lib = _library()
     if lib is None:
-        raise OSError("progressive re-coding needs the TurboJPEG 2.0+ library (libturbojpeg)")
+        raise OSError("this needs the TurboJPEG 2.0+ library (libturbojpeg), not found")
     handle = lib.tjInitTransform()
     if not handle:
         raise OSError("TurboJPEG could not start a transform")
     out, size = ctypes.c_void_p(), ctypes.c_ulong(0)
-    transform = _Transform(_Region(0, 0, 0, 0), _TJXOP_NONE, _TJXOPT_PROGRESSIVE, None, None)
+    options = _TJXOPT_PROGRESSIVE if progressive else 0
+    filt = ctypes.cast(custom_filter, ctypes.c_void_p) if custom_filter is not None else None
+    spec = _Transform(_Region(0, 0, 0, 0), _TJXOP_NONE, options, None, filt)
     try:
         status = lib.tjTransform(
             handle, data, len(data), 1, ctypes.byref(out), ctypes.byref(size),
-            ctypes.byref(transform), 0,
+            ctypes.byref(spec), 0,
         )  # fmt: skip
-        if status != 0 and lib.tjGetErrorCode(handle) != _TJERR_WARNING:
+        if status != 0 and (strict or lib.tjGetErrorCode(handle) != _TJERR_WARNING):
             raise OSError(f"TurboJPEG: {lib.tjGetErrorStr2(handle).decode('utf-8', 'replace')}")
         return ctypes.string_at(out, size.value)
     finally:

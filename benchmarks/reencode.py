@@ -1,0 +1,163 @@
+"""JPEG in, JPEG out: the DCT-domain path (:func:`jpegsal.reencode`) against decode -> encode.
+
+    python -m benchmarks.reencode            # 12 MP JPEGs made from Kodak, and imagenet-sample
+    python -m benchmarks.reencode --quick
+
+Both produce ``preset="machine"`` tables at the same quality. The pixel path decodes the
+JPEG (Pillow) and encodes the pixels (``jpegsal.encode(..., preset="machine")``: baseline,
+optimised Huffman tables). ``jpegsal.reencode`` requantises the stored levels (baseline
+with TurboJPEG's standard Huffman tables, or progressive) where it can and falls back to
+the pixel path otherwise; the paths taken are counted. Reported per set: median ms per
+file, bytes against the pixel path's, PSNR against the decoded input (what the pixel path
+starts from), and the peak resident memory growth of one 12 MP re-encode in a child
+process (``tracemalloc`` does not see C buffers), as a multiple of the decoded RGB size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+import jpegsal
+
+from .common import machine, write_json
+from .rate_accuracy import ROOT
+
+KODAK = ROOT.parent / "shared" / "data" / "kodak"
+SAMPLE = ROOT.parent / "shared" / "data" / "imagenet-sample"
+QUALITY = 50
+
+
+def _kodak_12mp(n: int) -> list[bytes]:
+    out = []
+    for path in sorted(KODAK.glob("*.png"))[:n]:
+        with Image.open(path) as im:
+            big = im.convert("RGB").resize((4000, 3000), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        big.save(buf, "JPEG", quality=92)  # a camera-like 12 MP JPEG
+        out.append(buf.getvalue())
+    return out
+
+
+def _psnr(data: bytes, reference: np.ndarray) -> float:
+    x = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float64)
+    return float(10 * np.log10(255**2 / max(((x - reference) ** 2).mean(), 1e-12)))
+
+
+def _paths() -> dict[str, Callable[[bytes], tuple[bytes, str]]]:
+    """name -> fn(data) -> (output, path taken)."""
+    from jpegsal.reencode import reencode_with_info
+
+    def dct(progressive: bool) -> Callable[[bytes], tuple[bytes, str]]:
+        def fn(d: bytes) -> tuple[bytes, str]:
+            r = reencode_with_info(d, quality=QUALITY, progressive=progressive)
+            return r.data, r.path
+
+        return fn
+
+    return {
+        "pixels": lambda d: (jpegsal.encode(d, preset="machine", quality=QUALITY), "pixels"),
+        "reencode": dct(False),
+        "reencode progressive": dct(True),
+    }
+
+
+def run_set(files: list[bytes], repeat: int) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, list[Any]]] = {}
+    for data in files:
+        decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float64)
+        for name, fn in _paths().items():
+            times = []
+            for _ in range(repeat):
+                t = time.perf_counter()
+                out, path = fn(data)
+                times.append(time.perf_counter() - t)
+            row = rows.setdefault(name, {"ms": [], "bytes": [], "psnr": [], "paths": []})
+            row["paths"].append(path)
+            row["ms"].append(1000 * min(times))
+            row["bytes"].append(len(out))
+            row["psnr"].append(_psnr(out, decoded))
+    base = np.array(rows["pixels"]["bytes"])
+    return {
+        name: {
+            "median_ms": round(float(np.median(r["ms"])), 1),
+            "bytes_vs_pixels": round(float(np.sum(r["bytes"]) / base.sum()), 4),
+            "psnr_db": round(float(np.mean(r["psnr"])), 2),
+            "paths": {p: r["paths"].count(p) for p in sorted(set(r["paths"]))},
+        }
+        for name, r in rows.items()
+    }
+
+
+# VmHWM, not ru_maxrss: the latter keeps the parent's high-water mark across fork + exec.
+_CHILD = """
+import sys, jpegsal
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+data = open(sys.argv[1], "rb").read()
+before = hwm()
+if sys.argv[2] == "pixels":
+    jpegsal.encode(data, preset="machine", quality=50)
+else:
+    jpegsal.reencode(data, quality=50)  # 4:2:0 input: the DCT path
+print(hwm() - before)
+"""
+
+
+def peak_memory(data: bytes) -> dict[str, float]:
+    """Peak RSS growth of one 12 MP re-encode, as a multiple of the decoded RGB size."""
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="jpegsal-bench-"))
+    path = tmp / "in.jpg"
+    path.write_bytes(data)
+    with Image.open(io.BytesIO(data)) as im:
+        raw = im.width * im.height * 3
+    out = {}
+    for name in ("pixels", "dct"):
+        cmd = [sys.executable, "-c", _CHILD, str(path), name]
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        out[name] = round(int(done.stdout.strip()) / raw, 3)
+    path.unlink()
+    tmp.rmdir()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2 Kodak images, 20 photos")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    n_kodak, n_sample = (2, 20) if args.quick else (6, 200)
+    kodak = _kodak_12mp(n_kodak)
+    sample = [p.read_bytes() for p in sorted(SAMPLE.glob("*.JPEG"))[:n_sample]]
+    out = args.out or Path(__file__).parent / "results" / "kodak" / "reencode.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = {
+        "benchmark": "reencode",
+        "quality": QUALITY,
+        "kodak_12mp": {"files": len(kodak), **run_set(kodak, 3)},
+        "imagenet_sample": {"files": len(sample), **run_set(sample, 1)},
+        "peak_rss_vs_raw_12mp": peak_memory(kodak[0]),
+        "machine": machine(),
+    }
+    print(json.dumps(result, indent=2))
+    write_json(out, result)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,152 @@
+"""Re-encode a JPEG without leaving the DCT domain: the stored levels, requantised.
+
+A JPEG stores each coefficient as a level ``L`` of its table entry ``Qo`` (the value is
+``L * Qo``). Requantising to a coarser entry ``Qn`` is ``round(L * Qo / Qn)``: no pixel
+round trip, so no second colour conversion, chroma resampling, clipping or DCT rounding
+on top of the new quantisation, and no full decode. Where a new entry would be finer than
+the stored one the stored one is kept (``max(Qn, Qo)``): it cannot add what the file does
+not hold, and would only spend bits on rounding noise.
+
+The work is TurboJPEG's lossless transform (the system's libturbojpeg, as for
+:mod:`.turbojpeg`) with a coefficient filter in numpy, then the new tables are written
+into the output's DQT segments (same length: 8-bit tables). Markers (EXIF, ICC, XMP,
+comments), the chroma layout and restart intervals of the input are kept. TurboJPEG 2.x
+writes baseline output with its standard Huffman tables (it cannot optimise them), or
+progressive output, whose tables are optimised.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import turbojpeg as tj
+
+__all__ = ["jpeg_frame", "jpeg_tables", "requantise"]
+
+# JPEG's zigzag scan: ZIGZAG[k] is the natural (row-major) index of the k-th coefficient.
+ZIGZAG = np.array(
+    [0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34,
+     27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37,
+     44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63],
+)  # fmt: skip
+_SOF = {0xC0, 0xC1, 0xC2}  # baseline, extended, progressive (Huffman)
+_FILTER = ctypes.CFUNCTYPE(
+    ctypes.c_int,
+    ctypes.POINTER(ctypes.c_short),
+    tj._Region,
+    tj._Region,
+    ctypes.c_int,
+    ctypes.c_int,
+    ctypes.c_void_p,
+)
+
+
+def _segments(data: bytes) -> list[tuple[int, int, int]]:
+    """(marker, payload start, payload end) of the header segments, up to the first SOS."""
+    out, i = [], 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        length = struct.unpack(">H", data[i + 2 : i + 4])[0]
+        out.append((marker, i + 4, i + 2 + length))
+        if marker == 0xDA:
+            break
+        i += 2 + length
+    return out
+
+
+def jpeg_tables(data: bytes) -> tuple[dict[int, np.ndarray], list[int]]:
+    """The quantisation tables (id -> 64 entries, natural order) and each component's
+    table id, read from the headers of the JPEG ``data``."""
+    tables: dict[int, np.ndarray] = {}
+    components: list[int] = []
+    for marker, start, end in _segments(data):
+        if marker == 0xDB:
+            i = start
+            while i < end:
+                precision, tid = data[i] >> 4, data[i] & 15
+                size = 128 if precision else 64
+                raw = data[i + 1 : i + 1 + size]
+                values = struct.unpack(">64H", raw) if precision else tuple(raw)
+                table = np.zeros(64, np.int32)
+                table[ZIGZAG] = values
+                tables[tid] = table
+                i += 1 + size
+        elif marker in _SOF:
+            count = data[start + 5]
+            components = [data[start + 6 + 3 * c + 2] for c in range(count)]
+    if not tables or not components:
+        raise ValueError("not a Huffman-coded JPEG with quantisation tables")
+    return tables, components
+
+
+def requantise(
+    data: bytes, tables: Sequence[np.ndarray], *, progressive: bool = False, strict: bool = True
+) -> bytes:
+    """``data`` (a JPEG) with its levels requantised to ``tables`` (luma, chroma; natural
+    order, 1..255), where coarser than the stored ones; see the module.
+
+    Raises ``ValueError`` for a file this cannot requantise (arithmetic coding, 12-bit,
+    no tables) and ``OSError`` when TurboJPEG is missing or refuses the file.
+    """
+    old, comps = jpeg_tables(data)
+    new: dict[int, np.ndarray] = {}
+    for c, tid in enumerate(comps):
+        wanted = np.asarray(tables[min(c, len(tables) - 1)], np.int32).ravel()
+        if wanted.size != 64 or wanted.min() < 1 or wanted.max() > 255:
+            raise ValueError("requantise needs 8-bit tables of 64 entries in 1..255")
+        # A table shared by several components takes the coarsest of their wishes.
+        new[tid] = np.maximum(np.maximum(wanted, old[tid]), new.get(tid, wanted))
+    ratio = {c: old[tid].astype(np.float32) / new[tid] for c, tid in enumerate(comps)}
+
+    scratch: list[np.ndarray] = [np.empty((0, 64), np.float32)]
+
+    def callback(coeffs: Any, array: tj._Region, plane: tj._Region, c: int, *_: object) -> int:
+        blocks = array.w * array.h // 64
+        levels = np.ctypeslib.as_array(coeffs, shape=(blocks, 64))
+        if len(scratch[0]) < blocks:  # one float buffer, reused by every call (in place)
+            scratch[0] = np.empty((blocks, 64), np.float32)
+        work = scratch[0][:blocks]
+        np.multiply(levels, ratio[c], out=work)
+        np.rint(work, out=work)
+        levels[...] = work
+        return 0
+
+    filt = _FILTER(callback)
+    out = tj.transform(data, progressive=progressive, custom_filter=filt, strict=strict)
+    return _write_tables(out, new)
+
+
+def _write_tables(data: bytes, tables: dict[int, np.ndarray]) -> bytes:
+    """``data`` with each 8-bit DQT table replaced by ``tables[id]`` (zigzag order)."""
+    out = bytearray(data)
+    for marker, start, end in _segments(data):
+        if marker != 0xDB:
+            continue
+        i = start
+        while i < end:
+            precision, tid = out[i] >> 4, out[i] & 15
+            size = 128 if precision else 64
+            if precision == 0 and tid in tables:
+                out[i + 1 : i + 65] = bytes(tables[tid][ZIGZAG].astype(np.uint8))
+            i += 1 + size
+    return bytes(out)
+
+
+def jpeg_frame(data: bytes) -> tuple[int, int, int, list[tuple[int, int]]]:
+    """(precision, width, height, each component's sampling factors) from the frame header
+    of the JPEG ``data`` (baseline, extended or progressive Huffman coding)."""
+    for marker, start, _ in _segments(data):
+        if marker in _SOF:
+            precision = data[start]
+            height, width = struct.unpack(">HH", data[start + 1 : start + 5])
+            factors = [data[start + 7 + 3 * c] for c in range(data[start + 5])]
+            return precision, width, height, [(f >> 4, f & 15) for f in factors]
+    raise ValueError("not a Huffman-coded JPEG (no baseline or progressive frame header)")

@@ -1,0 +1,95 @@
+"""``jpegsal.reencode``: a JPEG file at ``preset="machine"``, in the DCT domain where it can be.
+
+The stored levels are requantised to the machine tables (:mod:`.codec.requantise`): no
+full decode, no second colour conversion or chroma resampling, about half the time and
+under half the memory of decode -> encode at 12 MP (``benchmarks/reencode.py``). Where that
+path cannot give what the pixel path gives, the pixel path runs instead and the result says
+why (``Reencoded.reason``):
+
+* chroma not 4:2:0 (4:4:4, 4:2:2, ...): the preset writes 4:2:0, which the DCT path
+  cannot resample to (it would keep up to 4x the chroma blocks: 1.5x the bytes measured);
+* four components (CMYK / YCCK), arithmetic coding, 12-bit or lossless JPEG;
+* no TurboJPEG library on the machine.
+
+A result that is not smaller than the input gives the input bytes back (``path="input"``).
+Metadata (EXIF with its orientation, ICC, XMP, comments) is kept on every path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._check import check_bool, check_int
+from .codec import turbojpeg
+from .codec.lossless import read_jpeg
+from .codec.machine import machine_tables
+from .codec.requantise import jpeg_frame, requantise
+
+__all__ = ["Reencoded", "reencode", "reencode_with_info"]
+
+
+@dataclass(frozen=True)
+class Reencoded:
+    """What :func:`reencode_with_info` wrote and which path it took."""
+
+    data: bytes
+    path: str  # "dct", "pixels" (the fallback) or "input" (nothing smaller: the input bytes)
+    reason: str | None = None  # why the DCT path was not taken (None when it was)
+
+
+def reencode(
+    src: Any, *, quality: int = 75, progressive: bool = False, corrupt: str = "error"
+) -> bytes:
+    """The JPEG ``src`` (path, bytes or binary file) at the ``preset="machine"`` tables of
+    ``quality``; see the module. ``corrupt``: a damaged file raises ``OSError``
+    (``"error"``) or is re-encoded as libjpeg decodes it (``"ignore"``)."""
+    return reencode_with_info(src, quality=quality, progressive=progressive, corrupt=corrupt).data
+
+
+def reencode_with_info(
+    src: Any, *, quality: int = 75, progressive: bool = False, corrupt: str = "error"
+) -> Reencoded:
+    """:func:`reencode`, with the path taken and the reason for a fallback."""
+    check_int("quality", quality, 0, 100)
+    check_bool("progressive", progressive)
+    data, name = read_jpeg(src, corrupt, "reencode")
+    reason = _no_dct_path(data)
+    if reason is None:  # a damaged file makes the strict transform raise: no separate check
+        _, width, height, _ = jpeg_frame(data)
+        tables = [np.clip(np.rint(t), 1, 255) for t in machine_tables(quality, width, height)]
+        try:
+            out = requantise(data, tables, progressive=progressive, strict=corrupt == "error")
+        except OSError as e:  # libjpeg's words: "Corrupt JPEG data: ...", "Premature end ..."
+            raise OSError(f"cannot re-encode {name!r}: {e}; nothing was written") from e
+        path = "dct"
+    else:
+        from .api import encode
+
+        out = encode(
+            data, preset="machine", quality=quality, progressive=progressive,
+            keep_metadata=True, corrupt=corrupt,
+        )  # fmt: skip
+        path = "pixels"
+    if len(out) >= len(data):
+        return Reencoded(data, "input", reason)
+    return Reencoded(out, path, reason)
+
+
+def _no_dct_path(data: bytes) -> str | None:
+    """Why the DCT path cannot serve ``data``, or None when it can."""
+    if not turbojpeg.available():
+        return "no TurboJPEG 2.0+ library (libturbojpeg) on this machine"
+    try:
+        precision, _, _, sampling = jpeg_frame(data)
+    except ValueError:
+        return "not a baseline or progressive Huffman-coded JPEG (arithmetic, lossless, ...)"
+    if precision != 8:
+        return f"{precision}-bit samples"
+    if len(sampling) == 4:
+        return "four components (CMYK/YCCK)"
+    if len(sampling) == 3 and sampling != [(2, 2), (1, 1), (1, 1)]:
+        return f"chroma sampling {sampling} is not 4:2:0, which the preset writes"
+    return None

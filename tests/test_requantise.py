@@ -1,0 +1,130 @@
+"""Re-encoding a JPEG in the DCT domain: the stored levels requantised to new tables."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import assert_decodes, pillow_jpeg
+from PIL import Image
+
+import jpegsal
+from jpegsal.codec import turbojpeg
+from jpegsal.codec.machine import machine_tables
+from jpegsal.codec.requantise import jpeg_tables, requantise
+
+pytestmark = pytest.mark.skipif(
+    not turbojpeg.available(), reason="no TurboJPEG 2.0+ library (libturbojpeg) on this machine"
+)
+
+
+@pytest.fixture(scope="module")
+def photo(odd_photo: Image.Image) -> Image.Image:
+    return odd_photo
+
+
+def _rgb(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float64)
+
+
+def test_levels_are_the_stored_ones_requantised(photo: Image.Image) -> None:
+    src = pillow_jpeg(photo, quality=95)
+    tables = [np.clip(np.rint(t), 1, 255) for t in machine_tables(40, *photo.size)]
+    out = requantise(src, tables)
+    assert_decodes(out, photo.size)
+    old, comps = jpeg_tables(src)
+    new, comps_out = jpeg_tables(out)
+    assert comps_out == comps == [0, 1, 1]
+    for tid, want in ((0, tables[0]), (1, tables[1])):  # coarser of the two, entry by entry
+        assert np.array_equal(new[tid], np.maximum(want.ravel().astype(int), old[tid]))
+    # The decoded image is what quantising the stored coefficients to the new tables gives:
+    # close to the pixel path's (which decodes, converts and quantises again).
+    pixel = jpegsal.encode(Image.open(io.BytesIO(src)), preset="machine", quality=40)
+    ours = np.abs(_rgb(out) - _rgb(src)).mean()
+    theirs = np.abs(_rgb(pixel) - _rgb(src)).mean()
+    assert ours < 1.2 * theirs
+    assert len(out) < len(src)
+
+
+def test_finer_tables_change_nothing(photo: Image.Image) -> None:
+    src = pillow_jpeg(photo, quality=30)
+    out = requantise(src, [np.ones(64), np.ones(64)])  # finer everywhere: stored ones kept
+    assert np.array_equal(_rgb(out), _rgb(src))
+
+
+@pytest.mark.parametrize(
+    ("options", "path"),
+    [
+        ({}, "dct"),
+        ({"progressive": True}, "dct"),
+        ({"restart_marker_rows": 1}, "dct"),
+        ({"subsampling": 0}, "pixels"),  # the preset writes 4:2:0: the pixel path resamples
+        ({"subsampling": 1}, "pixels"),
+    ],
+)
+def test_paths_by_layout(photo: Image.Image, options: dict[str, object], path: str) -> None:
+    from jpegsal.reencode import reencode_with_info
+
+    src = pillow_jpeg(photo, quality=90, **options)
+    result = reencode_with_info(src, quality=30)
+    assert result.path == path
+    assert (result.reason is None) == (path == "dct")
+    assert_decodes(result.data, photo.size)
+    assert len(result.data) < len(src)
+    layer = Image.open(io.BytesIO(result.data)).layer
+    assert [f[1:3] for f in layer] == [(2, 2), (1, 1), (1, 1)]  # 4:2:0 either way
+    if path == "pixels":
+        assert result.data == jpegsal.encode(src, preset="machine", quality=30, keep_metadata=True)
+
+
+def test_cmyk_takes_the_pixel_path(photo: Image.Image) -> None:
+    from jpegsal.reencode import reencode_with_info
+
+    result = reencode_with_info(pillow_jpeg(photo.convert("CMYK"), quality=90), quality=30)
+    assert (result.path, result.reason) == ("pixels", "four components (CMYK/YCCK)")
+
+
+def test_greyscale_metadata_and_progressive_output(photo: Image.Image) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    src = pillow_jpeg(photo.convert("L"), quality=90, exif=exif.tobytes(), comment=b"c")
+    out = Image.open(io.BytesIO(jpegsal.reencode(src, quality=40, progressive=True)))
+    assert out.mode == "L"
+    assert out.info.get("progressive")
+    assert out.getexif()[0x0112] == 8
+    assert out.info["comment"] == b"c"
+
+
+def test_never_bigger_and_bad_inputs(photo: Image.Image) -> None:
+    src = pillow_jpeg(photo, quality=5)
+    assert jpegsal.reencode(src, quality=95) == src  # nothing to gain: the input comes back
+    png = io.BytesIO()
+    photo.save(png, "PNG")
+    with pytest.raises(ValueError, match="not a JPEG file"):
+        jpegsal.reencode(png.getvalue())
+    with pytest.raises(ValueError, match=r"quality must be an int in 0\.\.100"):
+        jpegsal.reencode(src, quality=101)
+    with pytest.raises(ValueError, match="8-bit tables of 64 entries"):
+        requantise(src, [np.full(64, 300)])
+    with pytest.raises(OSError, match=r"cannot re-encode '<bytes>': TurboJPEG: .*"):
+        jpegsal.reencode(pillow_jpeg(photo)[:500])
+
+
+@pytest.mark.skipif(shutil.which("djpeg") is None, reason="djpeg not installed")
+def test_djpeg_reads_it(photo: Image.Image, tmp_path: Path) -> None:
+    (tmp_path / "x.jpg").write_bytes(jpegsal.reencode(pillow_jpeg(photo, quality=90), quality=30))
+    cmd = ["djpeg", "-outfile", str(tmp_path / "x.ppm"), str(tmp_path / "x.jpg")]
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+
+
+def test_damaged_input_is_refused_unless_ignored(rgb: Image.Image) -> None:
+    from test_inputs import _damaged_jpeg
+
+    bad = _damaged_jpeg(rgb)
+    with pytest.raises(OSError, match=r"cannot re-encode '<bytes>': .*Corrupt JPEG data"):
+        jpegsal.reencode(bad, quality=30)
+    assert_decodes(jpegsal.reencode(bad, quality=30, corrupt="ignore"), (192, 128))
