@@ -250,6 +250,27 @@ class MachineCodec(Codec):
 
 
 @dataclass
+class ReencodeCodec(Codec):
+    """:func:`jpegsal.reencode` of the *file* the image was read from (its DCT levels
+    requantised): needs ``image.info["source_path"]`` (rate_accuracy sets it when it does
+    not resize), so it compares with ``preset=machine`` on the decoded pixels."""
+
+    progressive: bool = False
+    name: str = "reencode"
+
+    @property
+    def version(self) -> str:
+        return f"jpegsal {jpegsal.__version__} (TurboJPEG transform)"
+
+    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
+        path = image.info.get("source_path")
+        if path is None:
+            raise ValueError(f"{self.name} needs the source file; do not resize (--side)")
+        with open(path, "rb") as f:
+            return jpegsal.reencode(f.read(), quality=quality, progressive=self.progressive)
+
+
+@dataclass
 class PresetCodec(Codec):
     """``jpegsal.Encoder(preset=...)`` itself at a quality, or with ``preserve`` at a budget."""
 
@@ -355,6 +376,8 @@ def parse_codec(spec: str) -> Codec:
     if spec.endswith("+perimage"):
         inner = parse_codec(spec[: -len("+perimage")])
         return PerImageCodec(inner=inner, name=spec)
+    if spec in ("reencode", "reencode+progressive"):
+        return ReencodeCodec(progressive=spec.endswith("progressive"), name=spec)
     if spec.startswith("preset="):
         preset, _, tail = spec[len("preset=") :].partition("+")
         return PresetCodec(preset=preset, preserve=tail == "preserve", name=spec)

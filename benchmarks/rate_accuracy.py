@@ -121,6 +121,8 @@ def run(spec: RunSpec) -> dict[str, Any]:
             s = spec.side / (image.width * image.height) ** 0.5
             size = (round(image.width * s), round(image.height * s))
             image = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+        else:
+            image.info["source_path"] = str(path)  # for codecs that take the file (reencode)
         pixels += image.width * image.height
         original = {
             (e, pr): evs[e].topk([np.asarray(image)], 1, crop=pr == "crop")[0, 0]
