@@ -252,6 +252,12 @@ def _add_rate_options(p: argparse.ArgumentParser) -> None:
         "(best, the default) or fail the file (error)",
     )
     p.add_argument(
+        "--no-coefficient-path",
+        action="store_true",
+        help="with --preset machine, decode JPEG inputs to pixels instead of requantising "
+        "their DCT levels (jpegsal.reencode)",
+    )
+    p.add_argument(
         "--no-compare",
         action="store_true",
         help="skip the plain JPEG at the same quality that each output is compared with",

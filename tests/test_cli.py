@@ -615,3 +615,32 @@ def test_salient_windows_match_a_brute_force_search() -> None:
     }
     assert most == max(means, key=lambda k: means[k])
     assert least == min(means, key=lambda k: means[k])
+
+
+def test_preset_machine_takes_jpeg_inputs_through_the_dct_path(
+    tmp_path: Path, rgb: Image.Image, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from jpegsal.codec import turbojpeg
+
+    if not turbojpeg.available():
+        pytest.skip("no TurboJPEG 2.0+ library (libturbojpeg) on this machine")
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(pillow_jpeg(rgb, quality=92))  # 4:2:0: the DCT path
+    (src / "b.jpg").write_bytes(pillow_jpeg(rgb, quality=92, subsampling=0))  # 4:4:4: pixels
+    rgb.save(src / "c.png")  # not a JPEG: the pixel path, no note
+    args = ["encode", str(src), "--preset", "machine", "--quality", "40", "--json"]
+    assert main([*args, "--out-dir", str(tmp_path / "o")]) == 0
+    rows = {Path(r["input"]).name: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows["a.jpg"]["note"] == "DCT path"
+    assert (tmp_path / "o" / "a.jpg").read_bytes() == jpegsal.reencode(src / "a.jpg", quality=40)
+    assert rows["b.jpg"]["note"].startswith("pixel path: chroma sampling")
+    assert "note" not in rows["c.png"]
+    assert rows["a.jpg"]["plain_bytes"] == len(pillow_jpeg(Image.open(src / "a.jpg"), quality=40))
+    # --no-coefficient-path: every file decoded to pixels, as jpegsal.encode does.
+    assert main([*args, "--out-dir", str(tmp_path / "p"), "--no-coefficient-path"]) == 0
+    capsys.readouterr()
+    expected = jpegsal.encode(src / "a.jpg", preset="machine", quality=40, keep_metadata=True)
+    assert (tmp_path / "p" / "a.jpg").read_bytes() == expected
