@@ -28,6 +28,7 @@ from .maps.contract import Saliency, SaliencyModel
 from .maps.registry import ModelSpec, check_model_spec, get_model
 from .methods import Method, MethodSpec, get_method, with_strength
 from .pipeline import EncodeResult, Stopwatch
+from .reencode import dct_route
 
 __all__ = ["Encoder", "encode", "save"]
 
@@ -82,21 +83,19 @@ class Encoder:
         ``preserve`` missed even at quality 100: write quality 100 and report
         ``met=False`` (``"best"``, the default) or raise ``ValueError``.
     preset : None or "machine"
-        ``"machine"``: JPEG for classifiers you have never seen, no model needed.
-        Quantisation tables shaped by the measured per-frequency sensitivity of two
-        ImageNet classifiers, blended with libjpeg's (chosen per image size), and
-        optimised Huffman tables (``optimize=True`` unless you pass ``optimize=False``).
-        ``quality`` keeps its rough meaning. With ``preserve=t`` each image gets the
-        lowest quality (at least 20) whose predicted KL of those classifiers is at most
-        ``t`` nats, one encode. Not with ``method``, ``qtables`` or string qualities.
-        Ratios: ``docs/benchmarks.md``; every design choice: ``docs/experiments.md``.
+        ``"machine"``: JPEG for classifiers you have never seen, no model: tables from
+        two ImageNet classifiers' per-frequency sensitivity (per image size), optimised
+        Huffman tables. ``preserve=t``: the lowest quality (at least 20) whose predicted
+        KL is at most ``t`` nats. A 4:2:0 JPEG *file* with ``progressive=True`` and only
+        ``quality``/``keep_metadata`` is requantised in the DCT domain instead
+        (``EncodeResult.path``; ``coefficients=False``: pixels). Not with ``method``,
+        ``qtables`` or string qualities. ``docs/benchmarks.md``, ``docs/experiments.md``.
     **defaults
         Pillow JPEG options (``quality``, ``subsampling``, ``progressive``, ...).
 
     Notes
     -----
-    The saliency of an image can be computed once with :meth:`saliency` and passed to
-    any number of encodes (``saliency=``): the bytes are the same as without it.
+    A :meth:`saliency` computed once can serve many encodes (``saliency=``): same bytes.
 
     Examples
     --------
@@ -197,12 +196,16 @@ class Encoder:
     ) -> EncodeResult:
         """Encode ``image`` and return an :class:`EncodeResult` (bytes, choices, map, timings).
 
-        ``saliency``: a value from :meth:`saliency` for this image, used instead of
-        running the model (the bytes are the same).
+        ``saliency``: a value from :meth:`saliency` for this image (the same bytes).
         """
         watch = Stopwatch()
         jpeg, call = _split({**self.defaults, **overrides})
         self._check_call(call)
+        routed = None  # a JPEG file under the preset: its DCT levels requantised, if it can
+        if call.get("preset") == "machine" and saliency is None and self.method is None:
+            routed = dct_route(image, apply_preset("machine", jpeg), call)
+            if isinstance(routed, EncodeResult):
+                return routed
         with watch("load"):
             source = self._load(image, call)
         if max(source.image.size) > _JPEG_MAX_SIDE:  # fail before any network runs
@@ -216,7 +219,7 @@ class Encoder:
         if method is not None and call.get("strength") is not None:
             method = with_strength(method, float(call["strength"]))
         model = self.model if needs_model(call, method) else None
-        return pipeline.encode_source(
+        result = pipeline.encode_source(
             source,
             options,
             model=model,
@@ -228,6 +231,7 @@ class Encoder:
             if_unmet=call.get("if_unmet") or "best",
             watch=watch,
         )
+        return dataclasses.replace(result, path_reason=routed) if routed else result
 
     def save(
         self,
@@ -258,21 +262,14 @@ def encode(
 ) -> bytes:
     """Encode ``image`` as JPEG and return the bytes.
 
-    A drop-in for ``im.save(buf, "JPEG", quality=..., **options)``: with
-    ``method=None`` the bytes are identical to Pillow's. ``quality=None`` is
-    Pillow's default: 75, or the ``qtables`` as given. See :class:`Encoder`
-    for the other parameters; ``options`` holds Pillow's JPEG options
-    (:data:`jpegsal.codec.options.JPEG_OPTION_NAMES`) and jpegsal's own
-    (:data:`jpegsal.call_options.CALL_OPTIONS`: ``target_bytes``, ``preserve``, ...).
+    A drop-in for ``im.save(buf, "JPEG", quality=..., **options)``: with ``method=None``
+    the bytes are Pillow's (``quality=None``: 75, or ``qtables`` as given). ``options``:
+    Pillow's JPEG options and jpegsal's own (``target_bytes``, ``preserve``, ...; see
+    :class:`Encoder`).
 
-    Raises
-    ------
-    TypeError
-        An unknown keyword (Pillow would ignore it) or an input of the wrong type.
-    ValueError
-        An option out of range, or an input that cannot be interpreted.
-    OSError
-        An unreadable file, or an alpha/unsupported mode without ``background``.
+    Raises ``TypeError`` for an unknown keyword (Pillow ignores it) or input type,
+    ``ValueError`` for a value out of range or an input that cannot be interpreted,
+    ``OSError`` for an unreadable file or an alpha/unsupported mode without ``background``.
     """
     if quality is not None:
         options["quality"] = quality

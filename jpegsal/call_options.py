@@ -33,6 +33,7 @@ CALL_OPTIONS = frozenset(
         "preset",
         "min_quality",
         "if_unmet",
+        "coefficients",
     }
 )
 IF_UNMET = ("best", "error")
@@ -47,6 +48,7 @@ def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     if call.get("keep_metadata") != "orientation":
         check_bool("keep_metadata", call.get("keep_metadata", False))
     check_optional_int("target_bytes", call.get("target_bytes"), 1)
+    check_bool("coefficients", call.get("coefficients", True))
     if call.get("corrupt") is not None:
         check_choice("corrupt", call["corrupt"], ("warn", "error", "ignore"))
     if call.get("min_quality") is not None:

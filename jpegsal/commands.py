@@ -21,7 +21,7 @@ from .codec import turbojpeg
 __all__ = ["encode_command", "models_command", "optimize_command", "saliency_command"]
 
 # Options that make an encode something other than Pillow's (kept: background, metadata).
-_NOT_PLAIN = CALL_OPTIONS - {"background", "keep_metadata", "max_pixels", "corrupt"}
+_NOT_PLAIN = CALL_OPTIONS - {"background", "keep_metadata", "max_pixels", "corrupt", "coefficients"}
 
 
 def _encoder_from_args(args: argparse.Namespace) -> Encoder:
@@ -48,6 +48,8 @@ def _encoder_from_args(args: argparse.Namespace) -> Encoder:
         options["optimize"] = True
     # Damaged JPEG data fails the file unless --allow-corrupt (then a warning line).
     options["corrupt"] = "warn" if args.allow_corrupt else "error"
+    if args.no_coefficient_path:
+        options["coefficients"] = False
     return Encoder(args.model, args.method, device=args.device, **options)
 
 
@@ -76,11 +78,7 @@ def _encode_work(encoder: Encoder, args: argparse.Namespace) -> Callable[[Path],
     plain_same = encoder.method is None and jpeg_only == encoder.defaults
     reference = Encoder(**{**jpeg_only, "corrupt": "ignore"})  # the input is checked once
 
-    dct = _dct_route(args)
-
     def work(path: Path) -> Output:
-        if dct and _is_jpeg(path):
-            return _reencode_work(path, args, None if args.no_compare else reference)
         result = encoder.encode_with_info(path)
         plain = None
         if not args.no_compare:
@@ -88,41 +86,12 @@ def _encode_work(encoder: Encoder, args: argparse.Namespace) -> Callable[[Path],
                 plain = len(result.data)
             elif result.quality >= 0:  # -1: tables given, no quality to compare at
                 plain = len(reference.encode(path, quality=result.quality))
-        return Output(result.data, result.quality, plain, result.kl, result.met)
+        note = "DCT path" if result.path == "dct" else None
+        if result.path_reason:
+            note = f"pixel path: {result.path_reason}"
+        return Output(result.data, result.quality, plain, result.kl, result.met, note)
 
     return work
-
-
-def _dct_route(args: argparse.Namespace) -> bool:
-    """Whether ``encode --preset machine`` may take JPEG inputs through the DCT path
-    (:func:`jpegsal.reencode`): only when no option asks for what that path cannot do."""
-    if args.preset != "machine" or args.no_coefficient_path or args.strip_metadata:
-        return False
-    others = ("model", "method", "preserve", "target_bytes", "subsampling", "background")
-    if any(getattr(args, name) is not None for name in others):
-        return False
-    return args.quality is None or isinstance(args.quality, int)
-
-
-def _is_jpeg(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(3) == b"\xff\xd8\xff"
-
-
-def _reencode_work(path: Path, args: argparse.Namespace, reference: Encoder | None) -> Output:
-    from .reencode import reencode_with_info
-
-    quality = 75 if args.quality is None else int(args.quality)
-    corrupt = "ignore" if args.allow_corrupt else "error"
-    result = reencode_with_info(
-        path, quality=quality, progressive=args.progressive, corrupt=corrupt
-    )
-    note = {"dct": "DCT path", "input": "input kept: nothing smaller"}.get(result.path, "")
-    if result.reason:
-        note = f"{note}; " if note else ""
-        note += f"pixel path: {result.reason}"
-    plain = len(reference.encode(path, quality=quality)) if reference is not None else None
-    return Output(result.data, quality, plain, note=note)
 
 
 def optimize_command(args: argparse.Namespace) -> int:

@@ -1,10 +1,7 @@
 """One image through the stages after saliency: the method step, then rate control.
 
-:class:`jpegsal.Encoder` loads the image and computes its :class:`~jpegsal.Saliency`
-once; this module prepares the pixels to encode (the method, applied once, or once per
-candidate quality for methods that read the quantisation tables) and hands a candidate
-encoder to :func:`jpegsal.ratecontrol.choose`, which picks among encoded, checked
-candidates.
+The method is applied once (or once per candidate quality for methods that read the
+tables); :func:`jpegsal.ratecontrol.choose` picks among encoded, checked candidates.
 """
 
 from __future__ import annotations
@@ -96,6 +93,9 @@ class EncodeResult:
     met : bool or None
         With ``preserve``: whether the output meets the budget (``False`` only when
         ``if_unmet="best"`` kept quality 100 for a budget it misses).
+    path, path_reason : str, str or None
+        ``"dct"`` (a JPEG file requantised, :func:`jpegsal.reencode`) or ``"pixels"``,
+        with the reason when a JPEG file under the preset could not take the DCT path.
     """
 
     data: bytes = field(repr=False)
@@ -108,6 +108,8 @@ class EncodeResult:
     network_runs: int
     timings: dict[str, float]
     met: bool | None = None
+    path: str = "pixels"
+    path_reason: str | None = None
 
     def __len__(self) -> int:
         return len(self.data)

@@ -17,6 +17,8 @@ Metadata (EXIF with its orientation, ICC, XMP, comments) is kept on every path.
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,11 +26,11 @@ import numpy as np
 
 from ._check import check_bool, check_int
 from .codec import turbojpeg
-from .codec.lossless import read_jpeg
+from .codec.lossless import _read, read_jpeg
 from .codec.machine import machine_tables
 from .codec.requantise import jpeg_frame, requantise
 
-__all__ = ["Reencoded", "reencode", "reencode_with_info"]
+__all__ = ["Reencoded", "dct_route", "reencode", "reencode_with_info"]
 
 
 @dataclass(frozen=True)
@@ -93,3 +95,60 @@ def _no_dct_path(data: bytes) -> str | None:
     if len(sampling) == 3 and sampling != [(2, 2), (1, 1), (1, 1)]:
         return f"chroma sampling {sampling} is not 4:2:0, which the preset writes"
     return None
+
+
+_DCT_JPEG = {"quality", "progressive", "optimize"}  # options the DCT route can honour
+_DCT_CALL = {"preset", "keep_metadata", "corrupt", "coefficients"}
+
+
+def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
+    """``Encoder.encode_with_info``'s DCT route under ``preset="machine"``: an
+    :class:`~jpegsal.EncodeResult` when the JPEG input took it; the reason it did not when
+    the input is a JPEG file; ``None`` for other inputs."""
+    from .pipeline import EncodeResult
+
+    if not call.get("coefficients", True):
+        return None  # asked for the pixel path
+    if not isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview)):
+        return None
+    data, _ = _read(image)
+    if data[:3] != b"\xff\xd8\xff":
+        return None
+    quality = jpeg.get("quality", 75)
+    reason = _no_dct_path(data)
+    if (
+        set(jpeg) - _DCT_JPEG
+        or set(call) - _DCT_CALL
+        or call.get("keep_metadata") not in (None, True, False)
+    ):
+        reason = "options only the pixel path honours"
+    elif not isinstance(quality, int) or isinstance(quality, bool) or not 0 <= quality <= 100:
+        reason = "quality is not an int in 0..100"
+    elif not jpeg.get("progressive", False):
+        reason = "baseline: TurboJPEG 2.x cannot optimise Huffman tables (progressive=True can)"
+    if reason is not None:
+        return reason
+    t = time.perf_counter()
+    _, width, height, _ = jpeg_frame(data)
+    tables = [np.clip(np.rint(q), 1, 255) for q in machine_tables(quality, width, height)]
+    keep = bool(call.get("keep_metadata", False))
+    try:
+        out = requantise(
+            data, tables, progressive=True, markers=keep, strict=call.get("corrupt") != "ignore"
+        )
+    except OSError as e:  # damaged data: the pixel path decodes it and warns or raises
+        return f"libjpeg: {e}"
+    seconds = time.perf_counter() - t
+    return EncodeResult(
+        out,
+        quality,
+        None,
+        None,
+        None,
+        None,
+        1,
+        0,
+        {"encode": seconds, "total": seconds},
+        None,
+        "dct",
+    )

@@ -632,15 +632,32 @@ def test_preset_machine_takes_jpeg_inputs_through_the_dct_path(
     (src / "b.jpg").write_bytes(pillow_jpeg(rgb, quality=92, subsampling=0))  # 4:4:4: pixels
     rgb.save(src / "c.png")  # not a JPEG: the pixel path, no note
     args = ["encode", str(src), "--preset", "machine", "--quality", "40", "--json"]
-    assert main([*args, "--out-dir", str(tmp_path / "o")]) == 0
-    rows = {Path(r["input"]).name: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
-    assert rows["a.jpg"]["note"] == "DCT path"
-    assert (tmp_path / "o" / "a.jpg").read_bytes() == jpegsal.reencode(src / "a.jpg", quality=40)
-    assert rows["b.jpg"]["note"].startswith("pixel path: chroma sampling")
-    assert "note" not in rows["c.png"]
-    assert rows["a.jpg"]["plain_bytes"] == len(pillow_jpeg(Image.open(src / "a.jpg"), quality=40))
-    # --no-coefficient-path: every file decoded to pixels, as jpegsal.encode does.
-    assert main([*args, "--out-dir", str(tmp_path / "p"), "--no-coefficient-path"]) == 0
-    capsys.readouterr()
-    expected = jpegsal.encode(src / "a.jpg", preset="machine", quality=40, keep_metadata=True)
+    assert main([*args, "--progressive", "--out-dir", str(tmp_path / "o")]) == 0
+
+    def rows() -> dict[str, dict[str, object]]:
+        lines = capsys.readouterr().out.splitlines()
+        return {Path(r["input"]).name: r for r in map(json.loads, lines)}
+
+    got = rows()
+    assert got["a.jpg"]["note"] == "DCT path"
+    written = (tmp_path / "o" / "a.jpg").read_bytes()
+    assert written == jpegsal.reencode(src / "a.jpg", quality=40, progressive=True)
+    assert str(got["b.jpg"]["note"]).startswith("pixel path: chroma sampling")
+    assert "note" not in got["c.png"]
+    reference = pillow_jpeg(Image.open(src / "a.jpg"), quality=40, progressive=True)
+    assert got["a.jpg"]["plain_bytes"] == len(reference)
+    # Baseline output: the pixel path, which says why.
+    assert main([*args, "--out-dir", str(tmp_path / "b")]) == 0
+    assert "cannot optimise Huffman tables" in str(rows()["a.jpg"]["note"])
+    # --no-coefficient-path: every file decoded to pixels, as for a PIL image.
+    no = [*args, "--progressive", "--no-coefficient-path", "--out-dir", str(tmp_path / "p")]
+    assert main(no) == 0
+    assert "note" not in rows()["a.jpg"]
+    expected = jpegsal.encode(
+        Image.open(src / "a.jpg"),
+        preset="machine",
+        quality=40,
+        progressive=True,
+        keep_metadata=True,
+    )
     assert (tmp_path / "p" / "a.jpg").read_bytes() == expected

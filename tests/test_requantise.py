@@ -128,3 +128,31 @@ def test_damaged_input_is_refused_unless_ignored(rgb: Image.Image) -> None:
     with pytest.raises(OSError, match=r"cannot re-encode '<bytes>': .*Corrupt JPEG data"):
         jpegsal.reencode(bad, quality=30)
     assert_decodes(jpegsal.reencode(bad, quality=30, corrupt="ignore"), (192, 128))
+
+
+def test_encode_routes_jpeg_files_under_the_preset(photo: Image.Image, tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif[0x010F] = "maker"
+    src = pillow_jpeg(photo, quality=92, exif=exif.tobytes())
+    (tmp_path / "a.jpg").write_bytes(src)
+    enc = jpegsal.Encoder(preset="machine", quality=40)
+    routed = enc.encode_with_info(tmp_path / "a.jpg", progressive=True)
+    assert (routed.path, routed.path_reason, routed.quality) == ("dct", None, 40)
+    # The same levels as jpegsal.reencode (which keeps the markers): the same pixels.
+    same = jpegsal.reencode(src, quality=40, progressive=True)
+    assert np.array_equal(_rgb(routed.data), _rgb(same))
+    assert "exif" not in Image.open(io.BytesIO(routed.data)).info  # keep_metadata=False
+    kept = enc.encode_with_info(src, progressive=True, keep_metadata=True)
+    assert kept.data == jpegsal.reencode(src, quality=40, progressive=True)
+    # Baseline output, other options, a PIL image or a non-JPEG: the pixel path, with why.
+    base = enc.encode_with_info(src)
+    assert base.path == "pixels"
+    assert "TurboJPEG 2.x cannot optimise Huffman tables" in (base.path_reason or "")
+    assert base.data == jpegsal.encode(Image.open(io.BytesIO(src)), preset="machine", quality=40)
+    sub = enc.encode_with_info(src, progressive=True, subsampling=0)
+    assert sub.path_reason == "options only the pixel path honours"
+    as_image = enc.encode_with_info(Image.open(io.BytesIO(src)), progressive=True)
+    assert (as_image.path, as_image.path_reason) == ("pixels", None)
+    plain = jpegsal.Encoder(quality=40).encode_with_info(src, progressive=True)
+    assert plain.path == "pixels"
+    assert plain.data == pillow_jpeg(Image.open(io.BytesIO(src)), quality=40, progressive=True)

@@ -88,7 +88,12 @@ def jpeg_tables(data: bytes) -> tuple[dict[int, np.ndarray], list[int]]:
 
 
 def requantise(
-    data: bytes, tables: Sequence[np.ndarray], *, progressive: bool = False, strict: bool = True
+    data: bytes,
+    tables: Sequence[np.ndarray],
+    *,
+    progressive: bool = False,
+    strict: bool = True,
+    markers: bool = True,
 ) -> bytes:
     """``data`` (a JPEG) with its levels requantised to ``tables`` (luma, chroma; natural
     order, 1..255), where coarser than the stored ones; see the module.
@@ -120,7 +125,9 @@ def requantise(
         return 0
 
     filt = _FILTER(callback)
-    out = tj.transform(data, progressive=progressive, custom_filter=filt, strict=strict)
+    out = tj.transform(
+        data, progressive=progressive, custom_filter=filt, strict=strict, markers=markers
+    )
     return _write_tables(out, new)
 
 

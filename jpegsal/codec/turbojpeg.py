@@ -25,7 +25,7 @@ __all__ = ["available", "corrupt_data", "progressive", "transform"]
 _TJERR_WARNING = 0
 _TJPF_RGB, _TJPF_CMYK = 0, 11
 _TJCS_CMYK, _TJCS_YCCK = 3, 4
-_TJXOP_NONE, _TJXOPT_PROGRESSIVE = 0, 32
+_TJXOP_NONE, _TJXOPT_PROGRESSIVE, _TJXOPT_COPYNONE = 0, 32, 64
 _LOCK = threading.Lock()
 
 
@@ -83,12 +83,18 @@ def progressive(data: bytes) -> bytes:
 
 
 def transform(
-    data: bytes, *, progressive: bool = False, custom_filter: Any = None, strict: bool = True
+    data: bytes,
+    *,
+    progressive: bool = False,
+    custom_filter: Any = None,
+    strict: bool = True,
+    markers: bool = True,
 ) -> bytes:
     """TurboJPEG's lossless transform of ``data`` with no geometric change: markers kept,
     optionally progressive, the coefficients passed through ``custom_filter`` (a ctypes
     callback, TurboJPEG's ``customFilter``) on the way. Raises ``OSError`` as above, and
-    for libjpeg's warnings (damaged or truncated data) too unless ``strict=False``."""
+    for libjpeg's warnings (damaged or truncated data) too unless ``strict=False``.
+    ``markers=False`` drops the APPn and COM markers (EXIF, ICC, XMP, comments)."""
     with _LOCK:
         lib = _library()
     if lib is None:
@@ -97,7 +103,7 @@ def transform(
     if not handle:
         raise OSError("TurboJPEG could not start a transform")
     out, size = ctypes.c_void_p(), ctypes.c_ulong(0)
-    options = _TJXOPT_PROGRESSIVE if progressive else 0
+    options = (_TJXOPT_PROGRESSIVE if progressive else 0) | (0 if markers else _TJXOPT_COPYNONE)
     filt = ctypes.cast(custom_filter, ctypes.c_void_p) if custom_filter is not None else None
     spec = _Transform(_Region(0, 0, 0, 0), _TJXOP_NONE, options, None, filt)
     try:
