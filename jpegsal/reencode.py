@@ -86,8 +86,8 @@ def _no_dct_path(data: bytes) -> str | None:
         return "no TurboJPEG 2.0+ library (libturbojpeg) on this machine"
     try:
         precision, _, _, sampling = jpeg_frame(data)
-    except ValueError:
-        return "not a baseline or progressive Huffman-coded JPEG (arithmetic, lossless, ...)"
+    except ValueError as e:  # arithmetic, lossless, or a damaged header
+        return str(e)
     if precision != 8:
         return f"{precision}-bit samples"
     if len(sampling) == 4:

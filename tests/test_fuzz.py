@@ -138,3 +138,43 @@ def test_any_input_and_options_give_a_jpeg_or_a_clear_error(
         except (TypeError, ValueError, OSError):
             return  # jpegsal is stricter or looser on this value; the README lists both
         assert data == expected
+
+
+@st.composite
+def damaged_jpegs(draw: st.DrawFn) -> bytes:
+    image = draw(pil_images()).convert(draw(st.sampled_from(["RGB", "L", "CMYK"])))
+    buf = io.BytesIO()
+    options = draw(st.sampled_from([{}, {"progressive": True}, {"subsampling": 0}]))
+    image.save(buf, "JPEG", quality=draw(st.integers(1, 100)), **options)
+    data = bytearray(buf.getvalue())
+    for _ in range(draw(st.integers(0, 3))):  # flipped bytes anywhere, headers included
+        data[draw(st.integers(2, len(data) - 1))] ^= draw(st.integers(1, 255))
+    cut = draw(st.sampled_from([None, len(data) // 2, 40, 4]))
+    return bytes(data[:cut])
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore")
+@settings(max_examples=max(100, EXAMPLES // 5), deadline=None)
+@given(damaged_jpegs(), st.integers(0, 100), st.booleans(), st.sampled_from(["error", "ignore"]))
+def test_jpeg_in_functions_never_crash(
+    data: bytes, quality: int, progressive: bool, corrupt: str
+) -> None:
+    # optimize / reencode / encode's DCT route read headers and call libjpeg-turbo
+    # through ctypes: damaged files must come back as errors, never as a crash.
+    calls = [
+        lambda: jpegsal.optimize(data, progressive=progressive, corrupt=corrupt),
+        lambda: jpegsal.reencode(data, quality=quality, progressive=progressive, corrupt=corrupt),
+        lambda: jpegsal.encode(data, preset="machine", quality=quality, progressive=progressive),
+    ]
+    for call in calls:
+        refused: Exception | None = None
+        try:
+            out = call()
+        except (TypeError, ValueError, OSError, ImportError) as e:
+            refused = e  # ImportError: jpeglib (extra 'jpeg') absent for baseline optimize
+        if refused is not None:
+            assert str(refused)
+            continue
+        if out != data:  # the input itself may come back ("never bigger"), damage and all
+            Image.open(io.BytesIO(out)).load()  # anything new decodes

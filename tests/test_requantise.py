@@ -110,7 +110,8 @@ def test_never_bigger_and_bad_inputs(photo: Image.Image) -> None:
         jpegsal.reencode(src, quality=101)
     with pytest.raises(ValueError, match="8-bit tables of 64 entries"):
         requantise(src, [np.full(64, 300)])
-    with pytest.raises(OSError, match=r"cannot re-encode '<bytes>': TurboJPEG: .*"):
+    # Cut inside the scan: the headers read, libjpeg stops at the premature end.
+    with pytest.raises(OSError, match=r"cannot (re-encode|decode image) '<bytes>'"):
         jpegsal.reencode(pillow_jpeg(photo)[:500])
 
 
@@ -156,3 +157,14 @@ def test_encode_routes_jpeg_files_under_the_preset(photo: Image.Image, tmp_path:
     plain = jpegsal.Encoder(quality=40).encode_with_info(src, progressive=True)
     assert plain.path == "pixels"
     assert plain.data == pillow_jpeg(Image.open(io.BytesIO(src)), quality=40, progressive=True)
+
+
+def test_a_file_without_scan_data_is_an_error(photo: Image.Image) -> None:
+    # Found by tests/test_fuzz.py: with corrupt="ignore", TurboJPEG "transformed" a file
+    # cut before its scan into zero bytes, which came back as the smaller output.
+    src = pillow_jpeg(photo)
+    headers = src[: src.index(b"\xff\xda")]
+    with pytest.raises(OSError, match="no image"):
+        jpegsal.reencode(headers, quality=30, corrupt="ignore")
+    with pytest.raises(OSError, match="cannot re-code '<bytes>'"):
+        jpegsal.optimize(headers, progressive=True, corrupt="ignore")

@@ -55,6 +55,8 @@ def _segments(data: bytes) -> list[tuple[int, int, int]]:
             i += 1
             continue
         length = struct.unpack(">H", data[i + 2 : i + 4])[0]
+        if length < 2 or i + 2 + length > len(data):
+            raise ValueError("malformed or truncated JPEG header")
         out.append((marker, i + 4, i + 2 + length))
         if marker == 0xDA:
             break
@@ -73,6 +75,8 @@ def jpeg_tables(data: bytes) -> tuple[dict[int, np.ndarray], list[int]]:
             while i < end:
                 precision, tid = data[i] >> 4, data[i] & 15
                 size = 128 if precision else 64
+                if i + 1 + size > end:
+                    raise ValueError("malformed JPEG quantisation table")
                 raw = data[i + 1 : i + 1 + size]
                 values = struct.unpack(">64H", raw) if precision else tuple(raw)
                 table = np.zeros(64, np.int32)
@@ -80,7 +84,9 @@ def jpeg_tables(data: bytes) -> tuple[dict[int, np.ndarray], list[int]]:
                 tables[tid] = table
                 i += 1 + size
         elif marker in _SOF:
-            count = data[start + 5]
+            count = data[start + 5] if end - start > 5 else 0
+            if end - start < 6 + 3 * count:
+                raise ValueError("malformed JPEG frame header")
             components = [data[start + 6 + 3 * c + 2] for c in range(count)]
     if not tables or not components:
         raise ValueError("not a Huffman-coded JPEG with quantisation tables")
@@ -104,6 +110,8 @@ def requantise(
     old, comps = jpeg_tables(data)
     new: dict[int, np.ndarray] = {}
     for c, tid in enumerate(comps):
+        if tid not in old:  # found by the fuzz: a frame that names a table it never defines
+            raise ValueError(f"component {c} uses quantisation table {tid}, which is missing")
         wanted = np.asarray(tables[min(c, len(tables) - 1)], np.int32).ravel()
         if wanted.size != 64 or wanted.min() < 1 or wanted.max() > 255:
             raise ValueError("requantise needs 8-bit tables of 64 entries in 1..255")
@@ -114,6 +122,8 @@ def requantise(
     scratch: list[np.ndarray] = [np.empty((0, 64), np.float32)]
 
     def callback(coeffs: Any, array: tj._Region, plane: tj._Region, c: int, *_: object) -> int:
+        if c not in ratio:  # a component the headers above did not list: left as stored
+            return 0
         blocks = array.w * array.h // 64
         levels = np.ctypeslib.as_array(coeffs, shape=(blocks, 64))
         if len(scratch[0]) < blocks:  # one float buffer, reused by every call (in place)
@@ -150,8 +160,10 @@ def _write_tables(data: bytes, tables: dict[int, np.ndarray]) -> bytes:
 def jpeg_frame(data: bytes) -> tuple[int, int, int, list[tuple[int, int]]]:
     """(precision, width, height, each component's sampling factors) from the frame header
     of the JPEG ``data`` (baseline, extended or progressive Huffman coding)."""
-    for marker, start, _ in _segments(data):
+    for marker, start, end in _segments(data):
         if marker in _SOF:
+            if end - start < 6 or end - start < 6 + 3 * data[start + 5]:
+                raise ValueError("malformed JPEG frame header")
             precision = data[start]
             height, width = struct.unpack(">HH", data[start + 1 : start + 5])
             factors = [data[start + 7 + 3 * c] for c in range(data[start + 5])]

@@ -113,7 +113,11 @@ def transform(
         )  # fmt: skip
         if status != 0 and (strict or lib.tjGetErrorCode(handle) != _TJERR_WARNING):
             raise OSError(f"TurboJPEG: {lib.tjGetErrorStr2(handle).decode('utf-8', 'replace')}")
-        return ctypes.string_at(out, size.value)
+        result = ctypes.string_at(out, size.value) if out else b""
+        if not result.startswith(b"\xff\xd8") or b"\xff\xda" not in result:
+            # A file with no image data (found by the fuzz): no output rather than an empty one.
+            raise OSError("TurboJPEG wrote no image (the input has no scan data)")
+        return result
     finally:
         if out:
             lib.tjFree(out)
