@@ -30,8 +30,12 @@ PILLOW_DEFAULT: Any = object()  # max_pixels not given: Pillow's own limits
 _LIMIT_LOCK = threading.Lock()
 
 
-def open_encoded(obj: Any, max_pixels: int | None, corrupt: str) -> Image.Image:
-    """Open and decode a path, bytes or binary file (the checks above)."""
+def open_encoded(
+    obj: Any, max_pixels: int | None, corrupt: str, draft: int | None = None
+) -> tuple[Image.Image, tuple[int, int]]:
+    """Open and decode a path, bytes or binary file (the checks above); the image and its
+    stored size. ``draft``: a JPEG is decoded at the smallest DCT scale (1/2, 1/4, 1/8)
+    whose shorter side is still at least ``draft`` pixels (libjpeg's reduced decode)."""
     if isinstance(obj, (bytes, bytearray, memoryview)):
         obj = io.BytesIO(bytes(obj))
         name = "<bytes>"
@@ -53,6 +57,10 @@ def open_encoded(obj: Any, max_pixels: int | None, corrupt: str) -> Image.Image:
                     InputWarning,
                     stacklevel=4,
                 )
+            size = im.size
+            if draft is not None and im.format == "JPEG" and min(size) > draft:
+                ratio = draft / min(size)
+                im.draft(im.mode, (max(1, round(size[0] * ratio)), max(1, round(size[1] * ratio))))
             try:
                 im.load()
             except MemoryError:  # a header that claims a vast size (found by the fuzz)
@@ -61,7 +69,7 @@ def open_encoded(obj: Any, max_pixels: int | None, corrupt: str) -> Image.Image:
             if im.format == "JPEG" and corrupt != "ignore":
                 _check_corrupt(obj, start, name, corrupt)
             image: Image.Image = im
-            return image
+            return image, size
     except UnidentifiedImageError as e:
         raise UnidentifiedImageError(f"cannot identify image file {name!r}") from e
     except OSError as e:

@@ -74,6 +74,7 @@ class Source:
     image: Image.Image
     info: dict[str, Any]
     original_mode: str
+    stored_size: tuple[int, int] | None = None  # the file's size, when ``draft`` reduced it
 
 
 def load_image(
@@ -82,6 +83,7 @@ def load_image(
     background: Background | None = None,
     max_pixels: int | None = PILLOW_DEFAULT,
     corrupt: str = "warn",
+    draft: int | None = None,
 ) -> Source:
     """Load ``obj`` and convert it to a JPEG-writable PIL image.
 
@@ -103,13 +105,18 @@ def load_image(
         A JPEG input (path, bytes or file) whose data libjpeg reports as damaged
         (:mod:`jpegsal.codec.turbojpeg`; Pillow decodes it silently): a
         :class:`CorruptDataWarning`, an ``OSError`` naming the file, or nothing.
+    draft : int, optional
+        For saliency only: a JPEG input is decoded at the smallest DCT scale whose
+        shorter side is at least ``draft`` pixels; ``Source.stored_size`` keeps the
+        file's size, which maps must cover.
     """
+    stored = None
     if isinstance(obj, Image.Image):
         image = obj
     elif isinstance(obj, np.ndarray):
         image = _from_array(obj)
     elif isinstance(obj, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(obj, "read"):
-        image = open_encoded(obj, max_pixels, corrupt)
+        image, stored = open_encoded(obj, max_pixels, corrupt, draft)
     else:
         raise TypeError(
             f"image must be a PIL image, numpy array, path, bytes or binary file object, "
@@ -122,7 +129,8 @@ def load_image(
     png_xmp = image.info.get("XML:com.adobe.xmp")  # PNG keeps XMP as text under this key
     if "xmp" not in info and isinstance(png_xmp, str) and png_xmp:
         info["xmp"] = png_xmp.encode("utf-8")
-    return Source(_writable(image, background), info, image.mode)
+    reduced = stored if stored is not None and stored != image.size else None
+    return Source(_writable(image, background), info, image.mode, reduced)
 
 
 def _from_array(a: np.ndarray) -> Image.Image:

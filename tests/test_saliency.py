@@ -222,3 +222,27 @@ def test_nice_card_records_its_recipe() -> None:
     lams = [row["lam"] for row in training["sweep"]]
     assert training["lam"] in lams
     assert len(lams) >= 3
+
+
+def test_jpeg_files_get_a_reduced_decode_for_the_network(tmp_path: Path) -> None:
+    # A 2000x1500 JPEG: the network sees ~224 px, so libjpeg decodes it at 1/2 (short side
+    # 750 >= 3 x 224); the map still covers the stored image and agrees with a full decode.
+    from jpegsal.inputs import load_image
+
+    with Image.open(Path(jpegsal.__file__).parent / "data" / "kodim23.png") as im:
+        big = im.convert("RGB").resize((2000, 1500), Image.Resampling.LANCZOS)
+    path = tmp_path / "big.jpg"
+    big.save(path, quality=92)
+    reduced = load_image(path, draft=672)
+    assert reduced.image.size == (1000, 750)
+    assert reduced.stored_size == (2000, 1500)
+    assert load_image(path).stored_size is None  # no draft: a full decode
+    fast = jpegsal.saliency(path)
+    full = jpegsal.saliency(Image.open(path))  # a PIL image: decoded in full
+    assert fast.shape == full.shape == (1500, 2000)
+    assert np.corrcoef(fast[::10, ::10].ravel(), full[::10, ::10].ravel())[0, 1] > 0.99
+    enc = jpegsal.Encoder("cam", "guided")
+    sal = enc.saliency(path)
+    assert sal.map.shape == (1500, 2000)
+    assert np.argmax(sal.logits) == np.argmax(enc.saliency(Image.open(path)).logits)
+    assert len(enc.encode(path, saliency=sal)) > 0  # it fits the full-size encode

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._check import check_device
 from ..inputs import Background, ImageInput, load_image
-from .compute import map_and_logits, maps_of, model_view
+from .compute import draft_side, fit_to, map_and_logits, maps_of, model_view
 from .contract import Classifier, Predictor, Saliency, SaliencyModel
 from .orientation import orientation
 from .registry import (
@@ -125,11 +125,13 @@ def saliency(
     assert net is not None
     many = isinstance(image, list)
     inputs: list[ImageInput] = image if isinstance(image, list) else [image]
-    sources = [load_image(im, background=background) for im in inputs]
+    draft = draft_side(net)  # a JPEG file: libjpeg's reduced decode, enough for the network
+    sources = [load_image(im, background=background, draft=draft) for im in inputs]
     tags = [orientation(s.info.get("exif")) for s in sources]
     views = [model_view(s.image) for s in sources]
     if many and all(t == 1 for t in tags):
         out = maps_of(net, views)
     else:  # rotated images go one by one
         out = [map_and_logits(net, v, t)[0] for v, t in zip(views, tags, strict=True)]
+    out = [fit_to(m, s.stored_size) for m, s in zip(out, sources, strict=True)]
     return out if many else out[0]

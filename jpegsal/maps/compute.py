@@ -16,7 +16,15 @@ from PIL import Image
 from .contract import Classifier, Predictor, Saliency, SaliencyModel, check_map
 from .orientation import to_stored_order, upright
 
-__all__ = ["classify", "compute", "map_and_logits", "maps_of", "model_view"]
+__all__ = [
+    "classify",
+    "compute",
+    "draft_side",
+    "fit_to",
+    "map_and_logits",
+    "maps_of",
+    "model_view",
+]
 
 
 def model_view(image: Image.Image) -> Image.Image:
@@ -26,10 +34,33 @@ def model_view(image: Image.Image) -> Image.Image:
     return image.convert("L" if image.mode == "1" else "RGB")
 
 
-def compute(model: SaliencyModel, view: Image.Image, tag: int = 1) -> Saliency:
-    """The saliency of ``view`` (a :func:`model_view`) stored under EXIF orientation ``tag``."""
+def compute(
+    model: SaliencyModel, view: Image.Image, tag: int = 1, size: tuple[int, int] | None = None
+) -> Saliency:
+    """The saliency of ``view`` (a :func:`model_view`) stored under EXIF orientation ``tag``;
+    ``size``: the stored image's size when ``view`` is a reduced decode of it."""
     sal, logits = map_and_logits(model, view, tag)
-    return Saliency(sal, model.name, tag, logits)
+    return Saliency(fit_to(sal, size), model.name, tag, logits)
+
+
+def draft_side(model: SaliencyModel) -> int | None:
+    """The shortest side a reduced JPEG decode may have for ``model``: three times its
+    network input (1/4 scale at 12 MP; measured in docs/jpeg-inputs.md), or ``None`` (a full
+    decode) for models whose preprocessing jpegsal does not know."""
+    config = getattr(model, "config", None)
+    side = getattr(config, "input_size", None)
+    return 3 * int(side) if isinstance(side, int) else None
+
+
+def fit_to(sal: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """A map of a reduced decode stretched (bilinear) to the stored ``size`` (W, H)."""
+    if size is None or (sal.shape[1], sal.shape[0]) == size:
+        return sal
+    big = Image.fromarray(np.ascontiguousarray(sal, np.float32), "F").resize(
+        size, Image.Resampling.BILINEAR
+    )
+    out: np.ndarray = np.clip(np.asarray(big, np.float32), 0.0, 1.0)
+    return out
 
 
 def map_and_logits(
