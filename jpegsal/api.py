@@ -23,7 +23,7 @@ from .codec.files import check_not_input, write_to
 from .codec.machine import apply_preset
 from .codec.options import is_keep, normalize_options
 from .inputs import PILLOW_DEFAULT, ImageInput, Source, load_image
-from .maps.compute import compute, draft_side, model_view
+from .maps.compute import compute, model_view
 from .maps.contract import Saliency, SaliencyModel
 from .maps.registry import ModelSpec, check_model_spec, get_model
 from .methods import Method, MethodSpec, get_method, with_strength
@@ -163,13 +163,12 @@ class Encoder:
     def _check_call(self, call: dict[str, Any]) -> None:
         check_call(call, self.method, has_model=self._model_spec is not None)
 
-    def _load(self, image: ImageInput, call: dict[str, Any], draft: int | None = None) -> Source:
+    def _load(self, image: ImageInput, call: dict[str, Any]) -> Source:
         return load_image(
             image,
             background=call.get("background"),
             max_pixels=call.get("max_pixels", PILLOW_DEFAULT),
             corrupt=call.get("corrupt", "warn"),
-            draft=draft,
         )
 
     def saliency(self, image: ImageInput, **load_options: Any) -> Saliency:
@@ -181,10 +180,10 @@ class Encoder:
         times (other qualities, strengths, budgets) without running the model again.
         """
         _, call = _split(load_options)
+        # A full decode, as encode's own: a saliency passed to encode gives the same bytes.
+        source = self._load(image, call)
         model = pipeline.need_model(self.model)
-        source = self._load(image, call, draft=draft_side(model))  # a JPEG: reduced decode
-        tag = pipeline.source_tag(source)
-        return compute(model, model_view(source.image), tag, source.stored_size)
+        return compute(model, model_view(source.image), pipeline.source_tag(source))
 
     def encode(
         self, image: ImageInput, *, saliency: Saliency | None = None, **overrides: Any
