@@ -157,3 +157,16 @@ def test_djpeg_reads_it(photo: Image.Image, tmp_path: Path) -> None:
     (tmp_path / "x.jpg").write_bytes(jpegsal.optimize(pillow_jpeg(photo)))
     cmd = ["djpeg", "-outfile", str(tmp_path / "x.ppm"), str(tmp_path / "x.jpg")]
     assert subprocess.run(cmd, capture_output=True).returncode == 0
+
+
+def test_without_jpeglib_the_error_names_both_ways_out(
+    photo: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jpegsal.codec.lossless as lossless
+
+    def missing(module: str) -> None:
+        raise ImportError(f"{module} is needed ... pip install 'jpegsal[jpeg]'")
+
+    monkeypatch.setattr(lossless, "require", missing)
+    with pytest.raises(ImportError, match=r"jpegsal\[jpeg\].*progressive=True"):
+        jpegsal.optimize(pillow_jpeg(photo))

@@ -110,7 +110,10 @@ def optimize_with_info(src: Any, *, progressive: bool = False, corrupt: str = "e
 
 
 def _recode(data: bytes, name: str) -> bytes:
-    jpeglib = require("jpeglib")
+    try:
+        jpeglib = require("jpeglib")
+    except ImportError as e:
+        raise ImportError(f"{e} (or pass progressive=True, which needs only libturbojpeg)") from e
     with tempfile.TemporaryDirectory(prefix="jpegsal-") as tmp:  # jpeglib reads and writes files
         src, dst = os.path.join(tmp, "in.jpg"), os.path.join(tmp, "out.jpg")
         with open(src, "wb") as f:
