@@ -7,6 +7,9 @@
   the one-shot API against a reused ``Encoder``, and ``preserve``'s network runs;
 * :mod:`.saliency_quality`, :mod:`.saliency_speed`, :mod:`.method_speed`,
   :mod:`.blocks_paths`, :mod:`.mask_examples`: the model and method studies;
+* :mod:`.machine_preset`: ``preset="machine"`` against the peers and its ablations;
+* :mod:`.optimize`, :mod:`.reencode`, :mod:`.reduced_decode`: JPEG inputs (lossless
+  re-coding, the DCT-domain path against decode -> encode, saliency from a reduced decode);
 * :mod:`.plots`: PNGs from the result JSON.
 
 Building blocks: :mod:`.contenders` (one codec class per contender, after CompressAI's
