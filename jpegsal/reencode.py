@@ -114,7 +114,7 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
     data, _ = _read(image)
     if data[:3] != b"\xff\xd8\xff":
         return None
-    quality = jpeg.get("quality", 75)
+    quality = 75 if jpeg.get("quality") is None else jpeg["quality"]  # None: the default
     reason = _no_dct_path(data)
     if (
         set(jpeg) - _DCT_JPEG
