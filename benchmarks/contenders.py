@@ -267,7 +267,12 @@ class ReencodeCodec(Codec):
         if path is None:
             raise ValueError(f"{self.name} needs the source file; do not resize (--side)")
         with open(path, "rb") as f:
-            return jpegsal.reencode(f.read(), quality=quality, progressive=self.progressive)
+            # No metadata, as every other contender writes none (imagenet-sample files carry
+            # ICC profiles of about 3 kB, which would count against this one only).
+            data = f.read()
+        return jpegsal.reencode(
+            data, quality=quality, progressive=self.progressive, keep_metadata=False
+        )
 
 
 @dataclass

@@ -43,27 +43,44 @@ class Reencoded:
 
 
 def reencode(
-    src: Any, *, quality: int = 75, progressive: bool = False, corrupt: str = "error"
+    src: Any,
+    *,
+    quality: int = 75,
+    progressive: bool = False,
+    corrupt: str = "error",
+    keep_metadata: bool = True,
 ) -> bytes:
     """The JPEG ``src`` (path, bytes or binary file) at the ``preset="machine"`` tables of
     ``quality``; see the module. ``corrupt``: a damaged file raises ``OSError``
-    (``"error"``) or is re-encoded as libjpeg decodes it (``"ignore"``)."""
-    return reencode_with_info(src, quality=quality, progressive=progressive, corrupt=corrupt).data
+    (``"error"``) or is re-encoded as libjpeg decodes it (``"ignore"``).
+    ``keep_metadata=False`` drops EXIF, ICC, XMP and comments (kept by default)."""
+    return reencode_with_info(
+        src, quality=quality, progressive=progressive, corrupt=corrupt, keep_metadata=keep_metadata
+    ).data
 
 
 def reencode_with_info(
-    src: Any, *, quality: int = 75, progressive: bool = False, corrupt: str = "error"
+    src: Any,
+    *,
+    quality: int = 75,
+    progressive: bool = False,
+    corrupt: str = "error",
+    keep_metadata: bool = True,
 ) -> Reencoded:
     """:func:`reencode`, with the path taken and the reason for a fallback."""
     check_int("quality", quality, 0, 100)
     check_bool("progressive", progressive)
+    check_bool("keep_metadata", keep_metadata)
     data, name = read_jpeg(src, corrupt, "reencode")
     reason = _no_dct_path(data)
     if reason is None:  # a damaged file makes the strict transform raise: no separate check
         _, width, height, _ = jpeg_frame(data)
         tables = [np.clip(np.rint(t), 1, 255) for t in machine_tables(quality, width, height)]
         try:
-            out = requantise(data, tables, progressive=progressive, strict=corrupt == "error")
+            strict = corrupt == "error"
+            out = requantise(
+                data, tables, progressive=progressive, strict=strict, markers=keep_metadata
+            )
         except OSError as e:  # libjpeg's words: "Corrupt JPEG data: ...", "Premature end ..."
             raise OSError(f"cannot re-encode {name!r}: {e}; nothing was written") from e
         path = "dct"
@@ -72,7 +89,7 @@ def reencode_with_info(
 
         out = encode(
             data, preset="machine", quality=quality, progressive=progressive,
-            keep_metadata=True, corrupt=corrupt,
+            keep_metadata=keep_metadata, corrupt=corrupt,
         )  # fmt: skip
         path = "pixels"
     if len(out) >= len(data):

@@ -168,3 +168,15 @@ def test_a_file_without_scan_data_is_an_error(photo: Image.Image) -> None:
         jpegsal.reencode(headers, quality=30, corrupt="ignore")
     with pytest.raises(OSError, match="cannot re-code '<bytes>'"):
         jpegsal.optimize(headers, progressive=True, corrupt="ignore")
+
+
+def test_reencode_can_drop_the_metadata(photo: Image.Image) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    src = pillow_jpeg(photo, quality=90, exif=exif.tobytes(), icc_profile=b"i" * 3000)
+    kept = Image.open(io.BytesIO(jpegsal.reencode(src, quality=40)))
+    dropped = jpegsal.reencode(src, quality=40, keep_metadata=False)
+    assert kept.info["icc_profile"] == b"i" * 3000
+    assert "icc_profile" not in Image.open(io.BytesIO(dropped)).info
+    assert "exif" not in Image.open(io.BytesIO(dropped)).info
+    assert np.array_equal(_rgb(dropped), np.asarray(kept.convert("RGB"), np.float64))
