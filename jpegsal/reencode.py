@@ -26,7 +26,7 @@ import numpy as np
 
 from ._check import check_bool, check_int
 from .codec import turbojpeg
-from .codec.lossless import _read, read_jpeg
+from .codec.lossless import SOI, _read, read_jpeg
 from .codec.machine import machine_tables
 from .codec.requantise import jpeg_frame, requantise
 
@@ -74,12 +74,9 @@ def reencode_with_info(
     data, name = read_jpeg(src, corrupt, "reencode")
     reason = _no_dct_path(data)
     if reason is None:  # a damaged file makes the strict transform raise: no separate check
-        _, width, height, _ = jpeg_frame(data)
-        tables = [np.clip(np.rint(t), 1, 255) for t in machine_tables(quality, width, height)]
         try:
-            strict = corrupt == "error"
-            out = requantise(
-                data, tables, progressive=progressive, strict=strict, markers=keep_metadata
+            out = _machine_requantise(
+                data, quality, progressive, strict=corrupt == "error", markers=keep_metadata
             )
         except OSError as e:  # libjpeg's words: "Corrupt JPEG data: ...", "Premature end ..."
             raise OSError(f"cannot re-encode {name!r}: {e}; nothing was written") from e
@@ -95,6 +92,15 @@ def reencode_with_info(
     if len(out) >= len(data):
         return Reencoded(data, "input", reason)
     return Reencoded(out, path, reason)
+
+
+def _machine_requantise(
+    data: bytes, quality: int, progressive: bool, *, strict: bool, markers: bool
+) -> bytes:
+    """``data``'s stored levels requantised to the machine tables of ``quality`` for its size."""
+    _, width, height, _ = jpeg_frame(data)
+    tables = [np.clip(np.rint(t), 1, 255) for t in machine_tables(quality, width, height)]
+    return requantise(data, tables, progressive=progressive, strict=strict, markers=markers)
 
 
 def _no_dct_path(data: bytes) -> str | None:
@@ -128,11 +134,10 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
         return None  # asked for the pixel path
     if not isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview)):
         return None
-    data, _ = _read(image)
-    if data[:3] != b"\xff\xd8\xff":
-        return None
     quality = 75 if jpeg.get("quality") is None else jpeg["quality"]  # None: the default
-    reason = _no_dct_path(data)
+    # The options first: the file is read only when they allow the DCT path (the default,
+    # baseline, reads nothing but its first bytes here).
+    reason = None
     if (
         set(jpeg) - _DCT_JPEG
         or set(call) - _DCT_CALL
@@ -144,28 +149,41 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
     elif not jpeg.get("progressive", False):
         reason = "baseline: TurboJPEG 2.x cannot optimise Huffman tables (progressive=True can)"
     if reason is not None:
+        return reason if _starts_as_jpeg(image) else None
+    data, _ = _read(image)
+    if data[:3] != SOI:
+        return None
+    reason = _no_dct_path(data)
+    if reason is not None:
         return reason
     t = time.perf_counter()
-    _, width, height, _ = jpeg_frame(data)
-    tables = [np.clip(np.rint(q), 1, 255) for q in machine_tables(quality, width, height)]
     keep = bool(call.get("keep_metadata", False))
     try:
-        out = requantise(
-            data, tables, progressive=True, markers=keep, strict=call.get("corrupt") != "ignore"
-        )
+        strict = call.get("corrupt") != "ignore"
+        out = _machine_requantise(data, quality, True, strict=strict, markers=keep)
     except OSError as e:  # damaged data: the pixel path decodes it and warns or raises
         return f"libjpeg: {e}"
     seconds = time.perf_counter() - t
     return EncodeResult(
-        out,
-        quality,
-        None,
-        None,
-        None,
-        None,
-        1,
-        0,
-        {"encode": seconds, "total": seconds},
-        None,
-        "dct",
+        data=out,
+        quality=quality,
+        strength=None,
+        saliency=None,
+        top1=None,
+        kl=None,
+        encodes=1,
+        network_runs=0,
+        timings={"encode": seconds, "total": seconds},
+        path="dct",
     )
+
+
+def _starts_as_jpeg(image: str | os.PathLike[str] | bytes | bytearray | memoryview) -> bool:
+    """Whether ``image`` (a path or bytes) is a JPEG file, from its first three bytes."""
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return bytes(image[:3]) == SOI
+    try:
+        with open(image, "rb") as f:
+            return f.read(3) == SOI
+    except OSError:
+        return False  # the pixel path reports the file's own error

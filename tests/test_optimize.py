@@ -124,6 +124,8 @@ def test_damaged_input_is_refused_and_nothing_is_lost(
     bad = _damaged_jpeg(rgb)
     with pytest.raises(OSError, match="corrupt JPEG data in '<bytes>'"):
         jpegsal.optimize(bad)
+    with pytest.raises(OSError, match=r"cannot re-code '<bytes>': TurboJPEG: Corrupt JPEG data"):
+        jpegsal.optimize(bad, progressive=True)  # the transform itself refuses the damage
     (tmp_path / "bad.jpg").write_bytes(bad)
     assert main(["optimize", str(tmp_path / "bad.jpg"), "-o", str(tmp_path / "o.jpg")]) == 1
     assert "corrupt JPEG data" in capsys.readouterr().err

@@ -27,9 +27,10 @@ from .._check import check_bool
 from .._optional import require
 from . import turbojpeg
 
-__all__ = ["Optimized", "optimize", "optimize_with_info", "read_jpeg"]
+__all__ = ["SOI", "Optimized", "optimize", "optimize_with_info", "read_jpeg"]
 
 _LIBJPEG = "turbo210"
+SOI = b"\xff\xd8\xff"  # how every JPEG file starts: start of image, then a marker
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def read_jpeg(src: Any, corrupt: str, what: str) -> tuple[bytes, str]:
     if corrupt not in ("error", "ignore"):
         raise ValueError(f"corrupt must be 'error' or 'ignore', got {corrupt!r}")
     data, name = _read(src)
-    if data[:3] != b"\xff\xd8\xff":
+    if data[:3] != SOI:
         raise ValueError(f"{name}: not a JPEG file ({what} works on JPEG files only)")
     return data, name
 
@@ -94,15 +95,15 @@ def optimize_with_info(src: Any, *, progressive: bool = False, corrupt: str = "e
     """
     check_bool("progressive", progressive)
     data, name = read_jpeg(src, corrupt, "optimize")
-    problem = turbojpeg.corrupt_data(data) if corrupt == "error" else None
-    if problem is not None:
-        raise OSError(f"corrupt JPEG data in {name!r}: {problem}; nothing was written")
-    if progressive:
+    if progressive:  # the strict transform raises on libjpeg's warnings: no separate check
         try:
             out = turbojpeg.transform(data, progressive=True, strict=corrupt == "error")
         except OSError as e:
             raise OSError(f"cannot re-code {name!r}: {e}") from e
-    else:
+    else:  # jpeglib decodes damaged data silently, so it is checked first
+        problem = turbojpeg.corrupt_data(data) if corrupt == "error" else None
+        if problem is not None:
+            raise OSError(f"corrupt JPEG data in {name!r}: {problem}; nothing was written")
         out = _recode(data, name)
     if len(out) >= len(data):
         return Optimized(data, len(data), True)

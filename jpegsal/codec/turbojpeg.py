@@ -20,7 +20,7 @@ import threading
 from functools import cache
 from typing import Any
 
-__all__ = ["available", "corrupt_data", "progressive", "transform"]
+__all__ = ["available", "corrupt_data", "transform"]
 
 _TJERR_WARNING = 0
 _TJPF_RGB, _TJPF_CMYK = 0, 11
@@ -75,13 +75,6 @@ def available() -> bool:
         return _library() is not None
 
 
-def progressive(data: bytes) -> bytes:
-    """``data`` (a JPEG) as a progressive JPEG with the same coefficients, tables and
-    markers: a lossless transform (``jpegtran -progressive``), which also optimises the
-    Huffman tables. Raises ``OSError`` when TurboJPEG is missing or refuses the file."""
-    return transform(data, progressive=True)
-
-
 def transform(
     data: bytes,
     *,
@@ -92,8 +85,9 @@ def transform(
 ) -> bytes:
     """TurboJPEG's lossless transform of ``data`` with no geometric change: markers kept,
     optionally progressive, the coefficients passed through ``custom_filter`` (a ctypes
-    callback, TurboJPEG's ``customFilter``) on the way. Raises ``OSError`` as above, and
-    for libjpeg's warnings (damaged or truncated data) too unless ``strict=False``.
+    callback, TurboJPEG's ``customFilter``) on the way. Raises ``OSError`` when TurboJPEG is
+    missing or refuses the file, and for libjpeg's warnings (damaged or truncated data)
+    too unless ``strict=False``.
     ``markers=False`` drops the APPn and COM markers (EXIF, ICC, XMP, comments)."""
     with _LOCK:
         lib = _library()

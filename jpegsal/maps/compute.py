@@ -34,13 +34,10 @@ def model_view(image: Image.Image) -> Image.Image:
     return image.convert("L" if image.mode == "1" else "RGB")
 
 
-def compute(
-    model: SaliencyModel, view: Image.Image, tag: int = 1, size: tuple[int, int] | None = None
-) -> Saliency:
-    """The saliency of ``view`` (a :func:`model_view`) stored under EXIF orientation ``tag``;
-    ``size``: the stored image's size when ``view`` is a reduced decode of it."""
+def compute(model: SaliencyModel, view: Image.Image, tag: int = 1) -> Saliency:
+    """The saliency of ``view`` (a :func:`model_view`) stored under EXIF orientation ``tag``."""
     sal, logits = map_and_logits(model, view, tag)
-    return Saliency(fit_to(sal, size), model.name, tag, logits)
+    return Saliency(sal, model.name, tag, logits)
 
 
 def draft_side(model: SaliencyModel) -> int | None:
