@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import platform
@@ -55,18 +54,6 @@ def sized_images(path: Path, megapixels: list[float]) -> list[Image.Image]:
         size = (round(base.width * s), round(base.height * s))
         out.append(base.resize(size, Image.Resampling.BICUBIC))
     return out
-
-
-def speed_parser(doc: str, *, repeat: int, quick_repeat: int) -> argparse.ArgumentParser:
-    """The options every speed benchmark takes."""
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
-    parser.add_argument("--megapixels", type=float, nargs="+", default=[1.0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeat", type=int, default=repeat)
-    parser.add_argument("--quick", action="store_true", help=f"repeat {quick_repeat}")
-    parser.add_argument("--out", type=Path, help="JSON output")
-    return parser
 
 
 def write_json(path: Path, result: object) -> None:

@@ -71,8 +71,12 @@ def run(
     steps: int,
     seed: int,
     names: tuple[str, ...] = MAPS,
+    split: str = "all",
 ) -> dict[str, Any]:
-    pairs = read_labels(dataset)[:limit]
+    pairs = read_labels(dataset)
+    if split != "all":  # "report" leaves out the tuning (and int8 calibration) images
+        pairs = [pr for i, pr in enumerate(pairs) if (i % 5 == 0) == (split == "tune")]
+    pairs = pairs[:limit]
     ev = Evaluator(evaluator)
     rng = np.random.default_rng(seed)
     scores: dict[str, list[tuple[float, float]]] = {m: [] for m in names}
@@ -103,6 +107,7 @@ def run(
         "benchmark": "saliency_quality",
         "dataset": dataset.name,
         "images": len(pairs),
+        "split": split,
         "evaluator": f"efficientnet-{evaluator} (whole image, no crop)",
         "steps": steps,
         "seed": seed,
@@ -138,12 +143,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--maps", nargs="+", default=list(MAPS), help="model names, 'centre' and/or 'random'"
     )
+    parser.add_argument("--split", choices=["all", "tune", "report"], default="all")
     parser.add_argument("--quick", action="store_true", help="40 images, 5 steps")
     parser.add_argument("--out", type=Path, help="JSON output (default: benchmarks/results/...)")
     args = parser.parse_args(argv)
     if args.quick:
         args.limit, args.steps = args.limit or 40, 5
-    result = run(args.dataset, args.evaluator, args.limit, args.steps, args.seed, tuple(args.maps))
+    result = run(
+        args.dataset,
+        args.evaluator,
+        args.limit,
+        args.steps,
+        args.seed,
+        tuple(args.maps),
+        args.split,
+    )
     out = args.out or ROOT / "benchmarks" / "results" / args.dataset.name / (
         f"saliency_quality_{args.evaluator}{'_quick' if args.quick else ''}.json"
     )

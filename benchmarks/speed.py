@@ -11,6 +11,12 @@ the bundled Kodak image resized to each size; one run is load (decode the file)
     python -m benchmarks.speed --quick                 # 0.3 and 1 MP, cam+guided vs peers
     python -m benchmarks.speed --memory-mp 50          # + one 50 MP encode each, peak RSS
     python -m benchmarks.speed --device cuda           # saliency on the GPU
+    python -m benchmarks.speed --contenders cam+guided cam-int8+guided   # any subset
+
+The one speed benchmark (it replaced ``method_speed`` and ``saliency_speed``): the
+method stage is the method's step with the map given, and for every model the saliency
+stage is also split into resize + normalise, inference and upsampling, each timed alone
+after the encodes (``preprocess_ms``, ``inference_ms``, ``upsample_ms``).
 
 Memory is reported as peak RSS and as the growth of peak RSS over the process's
 baseline (Python, libraries and the loaded model, measured after a warm-up on a
@@ -36,9 +42,10 @@ from .common import DEFAULT_IMAGE, machine, sized_images, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ["pillow", "jpegli", "mozjpeg"]
-MODELS = ["cam", "msroi", "nice"]
+MODELS = ["cam", "msroi", "nice", "cam-int8", "msroi-int8", "nice-int8"]
 METHODS = ["guided", "downsample", "mix", "blocks"]
 STAGES = ["load", "saliency", "method", "encode", "total"]
+SPLIT = ["preprocess", "inference", "upsample"]  # the saliency stage's parts, timed alone
 QUALITY = 75
 
 
@@ -96,7 +103,40 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         once()
     runs = [once() for _ in range(spec["repeat"])]
     ms = {k: round(1000 * statistics.median(r[k] for r in runs), 2) for k in runs[0]}
-    return {"stages_ms": ms, "peak_rss_mb": round(_peak_mb(), 1), "baseline_rss_mb": baseline}
+    peak = round(_peak_mb(), 1)  # before the split below adds its own arrays
+    if name not in PEERS and spec["repeat"] > 1:
+        ms.update(_saliency_split(enc, path, spec["repeat"]))
+    return {"stages_ms": ms, "peak_rss_mb": peak, "baseline_rss_mb": baseline}
+
+
+def _saliency_split(enc: Any, path: str, repeat: int) -> dict[str, float]:
+    """The saliency stage's parts (median ms): resize + normalise, inference, upsampling."""
+    from PIL import Image
+
+    from jpegsal.maps.onnx import OnnxSaliencyModel, upsample
+
+    model = enc.model
+    if not isinstance(model, OnnxSaliencyModel):
+        return {}
+    with Image.open(path) as im:
+        image = im.convert("RGB")
+    x = model.preprocess(image)
+    coarse = model.run(x)[0][0]
+    parts = {
+        "preprocess": lambda: model.preprocess(image),
+        "inference": lambda: model.run(x),
+        "upsample": lambda: upsample(coarse, image.size),
+    }
+    out = {}
+    for key, fn in parts.items():
+        fn()
+        times = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        out[key] = round(1000 * statistics.median(times), 2)
+    return out
 
 
 def _in_child(spec: dict[str, Any]) -> dict[str, Any]:
@@ -179,7 +219,7 @@ def run(
                         "contender": c,
                         "megapixels": mp,
                         "size": f"{image.width}x{image.height}",
-                        **{f"{k}_ms": r["stages_ms"].get(k) for k in STAGES},
+                        **{f"{k}_ms": r["stages_ms"].get(k) for k in STAGES + SPLIT},
                         "images_per_s": round(1000 / r["stages_ms"]["total"], 2),
                         "peak_rss_mb": r["peak_rss_mb"],
                         "rss_growth_mb": round(grown, 1),

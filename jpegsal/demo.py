@@ -22,6 +22,7 @@ from .api import Encoder
 from .codec import write_atomic
 from .demo_picture import compare_picture
 from .maps.registry import available_models
+from .maps.registry import models as model_cards
 from .methods import available_methods
 
 __all__ = ["run_demo", "sample_images"]
@@ -50,7 +51,8 @@ def run_demo(out_dir: Path, *, quality: int = 75) -> int:
     check_int("quality", quality, 0, 100)  # before anything is printed or written
     out_dir.mkdir(parents=True, exist_ok=True)
     variants = _variants()
-    models = available_models()
+    # One map per model; variants (int8 twins) would only repeat their model's map.
+    models = [m["name"] for m in model_cards() if "variant_of" not in m]
     print(
         f"saliency models: {', '.join(models)}; pre-encode methods: "
         f"{', '.join(available_methods()) or 'none yet (the JPEG path equals Pillow)'}"

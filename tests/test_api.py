@@ -108,7 +108,8 @@ def test_pipeline_handles_non_rgb_modes(rgb: Image.Image) -> None:
 
 
 def test_model_and_method_errors() -> None:
-    with pytest.raises(ValueError, match="unknown model 'nope'; available: 'cam', 'msroi', 'nice'"):
+    listed = "available: 'cam', 'cam-int8', 'msroi', 'msroi-int8', 'nice'"
+    with pytest.raises(ValueError, match=f"unknown model 'nope'; {listed}"):
         jpegsal.Encoder("nope", FlattenBackground())
     with pytest.raises(ValueError, match="unknown model 'nope'"):
         jpegsal.encode(np.zeros((4, 4), np.uint8), model="nope")  # checked even when unused

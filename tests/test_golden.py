@@ -44,6 +44,9 @@ def test_grid_covers_every_model_and_method() -> None:
     import jpegsal
 
     keys = list(RECORDED["cases"])
-    for model in jpegsal.available_models():
+    # The int8 variants are left out: onnxruntime's int8 kernels differ by CPU (VNNI or
+    # not), so their bytes are not the same on every machine; tests/test_int8.py checks them.
+    cards = jpegsal.models()
+    for model in [m["name"] for m in cards if "variant_of" not in m]:
         for method in jpegsal.available_methods():
             assert any(k.startswith(f"{model}+{method}/") for k in keys), (model, method)

@@ -166,7 +166,9 @@ def test_manifest_integrity() -> None:
         assert file_sha256(path) == entry["sha256"]
         assert entry["file"].endswith(f"-{entry['sha256'][:8]}.onnx")  # hash in the name
         acc = entry["accuracy"]
-        assert abs(acc["top1_pytorch"] - acc["top1_onnxruntime"]) <= 0.3
+        # fp32 exports match PyTorch; int8 variants may move top-1 by up to a point.
+        allowed = 1.0 if "variant_of" in entry else 0.3
+        assert abs(acc["top1_pytorch"] - acc["top1_onnxruntime"]) <= allowed
 
 
 def test_sha256_is_checked() -> None:

@@ -54,12 +54,21 @@ class FakeSession:
         return [CPU]  # what onnxruntime-gpu reports when CUDA libraries are missing
 
 
+class _FakeOptions:
+    def __init__(self) -> None:
+        self.intra_op_num_threads = self.inter_op_num_threads = 0
+        self.config: dict[str, str] = {}
+
+    def add_session_config_entry(self, key: str, value: str) -> None:
+        self.config[key] = value
+
+
 @pytest.fixture
 def fake_gpu_runtime(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     fake = SimpleNamespace(
         get_available_providers=lambda: GPU_BUILD,
         InferenceSession=FakeSession,
-        SessionOptions=lambda: SimpleNamespace(intra_op_num_threads=0, inter_op_num_threads=0),
+        SessionOptions=_FakeOptions,
     )
     monkeypatch.setattr(session, "require", lambda name: fake)
     session.clear_cache()
@@ -92,6 +101,8 @@ def test_cache_and_threads(
     assert a is b
     assert FakeSession.created == 1
     assert a.options.intra_op_num_threads == 2
+    # Workers must not spin after a run: the methods that follow need those cores.
+    assert a.options.config == {"session.intra_op.allow_spinning": "0"}
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     c = get_session("m.onnx", device="cpu")
     assert c.options.intra_op_num_threads == 3
@@ -108,4 +119,11 @@ def test_real_cpu_session_reports_its_provider() -> None:
     assert model is not None
     assert getattr(model, "provider", None) == CPU
     assert "provider='CPUExecutionProvider'" in repr(model)
-    assert jpegsal.available_models() == ["cam", "msroi", "nice"]
+    assert jpegsal.available_models() == [
+        "cam",
+        "cam-int8",
+        "msroi",
+        "msroi-int8",
+        "nice",
+        "nice-int8",
+    ]

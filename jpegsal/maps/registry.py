@@ -117,7 +117,16 @@ def available_models() -> list[str]:
 def models() -> list[dict[str, Any]]:
     """The registered models with their card data (description, file, accuracy, speed)."""
     _load_shipped()
-    keys = ("description", "file", "sha256", "input_size", "accuracy", "latency_ms", "licence")
+    keys = (
+        "description",
+        "file",
+        "sha256",
+        "input_size",
+        "accuracy",
+        "latency_ms",
+        "licence",
+        "variant_of",
+    )
     return [
         {"name": name, **{k: _SHIPPED[name][k] for k in keys if k in _SHIPPED.get(name, {})}}
         if name in _SHIPPED

@@ -86,6 +86,9 @@ def get_session(
         session = _CACHE.get(key)
         if session is None:
             options = ort.SessionOptions()
+            # After a run, onnxruntime's workers spin for a while waiting for more work; the
+            # methods and the encoder that follow on the same cores then run at half speed.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             if n_threads is not None:
                 options.intra_op_num_threads = n_threads
                 options.inter_op_num_threads = 1

@@ -25,6 +25,7 @@ from .._check import check_int, check_number
 from .._optional import require
 from ..codec.options import JpegOptions
 from ._grid import one_minus, shrink_cells
+from ._strips import add_change, shrink_to, to_ycc
 from .registry import register_method
 
 __all__ = ["Guided", "guided_filter"]
@@ -73,27 +74,48 @@ def guided_smooth(
 ) -> np.ndarray:
     """Blend ``pixels`` (uint8, (H, W) or (H, W, 3)) towards a guided-filtered version.
 
-    Colour images are filtered where JPEG spends its bits: luma (Y of YCrCb)
-    with the self-guided filter, chroma with a box filter of the same window.
-    The final per-pixel blend is against the original pixels, so pixels with
-    ``alpha == 0`` come out exactly as they went in.
+    Colour images are filtered where JPEG spends its bits: luma (Y of YCrCb) with the
+    self-guided filter, chroma with a box filter of the same window. Small images are
+    filtered at full resolution and blended per pixel against the original, so pixels
+    with ``alpha == 0`` come out exactly as they went in. Larger ones use the fast guided
+    filter: the smoothing is linear in the pixel at a fixed window (``smooth - x = gain *
+    x + offset``), so only ``gain`` and ``offset``, weighted by ``alpha``, are computed at
+    1/``sub`` resolution, and the one full-resolution pass runs over strips
+    (:mod:`._strips`): memory grows with a strip, and strips with no change are copied.
     """
-    cv2 = require("cv2")
     h, w = saliency.shape
     # Scale the window with the image so the same setting smooths alike at any size.
     r = max(1, round(radius * np.sqrt(h * w / 1e6)))
     sub = _subsample(h * w, r)
-    eps255 = eps * 255.0**2  # the filter runs on the 0..255 scale
+    if sub == 1:
+        return _smooth_full(pixels, saliency, strength, r, eps * 255.0**2)
+    low = shrink_to(pixels, sub)
+    gain, offset = _linear_smooth(low, max(1, r // sub), eps * 255.0**2)
+    del low
+    # alpha = strength * (1 - saliency) at the coefficients' resolution: it varies slowly.
+    alpha = np.float32(strength) * (np.float32(1.0) - shrink_to(saliency, sub))
+    if gain.ndim == 3:
+        alpha = alpha[:, :, None]
+    gain *= alpha
+    offset *= alpha
+    return add_change(pixels, gain, offset, sub)
+
+
+def _smooth_full(
+    pixels: np.ndarray, saliency: np.ndarray, strength: float, r: int, eps255: float
+) -> np.ndarray:
+    """The full-resolution filter and per-pixel blend (images up to FAST_ABOVE pixels)."""
+    cv2 = require("cv2")
     if pixels.ndim == 2:
         y = pixels.astype(np.float32)
-        smooth = cv2.convertScaleAbs(guided_filter(y, y, r, eps255, subsample=sub))
+        smooth = cv2.convertScaleAbs(guided_filter(y, y, r, eps255))
     else:
         ycc = cv2.cvtColor(pixels, cv2.COLOR_RGB2YCrCb)
         y = cv2.extractChannel(ycc, 0).astype(np.float32)
-        luma = cv2.convertScaleAbs(guided_filter(y, y, r, eps255, subsample=sub))
-        # Chroma: a box blur of the same window, at 1/sub scale for large images. All three
-        # planes are blurred and luma then overwritten: cheaper than splitting chroma out.
-        smooth = _blur(ycc, r, sub)
+        luma = cv2.convertScaleAbs(guided_filter(y, y, r, eps255))
+        # Chroma: a box blur of the same window. All three planes are blurred and luma
+        # then overwritten: cheaper than splitting chroma out.
+        smooth = cv2.blur(ycc, (2 * r + 1, 2 * r + 1))
         cv2.insertChannel(luma, smooth, 0)
         smooth = cv2.cvtColor(smooth, cv2.COLOR_YCrCb2RGB)
     # alpha = strength * (1 - saliency), computed by OpenCV in one float32 pass.
@@ -104,22 +126,29 @@ def guided_smooth(
     return np.asarray(out, np.uint8).reshape(pixels.shape)
 
 
-def _blur(planes: np.ndarray, r: int, sub: int) -> np.ndarray:
-    """Box blur of radius ``r``; at 1/``sub`` resolution (whole cells) when ``sub`` > 1."""
+def _linear_smooth(low: np.ndarray, r: int, eps255: float) -> tuple[np.ndarray, np.ndarray]:
+    """(gain - 1, offset) of the smoothing of ``low`` (float32, grey or RGB) per pixel and
+    plane (Y, Cr, Cb for colour): ``smooth - x = gain * x + offset`` in those planes."""
     cv2 = require("cv2")
-    if sub == 1:
-        return np.asarray(cv2.blur(planes, (2 * r + 1, 2 * r + 1)))
-    h, w = planes.shape[:2]
-    small = shrink_cells(planes, sub)
-    rs = max(1, r // sub)
-    small = cv2.blur(small, (2 * rs + 1, 2 * rs + 1))
-    return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR))
+    if low.ndim == 2:
+        a, b = _coefficients(low, low, r, eps255)
+        return a - np.float32(1.0), b
+    ycc = to_ycc(low)
+    y = np.ascontiguousarray(ycc[:, :, 0])
+    a, b = _coefficients(y, y, r, eps255)
+    # Chroma: a box blur of the same window (gain 0, so the change is blur - x).
+    blur = cv2.blur(ycc, (2 * r + 1, 2 * r + 1))
+    gain = np.full(ycc.shape, -1.0, np.float32)
+    gain[:, :, 0] = a - np.float32(1.0)
+    blur[:, :, 0] = b
+    return gain, np.asarray(blur, np.float32)
 
 
 def _subsample(pixels: int, radius: int) -> int:
     if pixels <= FAST_ABOVE:
         return 1
-    return max(1, min(4, radius // 2))
+    # He and Sun (2015) use s = r / 4 and larger; r // 2 keeps a window of at least 2.
+    return max(1, min(8, radius // 2))
 
 
 def guided_filter(
