@@ -140,6 +140,7 @@ class JpegsalCodec(Codec):
     options: dict[str, Any] = field(default_factory=dict)
     name: str = ""
     unmet: dict[float, int] = field(default_factory=dict)  # KL budget -> images
+    search: str = "predict"  # preserve's search ("bisect": +preserve-bisect)
 
     def __post_init__(self) -> None:
         self.budgeted = self.preserve
@@ -147,6 +148,7 @@ class JpegsalCodec(Codec):
             tail = f"@{self.strength:g}" if self.strength is not None else ""
             self.name = f"{self.model}+{self.method or 'none'}{tail}"
             self.name += "+preserve" if self.preserve else ""
+            self.name += "-bisect" if self.preserve and self.search == "bisect" else ""
         self.share_key = self.model
         self.encoder = jpegsal.Encoder(self.model, self.method, device="cpu", **self._extra())
 
@@ -168,7 +170,9 @@ class JpegsalCodec(Codec):
         if not self.preserve:
             return self.encoder.encode(image, saliency=sal, quality=quality)
         try:
-            return self.encoder.encode(image, saliency=sal, preserve=quality)
+            return self.encoder.encode(
+                image, saliency=sal, preserve=quality, preserve_search=self.search
+            )
         except ValueError:  # a budget below what quality 100 reaches: take quality 100
             self.unmet[quality] = self.unmet.get(quality, 0) + 1
             return self.encoder.encode(image, saliency=sal, quality=100)
@@ -367,7 +371,7 @@ class PerImageCodec(Codec):
 
 
 def parse_codec(spec: str) -> Codec:
-    """``pillow``, ``jpegli``, ``mozjpeg`` or ``MODEL+METHOD[@STRENGTH][+preserve]`` -> a codec.
+    """``pillow``, ``jpegli``, ``mozjpeg`` or ``MODEL+METHOD[@STRENGTH][+preserve[-bisect]]``.
 
     ``METHOD`` may be ``none`` (useful with ``+preserve``: per-image quality alone).
     """
@@ -390,6 +394,8 @@ def parse_codec(spec: str) -> Codec:
         pairs = [kv.partition("=") for kv in spec.partition(":")[2].split(",") if kv]
         return MachineCodec(options={k: v for k, _, v in pairs}, name=spec)
     model, plus, rest = spec.partition("+")
+    search = "bisect" if rest.endswith("+preserve-bisect") else "predict"
+    rest = rest.removesuffix("-bisect") if search == "bisect" else rest
     rest, preserve = (
         (rest[: -len("+preserve")], True) if rest.endswith("+preserve") else (rest, False)
     )
@@ -404,5 +410,9 @@ def parse_codec(spec: str) -> Codec:
     except ValueError:
         raise ValueError(f"codec {spec!r}: strength {strength!r} is not a number") from None
     return JpegsalCodec(
-        model=model, method=None if method == "none" else method, strength=value, preserve=preserve
+        model=model,
+        method=None if method == "none" else method,
+        strength=value,
+        preserve=preserve,
+        search=search,
     )

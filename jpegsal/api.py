@@ -63,8 +63,7 @@ class Encoder:
     corrupt : {"warn", "error", "ignore"}
         A damaged JPEG input (Pillow decodes it silently): warn (default), raise, ignore.
     target_bytes : int, optional
-        Choose the highest quality whose output fits in this many bytes (a
-        ``ValueError`` if even quality 1 does not fit; lower it or raise ``strength``).
+        The highest quality whose output fits in this many bytes (else ``ValueError``).
     strength : float in [0, 1], optional
         Override the method's strength for this call.
     preserve : None, "top1" or float
@@ -82,6 +81,9 @@ class Encoder:
     if_unmet : {"best", "error"}
         ``preserve`` missed even at quality 100: write quality 100 and report
         ``met=False`` (``"best"``, the default) or raise ``ValueError``.
+    preserve_search : {"predict", "bisect"}
+        A KL budget's search: ``"predict"`` (default), about 2 checked candidates from the
+        typical KL curve; ``"bisect"``, 8, the exact lowest passing quality.
     preset : None or "machine"
         ``"machine"``: JPEG for classifiers you have never seen, no model: tables from
         two ImageNet classifiers' per-frequency sensitivity (per image size), optimised
@@ -229,6 +231,7 @@ class Encoder:
             preserve=call.get("preserve"),
             min_quality=call.get("min_quality"),
             if_unmet=call.get("if_unmet") or "best",
+            search=call.get("preserve_search") or "predict",
             watch=watch,
         )
         return dataclasses.replace(result, path_reason=routed) if routed else result

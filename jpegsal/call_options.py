@@ -33,10 +33,12 @@ CALL_OPTIONS = frozenset(
         "preset",
         "min_quality",
         "if_unmet",
+        "preserve_search",
         "coefficients",
     }
 )
 IF_UNMET = ("best", "error")
+SEARCHES = ("predict", "bisect")
 
 
 def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -55,6 +57,8 @@ def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         check_int("min_quality", call["min_quality"], 1, 100)
     if call.get("if_unmet") is not None:
         check_choice("if_unmet", call["if_unmet"], IF_UNMET)
+    if call.get("preserve_search") is not None:
+        check_choice("preserve_search", call["preserve_search"], SEARCHES)
     return jpeg, call
 
 
@@ -115,8 +119,9 @@ def check_call(call: dict[str, Any], method: Method | None, *, has_model: bool) 
     searches = preserve is not None or call.get("target_bytes") is not None
     if call.get("min_quality") is not None and not searches:
         raise ValueError("min_quality is a floor for rate control; pass preserve or target_bytes")
-    if call.get("if_unmet") is not None and preserve is None:
-        raise ValueError("if_unmet says what preserve does with an unmet budget; pass preserve")
+    for name in ("if_unmet", "preserve_search"):
+        if call.get(name) is not None and preserve is None:
+            raise ValueError(f"{name} says how preserve works; pass preserve")
     strength = call.get("strength")
     if strength is not None:
         if method is None:

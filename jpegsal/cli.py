@@ -21,6 +21,7 @@ from ._check import DEVICES
 from ._version import __version__
 from .codec.machine import PRESETS
 from .commands import encode_command, models_command, optimize_command, saliency_command
+from .distributed import add_ray_options
 from .maps.registry import available_models
 from .methods import available_methods
 from .ratecontrol import check_preserve
@@ -84,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_destination(enc, "JPEG")
     _add_encoding_options(enc)
     _add_batch_options(enc)
+    add_ray_options(enc)
 
     sal = sub.add_parser(
         "saliency",
@@ -113,12 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the saliency models")
 
     demo = sub.add_parser("demo", help="run every model/method on the bundled sample images")
-    demo.add_argument(
-        "--out-dir",
-        type=Path,
-        default=Path("jpegsal-demo"),
-        help="where to write the results (default: %(default)s)",
-    )
+    out_help = "where to write the results (default: %(default)s)"
+    demo.add_argument("--out-dir", type=Path, default=Path("jpegsal-demo"), help=out_help)
     demo.add_argument("--quality", type=int, default=75, help="JPEG quality (default: 75)")
     return parser
 
@@ -201,8 +199,8 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
         type=_subsampling,
         help="4:4:4, 4:2:2 or 4:2:0, or 0/1/2 as in Pillow (default: libjpeg's 4:2:0)",
     )
-    p.add_argument("--progressive", action="store_true", help="progressive JPEG")
-    p.add_argument("--optimize", action="store_true", help="optimise Huffman tables")
+    for flag, what in (("progressive", "progressive JPEG"), ("optimize", "optimised Huffman")):
+        p.add_argument(f"--{flag}", action="store_true", help=what)
     p.add_argument("--strength", type=float, help="method strength in [0, 1] (method default)")
     p.add_argument("--target-bytes", type=int, help="highest quality that fits in N bytes")
     p.add_argument(
@@ -251,6 +249,8 @@ def _add_rate_options(p: argparse.ArgumentParser) -> None:
         help="a --preserve budget that quality 100 misses: write quality 100 and say so "
         "(best, the default) or fail the file (error)",
     )
+    search_help = "a --preserve KL budget: about 2 checks (predict, default) or 8 (bisect)"
+    p.add_argument("--preserve-search", choices=("predict", "bisect"), help=search_help)
     p.add_argument(
         "--no-coefficient-path",
         action="store_true",

@@ -18,13 +18,20 @@ from .batch import Output, plan_jobs, run_batch
 from .call_options import CALL_OPTIONS
 from .codec import turbojpeg
 
-__all__ = ["encode_command", "models_command", "optimize_command", "saliency_command"]
+__all__ = [
+    "encode_command",
+    "encode_work",
+    "encoder_from_args",
+    "models_command",
+    "optimize_command",
+    "saliency_command",
+]
 
 # Options that make an encode something other than Pillow's (kept: background, metadata).
 _NOT_PLAIN = CALL_OPTIONS - {"background", "keep_metadata", "max_pixels", "corrupt", "coefficients"}
 
 
-def _encoder_from_args(args: argparse.Namespace) -> Encoder:
+def encoder_from_args(args: argparse.Namespace, threads: int | None = None) -> Encoder:
     # --strip-metadata keeps the orientation tag: a stripped photo must not turn sideways.
     options: dict[str, Any] = {"keep_metadata": "orientation" if args.strip_metadata else True}
     names = (
@@ -38,6 +45,7 @@ def _encoder_from_args(args: argparse.Namespace) -> Encoder:
         "max_pixels",
         "min_quality",
         "if_unmet",
+        "preserve_search",
     )
     for name in names:
         if getattr(args, name) is not None:
@@ -50,11 +58,11 @@ def _encoder_from_args(args: argparse.Namespace) -> Encoder:
     options["corrupt"] = "warn" if args.allow_corrupt else "error"
     if args.no_coefficient_path:
         options["coefficients"] = False
-    return Encoder(args.model, args.method, device=args.device, **options)
+    return Encoder(args.model, args.method, device=args.device, threads=threads, **options)
 
 
 def encode_command(args: argparse.Namespace) -> int:
-    encoder = _encoder_from_args(args)  # bad options fail here, before any file
+    encoder = encoder_from_args(args)  # bad options fail here, before any file
     if not args.allow_corrupt and not turbojpeg.available():
         print(
             "jpegsal: warning: no TurboJPEG 2.0+ library (libturbojpeg) found; damaged JPEG "
@@ -67,25 +75,33 @@ def encode_command(args: argparse.Namespace) -> int:
             "--preserve; writing plain JPEG",
             file=sys.stderr,
         )
+    if getattr(args, "engine", "local") == "ray":
+        from .distributed import ray_encode
+
+        return ray_encode(args)
     jobs = plan_jobs(args.inputs, args.output, args.out_dir, recursive=args.recursive)
-    return run_batch(jobs, _encode_work(encoder, args), args)
+    return run_batch(jobs, encode_work(encoder, args), args)
 
 
-def _encode_work(encoder: Encoder, args: argparse.Namespace) -> Callable[[Path], Output]:
-    """Encode one file; unless it is plain already, also size a plain JPEG at the same
-    quality (Pillow's, the same JPEG options), the saving a user would get without jpegsal."""
+def encode_work(encoder: Encoder, args: argparse.Namespace) -> Callable[[Path | bytes], Output]:
+    """Encode one file (a path, or its bytes); unless it is plain already, also size a
+    plain JPEG at the same quality (Pillow's, the same JPEG options), the saving a user
+    would get without jpegsal. The local batch and the Ray workers both run this."""
     jpeg_only = {k: v for k, v in encoder.defaults.items() if k not in _NOT_PLAIN}
     plain_same = encoder.method is None and jpeg_only == encoder.defaults
     reference = Encoder(**{**jpeg_only, "corrupt": "ignore"})  # the input is checked once
 
-    def work(path: Path) -> Output:
-        result = encoder.encode_with_info(path)
+    def work(src: Path | bytes) -> Output:
+        def source() -> Path | io.BytesIO:
+            return io.BytesIO(src) if isinstance(src, bytes) else src
+
+        result = encoder.encode_with_info(source())
         plain = None
         if not args.no_compare:
             if plain_same:
                 plain = len(result.data)
             elif result.quality >= 0:  # -1: tables given, no quality to compare at
-                plain = len(reference.encode(path, quality=result.quality))
+                plain = len(reference.encode(source(), quality=result.quality))
         note = "DCT path" if result.path == "dct" else None
         if result.path_reason:
             note = f"pixel path: {result.path_reason}"

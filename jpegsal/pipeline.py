@@ -193,9 +193,9 @@ def encode_source(
     watch: Stopwatch,
     min_quality: int | None = None,
     if_unmet: str = "best",
+    search: str = "predict",
 ) -> EncodeResult:
-    """Saliency (computed once, or ``given``), then the method step and rate control
-    (``min_quality``, ``if_unmet``: :class:`~jpegsal.ratecontrol.Control`'s)."""
+    """Saliency (computed once, or given), then the method and rate control (Control's)."""
     active, tag = method is not None and method.strength > 0, source_tag(source)
     if given is not None:
         given.check_fits(source.image.size)
@@ -224,7 +224,7 @@ def encode_source(
         options,
         method=method,
         saliency=sal,
-        control=Control(target_bytes, check, min_quality or 1, if_unmet),
+        control=Control(target_bytes, check, min_quality or 1, if_unmet, search),
         watch=watch,
     )
     if check is not None:

@@ -5,9 +5,11 @@
   fits. libjpeg scales one table family by quality, so size rises with quality (up to
   rare byte-level wobbles): at most 7 encodes for 1..100, and what comes back was
   encoded and measured, so the budget is never exceeded;
-* ``preserve``: :func:`smallest_passing` bisects for the lowest quality whose decoded
-  output the classifier still sees as it saw the original (:class:`PreserveCheck`):
-  one classifier run per checked candidate, no saliency map made;
+* ``preserve``: the lowest quality whose decoded output the classifier still sees as it
+  saw the original (:class:`PreserveCheck`), one classifier run per checked candidate, no
+  saliency map made. A KL budget is searched by :func:`~jpegsal.ratesearch.predicted_passing`
+  (about two checks); ``"top1"`` and ``Control(search="bisect")`` bisect
+  (:func:`smallest_passing`, 8 checks);
 * ``preserve`` under ``preset="machine"`` (:class:`PredictedBudget`): the lowest
   quality whose *predicted* KL (from the shipped sensitivity, no network) is within the
   budget, found without encoding; then one encode.
@@ -29,6 +31,7 @@ from ._check import check_int, check_number
 from .codec.options import JpegOptions
 from .maps.compute import classify
 from .maps.contract import Classifier, kl_divergence, softmax
+from .ratesearch import predicted_passing
 
 __all__ = [
     "Control",
@@ -77,6 +80,11 @@ class PreserveCheck:
     def __post_init__(self) -> None:
         self._probs = softmax(np.asarray(self.reference, np.float64).ravel())
         self.top1 = int(np.argmax(self._probs))
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """The classifier's probabilities on the original."""
+        return self._probs
 
     def __call__(self, data: bytes) -> bool:
         t = time.perf_counter()
@@ -146,6 +154,7 @@ class Control:
     check: PreserveCheck | None = None
     min_quality: int = 1
     if_unmet: str = "best"
+    search: str = "predict"  # "bisect": the exact bisection, 8 checks (KL budgets only)
 
     @property
     def searches(self) -> bool:
@@ -173,6 +182,16 @@ def choose(
     try:
         # "best": quality 100 comes back even if it fails (met=False); nothing is lost.
         strict = control.if_unmet == "error"
+        if control.search == "predict" and check.budget != "top1":
+            return predicted_passing(
+                at,
+                check,
+                check.kl.__getitem__,
+                float(check.budget),
+                check.probabilities,
+                lo=control.min_quality,
+                strict=strict,
+            )
         return smallest_passing(at, check, lo=control.min_quality, strict=strict)
     except ValueError:
         raise ValueError(

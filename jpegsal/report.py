@@ -128,6 +128,7 @@ _API_NAMES = (
     "target_bytes",
     "min_quality",
     "if_unmet",
+    "preserve_search",
     "strength",
     "quality",
     "subsampling",

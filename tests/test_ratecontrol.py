@@ -90,7 +90,10 @@ def test_preserve_kl_budget(rgb: Image.Image) -> None:
     assert (unmet.quality, unmet.met) == (100, False)
     assert unmet.kl is not None
     assert unmet.kl > 0.001
-    assert unmet.encodes == 1  # quality 100 failed: no search below it
+    # The predicted search climbs to 100 in a few checks; the bisection checks 100 first.
+    assert unmet.encodes <= 4
+    exact = enc.encode_with_info(rgb, preserve=0.001, preserve_search="bisect")
+    assert (exact.quality, exact.met, exact.encodes) == (100, False, 1)
     with pytest.raises(ValueError, match=r"preserve=0.001 cannot be met: at quality 100 .* lower"):
         enc.encode(rgb, preserve=0.001, if_unmet="error")
 
@@ -107,7 +110,7 @@ def test_min_quality_floors_both_searches(rgb: Image.Image) -> None:
         jpegsal.encode(rgb, target_bytes=small, min_quality=60)
     with pytest.raises(ValueError, match="min_quality is a floor for rate control"):
         jpegsal.encode(rgb, min_quality=50)
-    with pytest.raises(ValueError, match="if_unmet says what preserve does"):
+    with pytest.raises(ValueError, match="if_unmet says how preserve works"):
         jpegsal.encode(rgb, if_unmet="error")
     with pytest.raises(ValueError, match=r"min_quality must be an int in 1\.\.100"):
         enc.encode(rgb, preserve=0.1, min_quality=0)
@@ -308,3 +311,51 @@ def test_preserve_with_a_method_runs_the_network_once_per_check(rgb: Image.Image
     assert len(maps) == 1  # preserve without a method never makes a map
     assert plain.network_runs == 1 + plain.encodes
     assert result.saliency is not None
+
+
+def test_predicted_search_checks_few_candidates(rgb: Image.Image) -> None:
+    enc = jpegsal.Encoder("cam")
+    for t in (0.03, 0.1, 0.3):
+        fast = enc.encode_with_info(rgb, preserve=t)
+        exact = enc.encode_with_info(rgb, preserve=t, preserve_search="bisect")
+        for r in (fast, exact):
+            assert r.met is True
+            assert r.kl is not None
+            assert r.kl <= t
+        assert fast.network_runs == 1 + fast.encodes  # the reference, then one per check
+        assert fast.encodes <= 3 < exact.encodes
+    with pytest.raises(ValueError, match=r"preserve_search must be one of .*'bisect'"):
+        enc.encode(rgb, preserve=0.1, preserve_search="fast")
+    with pytest.raises(ValueError, match="preserve_search says how preserve works"):
+        enc.encode(rgb, preserve_search="bisect")
+
+
+def test_predicted_passing_follows_a_shifted_curve() -> None:
+    from jpegsal.ratesearch import curve, predicted_passing
+
+    probs = np.full(1000, 1e-3)  # the most uncertain prediction: a large prior shift
+    for shift in (-2.0, 0.0, 1.5):
+        calls: list[int] = []
+
+        def kl(q: int, shift: float = shift) -> float:
+            return float(np.exp(curve(q) + shift))
+
+        def encode(q: int, calls: list[int] = calls) -> bytes:
+            calls.append(q)
+            return q.to_bytes(1, "big")
+
+        def kl_of(data: bytes) -> float:
+            return kl(data[0])
+
+        q, data = predicted_passing(encode, lambda d: kl_of(d) <= 0.1, kl_of, 0.1, probs)
+        assert kl(q) <= 0.1
+        assert q == 1 or kl(q - 1) > 0.1 or len(calls) == 1  # the lowest passing, or close
+        assert len(calls) <= 3
+        assert data == q.to_bytes(1, "big")
+    # Unmet: strict raises, otherwise quality 100 comes back.
+    never = predicted_passing(
+        lambda q: bytes([q]), lambda d: False, lambda d: 1.0, 0.1, probs, strict=False
+    )
+    assert never[0] == 100
+    with pytest.raises(ValueError, match="fails even at quality 100"):
+        predicted_passing(lambda q: bytes([q]), lambda d: False, lambda d: 1.0, 0.1, probs)

@@ -116,9 +116,39 @@ def test_shrink_to_is_the_padded_block_mean(shape: tuple[int, ...], sub: int) ->
     assert np.allclose(shrink_to(floats, sub), block_means(floats, sub), atol=1e-4)
 
 
+def whole_image_downsample(
+    px: np.ndarray, sal: np.ndarray, strength: float, factor: int, block: tuple[int, int]
+) -> np.ndarray:
+    """``mixed_resolution`` as it was before strips: every weight at full resolution."""
+    from jpegsal.methods._grid import block_means, expand_blocks, one_minus, shrink_cells
+
+    h, w = sal.shape
+    bh, bw = block
+    keep = (block_means(sal, bh, bw) >= strength).astype(np.float32)
+    low = cv2.resize(shrink_cells(px, factor), (w, h), interpolation=cv2.INTER_LINEAR)
+    mask = expand_blocks(keep, bh, bw, (h, w))
+    spread = cv2.blur(mask, (2 * bw + 1, 2 * bh + 1), borderType=cv2.BORDER_REPLICATE)
+    alpha = cv2.max(mask, cv2.min(cv2.multiply(spread, 2.0), 1.0))
+    return np.asarray(cv2.blendLinear(px, low.reshape(px.shape), alpha, one_minus(alpha)))
+
+
+@pytest.mark.parametrize(("h", "w", "block"), [(816, 1225, (16, 16)), (601, 1003, (8, 8))])
+def test_downsample_strips_give_the_whole_image_result(
+    h: int, w: int, block: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jpegsal.methods import downsample
+
+    px, sal = _scene(h, w, seed=2)
+    expected = whole_image_downsample(px, sal, 0.5, 4, block)
+    for strip in (1 << 18, 5000, 10**9):  # many strips, one MCU row each, one strip
+        monkeypatch.setattr(downsample, "STRIP_PIXELS", strip)
+        assert np.array_equal(downsample.mixed_resolution(px, sal, 0.5, 4, block), expected)
+
+
 MEMORY_CHILD = """
 import json, sys, numpy as np
 from jpegsal.methods.guided import guided_smooth
+from jpegsal.methods.downsample import mixed_resolution
 def hwm():
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM"):
@@ -126,19 +156,26 @@ def hwm():
 h, w = 3650, 5480  # 20 MP
 px = np.ascontiguousarray(np.broadcast_to(np.arange(w, dtype=np.uint8)[None, :, None], (h, w, 3)))
 sal = np.tile(np.linspace(0, 1, w, dtype=np.float32), (h, 1))
-guided_smooth(px[:600, :600], sal[:600, :600], 0.6, 6, 0.01)  # libraries loaded
+run = {
+    "guided": lambda p, s: guided_smooth(p, s, 0.6, 6, 0.01),
+    "downsample": lambda p, s: mixed_resolution(p, s, 0.5, 4, (16, 16)),
+}[sys.argv[1]]
+run(px[:600, :600], sal[:600, :600])  # libraries loaded
 base = hwm()
-guided_smooth(px, sal, 0.6, 6, 0.01)
+run(px, sal)
 print(json.dumps((hwm() - base) / (h * w * 3)))
 """
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
-def test_guided_memory_grows_with_the_output_not_the_image() -> None:
+@pytest.mark.parametrize("method", ["guided", "downsample"])
+def test_memory_grows_with_the_output_not_the_image(method: str) -> None:
     # 20 MP: the uint8 output is 1x the raw image; before the strips the float32 working
-    # copies grew the peak by about 8x. The bound is the output plus 1x for strips and the
-    # 1/sub planes.
-    out = subprocess.run([sys.executable, "-c", MEMORY_CHILD], capture_output=True, text=True)
+    # copies grew the peak by about 8x (guided) and 7x (downsample). The bound is the
+    # output plus 1x for strips and the low-resolution planes.
+    out = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD, method], capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) < 2.0

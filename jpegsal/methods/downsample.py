@@ -22,6 +22,7 @@ from .._optional import require
 from ..codec.options import JpegOptions
 from ..codec.tables import mcu_shape
 from ._grid import block_means, expand_blocks, one_minus, shrink_cells
+from ._strips import STRIP_PIXELS
 from .registry import register_method
 
 __all__ = ["Downsample", "mixed_resolution"]
@@ -75,9 +76,34 @@ def mixed_resolution(
     # Whole cells only (see shrink_cells); enlarging to the full size covers the edge.
     small = shrink_cells(pixels, factor)
     low = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(pixels.shape)
-    mask = expand_blocks(keep, bh, bw, (h, w))
-    # A ramp from 1 at a kept block's edge to 0 one MCU away, only outside kept blocks.
+    # Blended in place, a strip at a time: the float32 weights stay strip-sized.
+    out: np.ndarray = low
+    rows = max(1, STRIP_PIXELS // (w * bh))  # MCU rows per strip
+    for g0 in range(0, keep.shape[0], rows):
+        g1 = min(keep.shape[0], g0 + rows)
+        if not keep[max(0, g0 - 1) : g1 + 1].any():
+            continue  # no kept MCU within reach of the ramp: all low resolution
+        y0, y1 = g0 * bh, min(h, g1 * bh)
+        alpha = _weights(keep, g0, g1, (bh, bw), (h, w))
+        out[y0:y1] = np.asarray(
+            cv2.blendLinear(pixels[y0:y1], low[y0:y1], alpha, one_minus(alpha))
+        ).reshape(pixels[y0:y1].shape)
+    return out
+
+
+def _weights(
+    keep: np.ndarray, g0: int, g1: int, block: tuple[int, int], shape: tuple[int, int]
+) -> np.ndarray:
+    """The blend weight of MCU rows ``g0..g1``: 1 in kept blocks, a ramp from 1 at a kept
+    block's edge to 0 one MCU away outside them. The ramp reaches one MCU row beyond the
+    strip, so those rows are included and cut off again: the result equals the
+    whole-image weight's rows."""
+    cv2 = require("cv2")
+    (bh, bw), (h, w) = block, shape
+    a, b = max(0, g0 - 1), min(keep.shape[0], g1 + 1)
+    mask = expand_blocks(keep[a:b], bh, bw, (min(h, b * bh) - a * bh, w))
     spread = cv2.blur(mask, (2 * bw + 1, 2 * bh + 1), borderType=cv2.BORDER_REPLICATE)
     alpha = cv2.max(mask, cv2.min(cv2.multiply(spread, 2.0), 1.0))
-    out = cv2.blendLinear(pixels, low, alpha, one_minus(alpha))
-    return np.asarray(out, np.uint8).reshape(pixels.shape)
+    top = (g0 - a) * bh
+    rows: np.ndarray = np.ascontiguousarray(alpha[top : top + min(h, g1 * bh) - g0 * bh])
+    return rows

@@ -1,0 +1,202 @@
+"""Bulk encoding on Ray Data: one folder (or glob, or list of paths) to another, resumable.
+
+    jpegsal encode photos/ --out-dir small/ --engine ray [--address ADDR] \\
+        [--num-cpus-per-worker N] [--num-gpus-per-worker G] [--concurrency MIN,MAX]
+
+The inputs are planned as the local CLI plans them (:func:`jpegsal.batch.plan_jobs`,
+folders recursively), read by ``ray.data.read_binary_files`` and encoded by a pool of
+long-lived actors (``map_batches`` with a class), each holding one :class:`Encoder`
+built once in the actor, with onnxruntime's threads set to the actor's CPUs. Only bytes
+and JSON rows travel between stages. Each actor runs exactly the work of a local
+``jpegsal encode`` (:func:`jpegsal.commands.encode_work`), so the bytes are the same,
+and writes its outputs atomically, never over an existing file unless ``--overwrite``.
+
+Every input gets one row in ``<out-dir>/jpegsal-manifest.jsonl``, written by the driver
+as results stream in: the input, output, sizes, quality, KL, the path taken and the
+error of a failed file. Running the same command again skips the inputs whose output
+and row both exist, so a killed job loses at most the files in flight; an output that a
+killed run wrote without its row is recognised by its bytes (the same encode gives the
+same bytes) and kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .batch import plan_jobs
+from .codec.files import write_atomic
+from .report import Job, cli_words
+
+__all__ = ["MANIFEST", "add_ray_options", "ray_encode"]
+
+MANIFEST = "jpegsal-manifest.jsonl"
+
+
+def add_ray_options(p: argparse.ArgumentParser) -> None:
+    """The ``--engine ray`` flags of ``jpegsal encode``."""
+    p.add_argument("--engine", choices=("local", "ray"), default="local", help="local or ray")
+    p.add_argument("--address", help="Ray cluster address (default: start a local runtime)")
+    p.add_argument("--num-cpus-per-worker", type=float, default=1.0, metavar="N")
+    p.add_argument("--num-gpus-per-worker", type=float, default=0.0, metavar="G")
+    p.add_argument("--concurrency", type=_concurrency, metavar="MIN,MAX", help="actor pool size")
+
+
+def _concurrency(text: str) -> tuple[int, int]:
+    lo, _, hi = text.partition(",")
+    try:
+        pair = (int(lo), int(hi or lo))
+    except ValueError:
+        pair = (0, 0)
+    if not 1 <= pair[0] <= pair[1]:
+        raise argparse.ArgumentTypeError(f"invalid --concurrency {text!r}: use MIN,MAX, 1 <= MIN")
+    return pair
+
+
+class _Worker:
+    """One Ray actor: an Encoder built once, then the local CLI's work on each file."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from .commands import encode_work, encoder_from_args
+
+        threads = max(1, int(args.num_cpus_per_worker))
+        self.work = encode_work(encoder_from_args(args, threads=threads), args)
+        self.overwrite = bool(args.overwrite)
+        self.targets: dict[str, str] = args.targets
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        rows = []
+        for path, data in zip(batch["path"], batch["bytes"], strict=True):
+            row = _encode_one(self.work, str(path), self.targets[str(path)], data, self.overwrite)
+            rows.append(json.dumps(row))
+        return {"row": rows}
+
+
+def _encode_one(work: Any, src: str, dst: str, data: bytes, overwrite: bool) -> dict[str, Any]:
+    row: dict[str, Any] = {"input": src, "output": dst, "input_bytes": len(data), "error": None}
+    try:
+        out = work(bytes(data))
+        target = Path(dst)
+        if target.exists() and not overwrite:
+            # A killed run may have written this file without its row: the same bytes
+            # are that file, and count as done; other bytes are someone else's file.
+            if target.read_bytes() != out.data:
+                raise FileExistsError(f"output exists: {dst!r} (use --overwrite)")
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(out.data, target, overwrite=overwrite)
+        row.update(output_bytes=len(out.data), quality=out.quality, kl=out.kl, met=out.met)
+        row["path"] = "dct" if out.note == "DCT path" else "pixels"
+        row["note"] = out.note
+    except Exception as e:  # one bad file must not stop the job
+        row["error"] = f"{type(e).__name__}: {cli_words(str(e))}"
+    return row
+
+
+def _done(manifest: Path) -> set[str]:
+    """Inputs whose row says written and whose output is still there."""
+    done: set[str] = set()
+    if manifest.exists():
+        for line in manifest.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:  # a line cut by a kill: that file is redone
+                continue
+            if row.get("error") is None and os.path.exists(row.get("output", "")):
+                done.add(row["input"])
+    return done
+
+
+def _plan(args: argparse.Namespace, manifest: Path) -> tuple[list[Job], list[Job], int]:
+    """(jobs to run, jobs already failed by planning, skipped count)."""
+    jobs = plan_jobs(args.inputs, None, args.out_dir, recursive=True)
+    done = _done(manifest)
+    todo = [j for j in jobs if j.error is None and str(j.src.resolve()) not in done]
+    failed = [j for j in jobs if j.error is not None]
+    return todo, failed, len(jobs) - len(todo) - len(failed)
+
+
+def _start_ray(args: argparse.Namespace) -> Any:
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(
+            address=args.address,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.ERROR,
+        )
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False  # one progress line of our own instead
+    ctx.print_on_execution_start = False
+    return ray
+
+
+def _rows(args: argparse.Namespace, todo: list[Job]) -> Iterator[dict[str, Any]]:
+    ray = _start_ray(args)
+    paths = [str(j.src.resolve()) for j in todo]
+    args.targets = {p: str(j.dst.resolve()) for p, j in zip(paths, todo, strict=True)}
+    cpus = float(ray.cluster_resources().get("CPU", 1))
+    lo, hi = args.concurrency or (1, max(1, int(cpus // max(args.num_cpus_per_worker, 1e-9))))
+    ds = ray.data.read_binary_files(paths, include_paths=True).map_batches(
+        _Worker,
+        fn_constructor_kwargs={"args": args},
+        batch_size=4,
+        batch_format="numpy",
+        num_cpus=args.num_cpus_per_worker,
+        num_gpus=args.num_gpus_per_worker or None,
+        compute=ray.data.ActorPoolStrategy(min_size=lo, max_size=hi),
+    )
+    for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+        for line in batch["row"]:
+            yield json.loads(str(line))
+
+
+def ray_encode(args: argparse.Namespace) -> int:
+    """``jpegsal encode --engine ray``: 0 when every file was written, 1 when any failed."""
+    if args.out_dir is None:
+        raise ValueError("--engine ray writes a folder: pass --out-dir, not -o")
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = args.out_dir / MANIFEST
+    todo, failed, skipped = _plan(args, manifest)
+    total, start, saved, failures = len(todo) + len(failed) + skipped, time.perf_counter(), 0, 0
+    with manifest.open("a") as log:
+
+        def record(row: dict[str, Any]) -> None:
+            log.write(json.dumps(row) + "\n")
+            log.flush()  # a killed job keeps every finished row
+
+        for job in failed:
+            record({"input": str(job.src), "output": str(job.dst), "error": job.error})
+        failures, done = len(failed), skipped + len(failed)
+        try:
+            for row in _rows(args, todo) if todo else iter(()):
+                record(row)
+                done += 1
+                failures += row["error"] is not None
+                saved += row["input_bytes"] - row.get("output_bytes", row["input_bytes"])
+                print(
+                    f"\r{done}/{total} files, {failures} failed, {saved / 2**20:.1f} MiB saved",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        except KeyboardInterrupt:
+            print(
+                f"\njpegsal: interrupted; rerun the command to resume ({manifest})", file=sys.stderr
+            )
+            return 130
+    seconds = time.perf_counter() - start
+    print(
+        f"\n{total} files: {skipped} already done, {failures} failed, "
+        f"{saved / 2**20:.1f} MiB saved in {seconds:.1f} s; manifest {manifest}",
+        file=sys.stderr,
+    )
+    return 1 if failures else 0
