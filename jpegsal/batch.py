@@ -158,18 +158,13 @@ def plan_jobs(
     jobs: list[Job] = []
     for text in inputs:
         path = Path(text)
-        if path.is_dir():
-            pattern = "**/*" if recursive else "*"
-            exts = extensions or _readable_extensions()
-            # An output folder inside the input tree holds the last run's outputs: not inputs.
-            skip = out_dir.resolve() if out_dir is not None else None
-            files = sorted(
-                p
-                for p in path.glob(pattern)
-                if p.is_file()
-                and p.suffix.lower() in exts
-                and (skip is None or not p.resolve().is_relative_to(skip))
-            )
+        if text.startswith("@") and not path.exists():
+            listed, problem = _listed(Path(text[1:]))
+            found += listed
+            if problem:
+                jobs.append(Job(path, path, error=problem))
+        elif path.is_dir():
+            files = _folder(path, recursive, extensions or _readable_extensions(), out_dir)
             found += [(p, p.relative_to(path)) for p in files]
             if not files:
                 jobs.append(Job(path, path, error="directory holds no image files"))
@@ -201,6 +196,36 @@ def plan_jobs(
             claimed[key] = src
         jobs.append(job)
     return jobs
+
+
+def _folder(path: Path, recursive: bool, exts: set[str], out_dir: Path | None) -> list[Path]:
+    """The image files in ``path`` (and below it when ``recursive``), sorted."""
+    # An output folder inside the input tree holds the last run's outputs: not inputs.
+    skip = out_dir.resolve() if out_dir is not None else None
+    return sorted(
+        p
+        for p in path.glob("**/*" if recursive else "*")
+        if p.is_file()
+        and p.suffix.lower() in exts
+        and (skip is None or not p.resolve().is_relative_to(skip))
+    )
+
+
+def _listed(listing: Path) -> tuple[list[tuple[Path, Path]], str | None]:
+    """``@FILE``: one path per line (blank lines and ``#`` comments skipped; relative to
+    the list's folder); outputs keep the paths relative to the files' common folder."""
+    try:
+        lines = listing.read_text().splitlines()
+    except OSError as e:
+        return [], f"cannot read the list of paths: {e.strerror or e}"
+    files = [listing.parent / t.strip() for t in lines if t.strip() and not t.startswith("#")]
+    missing = [str(f) for f in files if not f.is_file()]
+    files = [f for f in files if f.is_file()]
+    if not files:
+        return [], "the list names no existing file"
+    root = Path(os.path.commonpath([f.resolve().parent for f in files]))
+    found = [(f, f.resolve().relative_to(root)) for f in files]
+    return found, (f"{len(missing)} listed files not found: {missing[:3]}" if missing else None)
 
 
 def _run_job(work: Callable[[Path], Output], job: Job, overwrite: bool) -> None:

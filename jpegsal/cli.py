@@ -153,7 +153,8 @@ def _add_optimize_command(sub: Any) -> None:
 
 
 def _add_batch_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory or glob")
+    what = "file, directory, glob, or @FILE (a file listing paths)"
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help=what)
     p.add_argument("-r", "--recursive", action="store_true", help="descend into directories")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument(

@@ -661,3 +661,17 @@ def test_preset_machine_takes_jpeg_inputs_through_the_dct_path(
         keep_metadata=True,
     )
     assert (tmp_path / "p" / "a.jpg").read_bytes() == expected
+
+
+def test_a_file_listing_paths_keeps_their_relative_paths(tmp_path: Path, rgb: Image.Image) -> None:
+    (tmp_path / "a" / "deep").mkdir(parents=True)
+    rgb.save(tmp_path / "a" / "one.png")
+    rgb.save(tmp_path / "a" / "deep" / "two.png")
+    listing = tmp_path / "list.txt"
+    listing.write_text("# photos to shrink\na/one.png\n\na/deep/two.png\na/gone.png\n")
+    out = tmp_path / "out"
+    code = main(["encode", f"@{listing}", "--out-dir", str(out), "--quality", "60"])
+    assert code == 1  # the missing entry is reported as a failure; the others are written
+    assert (out / "one.jpg").is_file()
+    assert (out / "deep" / "two.jpg").is_file()
+    assert main(["encode", f"@{tmp_path / 'nope.txt'}", "--out-dir", str(out)]) == 1
