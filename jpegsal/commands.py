@@ -31,23 +31,26 @@ __all__ = [
 _NOT_PLAIN = CALL_OPTIONS - {"background", "keep_metadata", "max_pixels", "corrupt", "coefficients"}
 
 
+# The encode flags that are Encoder options of the same name.
+OPTION_NAMES = (
+    "quality",
+    "subsampling",
+    "target_bytes",
+    "background",
+    "strength",
+    "preserve",
+    "preset",
+    "max_pixels",
+    "min_quality",
+    "if_unmet",
+    "preserve_search",
+)
+
+
 def encoder_from_args(args: argparse.Namespace, threads: int | None = None) -> Encoder:
     # --strip-metadata keeps the orientation tag: a stripped photo must not turn sideways.
     options: dict[str, Any] = {"keep_metadata": "orientation" if args.strip_metadata else True}
-    names = (
-        "quality",
-        "subsampling",
-        "target_bytes",
-        "background",
-        "strength",
-        "preserve",
-        "preset",
-        "max_pixels",
-        "min_quality",
-        "if_unmet",
-        "preserve_search",
-    )
-    for name in names:
+    for name in OPTION_NAMES:
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     if args.progressive:
@@ -58,6 +61,7 @@ def encoder_from_args(args: argparse.Namespace, threads: int | None = None) -> E
     options["corrupt"] = "warn" if args.allow_corrupt else "error"
     if args.no_coefficient_path:
         options["coefficients"] = False
+    options.update(getattr(args, "extra_options", None) or {})  # encode_dataset's **options
     return Encoder(args.model, args.method, device=args.device, threads=threads, **options)
 
 

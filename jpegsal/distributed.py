@@ -27,15 +27,17 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .batch import plan_jobs
 from .codec.files import write_atomic
+from .commands import OPTION_NAMES
 from .report import Job, cli_words
 
-__all__ = ["MANIFEST", "add_ray_options", "ray_encode"]
+__all__ = ["MANIFEST", "DatasetResult", "add_ray_options", "encode_dataset", "ray_encode"]
 
 MANIFEST = "jpegsal-manifest.jsonl"
 
@@ -164,14 +166,72 @@ def _rows(args: argparse.Namespace, todo: list[Job]) -> Iterator[dict[str, Any]]
             yield json.loads(str(line))
 
 
+@dataclass(frozen=True)
+class DatasetResult:
+    """What :func:`encode_dataset` did: counts, bytes and where the manifest is."""
+
+    total: int
+    skipped: int  # already done by an earlier run (resumed)
+    failed: int
+    saved_bytes: int  # input bytes minus output bytes of the files written now
+    manifest: Path
+    interrupted: bool = False
+
+
+def encode_dataset(
+    src: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    dst: str | os.PathLike[str],
+    *,
+    model: str | None = None,
+    method: str | None = None,
+    device: str = "auto",
+    overwrite: bool = False,
+    address: str | None = None,
+    num_cpus_per_worker: float = 1.0,
+    num_gpus_per_worker: float = 0.0,
+    concurrency: tuple[int, int] | None = None,
+    progress: bool = True,
+    **options: Any,
+) -> DatasetResult:
+    """Encode a folder, glob, ``@FILE`` list (or several) into ``dst`` on Ray.
+
+    ``model``, ``method``, ``device`` and ``**options`` are :class:`jpegsal.Encoder`'s;
+    the rest are the CLI's ``--engine ray`` flags. Resumable: a second call skips what
+    the manifest (``dst/jpegsal-manifest.jsonl``) says is done.
+    """
+    inputs = (
+        [os.fspath(src)] if isinstance(src, str | os.PathLike) else [str(os.fspath(x)) for x in src]
+    )
+    args = argparse.Namespace(
+        inputs=inputs, out_dir=Path(dst), model=model, method=method, device=device,
+        overwrite=overwrite, address=address, num_cpus_per_worker=num_cpus_per_worker,
+        num_gpus_per_worker=num_gpus_per_worker, concurrency=concurrency, no_compare=True,
+        strip_metadata=False, allow_corrupt=False, no_coefficient_path=False,
+        progressive=False, optimize=False, extra_options=options, quiet=not progress,
+    )  # fmt: skip
+    for name in OPTION_NAMES:
+        setattr(args, name, None)
+    from .commands import encoder_from_args
+
+    encoder_from_args(args)  # bad options fail here, before Ray starts
+    return run_dataset(args)
+
+
 def ray_encode(args: argparse.Namespace) -> int:
     """``jpegsal encode --engine ray``: 0 when every file was written, 1 when any failed."""
     if args.out_dir is None:
         raise ValueError("--engine ray writes a folder: pass --out-dir, not -o")
+    result = run_dataset(args)
+    return 130 if result.interrupted else (1 if result.failed else 0)
+
+
+def run_dataset(args: argparse.Namespace) -> DatasetResult:
+    """Plan, skip what is done, run the rest on Ray and record a row per input."""
     args.out_dir.mkdir(parents=True, exist_ok=True)
     manifest = args.out_dir / MANIFEST
     todo, failed, skipped = _plan(args, manifest)
-    total, start, saved, failures = len(todo) + len(failed) + skipped, time.perf_counter(), 0, 0
+    total, start, saved = len(todo) + len(failed) + skipped, time.perf_counter(), 0
+    say = (lambda *a, **k: None) if getattr(args, "quiet", False) else print
     with manifest.open("a") as log:
 
         def record(row: dict[str, Any]) -> None:
@@ -184,26 +244,18 @@ def ray_encode(args: argparse.Namespace) -> int:
         try:
             for row in _rows(args, todo) if todo else iter(()):
                 record(row)
-                done += 1
-                failures += row["error"] is not None
-                saved += row.get("input_bytes", 0) - row.get(
-                    "output_bytes", row.get("input_bytes", 0)
-                )
-                print(
-                    f"\r{done}/{total} files, {failures} failed, {saved / 2**20:.1f} MiB saved",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                done, failures = done + 1, failures + (row["error"] is not None)
+                size = row.get("input_bytes", 0)
+                saved += size - row.get("output_bytes", size)
+                line = f"{done}/{total} files, {failures} failed, {saved / 2**20:.1f} MiB saved"
+                say(f"\r{line}", end="", file=sys.stderr, flush=True)
         except KeyboardInterrupt:
-            print(
-                f"\njpegsal: interrupted; rerun the command to resume ({manifest})", file=sys.stderr
-            )
-            return 130
-    seconds = time.perf_counter() - start
-    print(
+            print(f"\njpegsal: interrupted; rerun to resume ({manifest})", file=sys.stderr)
+            return DatasetResult(total, skipped, failures, saved, manifest, interrupted=True)
+    say(
         f"\n{total} files: {skipped} already done, {failures} failed, "
-        f"{saved / 2**20:.1f} MiB saved in {seconds:.1f} s; manifest {manifest}",
+        f"{saved / 2**20:.1f} MiB saved in {time.perf_counter() - start:.1f} s; "
+        f"manifest {manifest}",
         file=sys.stderr,
     )
-    return 1 if failures else 0
+    return DatasetResult(total, skipped, failures, saved, manifest)
