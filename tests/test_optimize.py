@@ -172,3 +172,25 @@ def test_without_jpeglib_the_error_names_both_ways_out(
     monkeypatch.setattr(lossless, "require", missing)
     with pytest.raises(ImportError, match=r"jpegsal\[jpeg\].*progressive=True"):
         jpegsal.optimize(pillow_jpeg(photo))
+
+
+def test_progressive_keeps_the_smaller_of_turbojpeg_and_mozjpeg(photo: Image.Image) -> None:
+    from jpegsal.codec import turbojpeg
+    from jpegsal.codec.lossless import _mozjpeg
+
+    if not turbojpeg.available():
+        pytest.skip("no libturbojpeg")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = pillow_jpeg(photo, quality=80, exif=exif.tobytes(), icc_profile=b"q" * 200)
+    moz = _mozjpeg(data, "photo")
+    turbo = turbojpeg.transform(data, progressive=True, strict=True)
+    assert moz != data  # mozjpeg did run
+    for candidate in (moz, turbo):
+        assert np.array_equal(_pixels(candidate), _pixels(data))
+    kept = Image.open(io.BytesIO(moz))
+    assert kept.info.get("icc_profile") == b"q" * 200
+    assert kept.getexif()[0x0112] == 6
+    assert kept.info.get("progressive")
+    out = jpegsal.optimize(data, progressive=True)
+    assert len(out) == min(len(moz), len(turbo), len(data))
