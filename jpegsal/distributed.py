@@ -151,7 +151,9 @@ def _rows(args: argparse.Namespace, todo: list[Job]) -> Iterator[dict[str, Any]]
     lo, hi = args.concurrency or (1, max(1, int(cpus // max(args.num_cpus_per_worker, 1e-9))))
     # Paths travel and each actor reads its files: read_binary_files' many small read
     # tasks fed the actors at 8 images/s on 2 cores (docs/distributed.md).
-    items = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=max(1, hi * 4))
+    # About one block per 4 files (bounded): rows stream back as files finish.
+    blocks = max(1, min(-(-len(paths) // 4), 256 * hi))
+    items = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=blocks)
     ds = items.map_batches(
         _Worker,
         fn_constructor_kwargs={"args": args},

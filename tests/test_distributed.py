@@ -108,9 +108,11 @@ def test_existing_outputs_are_never_overwritten(corpus: Path, tmp_path: Path) ->
 def test_a_stopped_run_resumes(big_corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     argv = ["encode", str(big_corpus), "--out-dir", str(out), "--engine", "ray", *ENCODE]
+    # One actor, so that 30 2-MP photos take seconds on any machine and Ctrl-C lands mid-run.
+    child_argv = [*argv, "--concurrency", "1,1"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     child = subprocess.Popen(
-        [sys.executable, "-m", "jpegsal", *argv],
+        [sys.executable, "-m", "jpegsal", *child_argv],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
