@@ -34,6 +34,8 @@ def run_batch(jobs: list[Job], work: Callable[[Path], Output], args: argparse.Na
     Each file is reported as it finishes (a line, or with ``--json`` one JSON object on
     stdout), then the totals.
     """
+    if args.jobs is None:  # the default, resolved here so that --engine ray can tell
+        args.jobs = min(4, os.cpu_count() or 1)
     if args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
     if getattr(args, "skip_existing", False):

@@ -166,8 +166,7 @@ def _add_batch_options(p: argparse.ArgumentParser) -> None:
         "-j",
         "--jobs",
         type=int,
-        default=min(4, os.cpu_count() or 1),
-        help="parallel workers (default: %(default)s)",
+        help=f"parallel workers (default: {min(4, os.cpu_count() or 1)})",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or per-file lines")
     p.add_argument(

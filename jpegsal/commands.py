@@ -66,6 +66,9 @@ def encoder_from_args(args: argparse.Namespace, threads: int | None = None) -> E
 
 
 def encode_command(args: argparse.Namespace) -> int:
+    from .distributed import check_engine
+
+    check_engine(args)
     encoder = encoder_from_args(args)  # bad options fail here, before any file
     if not args.allow_corrupt and not turbojpeg.available():
         print(
@@ -79,7 +82,7 @@ def encode_command(args: argparse.Namespace) -> int:
             "--preserve; writing plain JPEG",
             file=sys.stderr,
         )
-    if getattr(args, "engine", "local") == "ray":
+    if args.engine == "ray":
         from .distributed import ray_encode
 
         return ray_encode(args)

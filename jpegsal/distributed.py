@@ -37,9 +37,29 @@ from .codec.files import write_atomic
 from .commands import OPTION_NAMES
 from .report import Job, cli_words
 
-__all__ = ["MANIFEST", "DatasetResult", "add_ray_options", "encode_dataset", "ray_encode"]
+__all__ = [
+    "MANIFEST",
+    "DatasetResult",
+    "add_ray_options",
+    "check_engine",
+    "encode_dataset",
+    "ray_encode",
+]
 
 MANIFEST = "jpegsal-manifest.jsonl"
+
+
+def check_engine(args: argparse.Namespace) -> None:
+    """The Ray flags need ``--engine ray``: a usage error instead of silently ignoring them."""
+    ray_only = {
+        "--address": args.address is not None,
+        "--num-cpus-per-worker": args.num_cpus_per_worker != 1.0,
+        "--num-gpus-per-worker": args.num_gpus_per_worker != 0.0,
+        "--concurrency": args.concurrency is not None,
+    }
+    for flag, given in ray_only.items():
+        if given and args.engine != "ray":
+            raise ValueError(f"{flag} needs --engine ray")
 
 
 def add_ray_options(p: argparse.ArgumentParser) -> None:
@@ -223,6 +243,11 @@ def ray_encode(args: argparse.Namespace) -> int:
     """``jpegsal encode --engine ray``: 0 when every file was written, 1 when any failed."""
     if args.out_dir is None:
         raise ValueError("--engine ray writes a folder: pass --out-dir, not -o")
+    local_only = {"--jobs": args.jobs is not None, "--json": args.json}
+    local_only["--skip-existing"] = args.skip_existing  # resuming is what ray always does
+    for flag, given in local_only.items():
+        if given:
+            raise ValueError(f"{flag} is the local engine's; --engine ray takes --concurrency")
     result = run_dataset(args)
     return 130 if result.interrupted else (1 if result.failed else 0)
 

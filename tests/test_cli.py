@@ -675,3 +675,25 @@ def test_a_file_listing_paths_keeps_their_relative_paths(tmp_path: Path, rgb: Im
     assert (out / "one.jpg").is_file()
     assert (out / "deep" / "two.jpg").is_file()
     assert main(["encode", f"@{tmp_path / 'nope.txt'}", "--out-dir", str(out)]) == 1
+
+
+def test_engine_flags_are_checked(
+    tmp_path: Path, rgb: Image.Image, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rgb.save(tmp_path / "a.png")
+    out = str(tmp_path / "out")
+    cases = [
+        (["--address", "auto"], "--address needs --engine ray"),
+        (["--concurrency", "1,2"], "--concurrency needs --engine ray"),
+        (["--engine", "ray", "--jobs", "2"], "--jobs is the local engine's"),
+        (["--engine", "ray", "--skip-existing"], "--skip-existing is the local engine's"),
+    ]
+    for flags, message in cases:
+        assert main(["encode", str(tmp_path / "a.png"), "--out-dir", out, *flags]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["encode", str(tmp_path / "a.png"), "-o", out + ".jpg", "--engine", "ray"]) == 2
+    assert "pass --out-dir" in capsys.readouterr().err
+    bad = ["encode", str(tmp_path / "a.png"), "--out-dir", out, "--concurrency", "3,1"]
+    assert main(bad) == 2
+    assert "invalid --concurrency '3,1'" in capsys.readouterr().err
+    assert not Path(out).exists()

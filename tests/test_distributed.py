@@ -116,6 +116,8 @@ def test_a_stopped_run_resumes(big_corpus: Path, tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env,
+        # A job started in the background inherits SIGINT ignored; the child must hear it.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and child.poll() is None:
