@@ -78,10 +78,12 @@ def reencode_with_info(
             out = _machine_requantise(
                 data, quality, progressive, strict=corrupt == "error", markers=keep_metadata
             )
+            path = "dct"
         except OSError as e:  # libjpeg's words: "Corrupt JPEG data: ...", "Premature end ..."
-            raise OSError(f"cannot re-encode {name!r}: {e}; nothing was written") from e
-        path = "dct"
-    else:
+            if corrupt == "error":
+                raise OSError(f"cannot re-encode {name!r}: {e}; nothing was written") from e
+            reason = f"libjpeg: {e}"  # corrupt="ignore": the pixels as libjpeg decodes them
+    if reason is not None:
         from .api import encode
 
         out = encode(
@@ -100,7 +102,11 @@ def _machine_requantise(
     """``data``'s stored levels requantised to the machine tables of ``quality`` for its size."""
     _, width, height, _ = jpeg_frame(data)
     tables = [np.clip(np.rint(t), 1, 255) for t in machine_tables(quality, width, height)]
-    return requantise(data, tables, progressive=progressive, strict=strict, markers=markers)
+    out = requantise(data, tables, progressive=progressive, strict=strict, markers=markers)
+    # Damaged data let through (strict=False) can come out cut short, which decoders refuse.
+    if not strict and (problem := turbojpeg.corrupt_data(out)) is not None:
+        raise OSError(f"the re-coded damaged data does not decode cleanly ({problem})")
+    return out
 
 
 def _no_dct_path(data: bytes) -> str | None:

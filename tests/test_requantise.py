@@ -164,7 +164,8 @@ def test_a_file_without_scan_data_is_an_error(photo: Image.Image) -> None:
     # cut before its scan into zero bytes, which came back as the smaller output.
     src = pillow_jpeg(photo)
     headers = src[: src.index(b"\xff\xda")]
-    with pytest.raises(OSError, match="no image"):
+    # corrupt="ignore" falls back to the pixels as libjpeg decodes them: there are none.
+    with pytest.raises(OSError, match="cannot decode image '<bytes>'"):
         jpegsal.reencode(headers, quality=30, corrupt="ignore")
     with pytest.raises(OSError, match="cannot re-code '<bytes>'"):
         jpegsal.optimize(headers, progressive=True, corrupt="ignore")
@@ -180,3 +181,21 @@ def test_reencode_can_drop_the_metadata(photo: Image.Image) -> None:
     assert "icc_profile" not in Image.open(io.BytesIO(dropped)).info
     assert "exif" not in Image.open(io.BytesIO(dropped)).info
     assert np.array_equal(_rgb(dropped), np.asarray(kept.convert("RGB"), np.float64))
+
+
+def test_damaged_data_never_comes_out_undecodable() -> None:
+    # Found by tests/test_fuzz.py: a one-pixel file whose scan ends early. With
+    # corrupt="ignore" TurboJPEG's transform wrote a file that Pillow refuses as truncated;
+    # optimize now returns the input, reencode takes the pixel path.
+    from conftest import TRUNCATED_SCAN
+
+    out = jpegsal.optimize(TRUNCATED_SCAN, progressive=True, corrupt="ignore")
+    assert out == TRUNCATED_SCAN
+    from jpegsal.reencode import reencode_with_info
+
+    result = reencode_with_info(TRUNCATED_SCAN, quality=0, progressive=True, corrupt="ignore")
+    if result.data != TRUNCATED_SCAN:
+        Image.open(io.BytesIO(result.data)).load()
+        assert result.path == "pixels"
+        assert result.reason is not None
+        assert result.reason.startswith("libjpeg: ")

@@ -101,15 +101,19 @@ def optimize_with_info(src: Any, *, progressive: bool = False, corrupt: str = "e
             out = turbojpeg.transform(data, progressive=True, strict=corrupt == "error")
         except OSError as e:
             raise OSError(f"cannot re-code {name!r}: {e}") from e
-        out = min(out, _mozjpeg(data, name), key=len)
+        candidates = [out, _mozjpeg(data, name)]
     else:  # jpeglib decodes damaged data silently, so it is checked first
         problem = turbojpeg.corrupt_data(data) if corrupt == "error" else None
         if problem is not None:
             raise OSError(f"corrupt JPEG data in {name!r}: {problem}; nothing was written")
-        out = _recode(data, name)
-    if len(out) >= len(data):
+        candidates = [_recode(data, name)]
+    # A damaged input (corrupt="ignore") can come out cut short: a re-coding that libjpeg
+    # does not decode without a warning never replaces the input.
+    smaller = [c for c in candidates if len(c) < len(data)]
+    clean = [c for c in smaller if turbojpeg.corrupt_data(c) is None]
+    if not clean:
         return Optimized(data, len(data), True)
-    return Optimized(out, len(data), False)
+    return Optimized(min(clean, key=len), len(data), False)
 
 
 def _mozjpeg(data: bytes, name: str) -> bytes:
@@ -118,8 +122,8 @@ def _mozjpeg(data: bytes, name: str) -> bytes:
     TurboJPEG's fixed progressive script left as they were."""
     try:
         return _recode(data, name, version="mozjpeg403", flags=None)
-    except ImportError:
-        return data
+    except (ImportError, OSError):
+        return data  # TurboJPEG's re-coding stands alone
 
 
 def _recode(

@@ -38,7 +38,9 @@ def edit_image(
     """Apply ``edit`` to every block of every plane; block weight = mean(1 - saliency)."""
     cv2 = require("cv2")
     luma_q, chroma_q = quant_tables(options)
-    weight = block_means(1.0 - saliency, 8, 8)  # one weight per 8x8 luma block
+    # One weight per 8x8 luma block, mean(1 - saliency) = 1 - mean(saliency): no
+    # full-resolution float copy of the map (1.33x the raw image at 50 MP).
+    weight = np.float32(1.0) - block_means(saliency, 8, 8)
     if image.mode == "L":
         return Image.fromarray(edit_plane(np.asarray(image), weight, luma_q, edit), "L")
     # JFIF RGB -> YCbCr (OpenCV orders it Y, Cr, Cb); the result is handed to the encoder
