@@ -9,13 +9,14 @@ prediction on the original (uncertain images are fragile: correlation 0.71 there
 check then measures the image's real shift, which gives the next candidate:
 
 * a first candidate from the predicted shift;
-* while a candidate fails, the next is the quality its measured shift asks for plus a
-  small margin (at least one higher), up to ``hi``;
+* while a candidate fails, the next is the quality its measured shift asks for (at least
+  one higher), up to ``hi``;
 * when the first candidate passes, one candidate lower is tried, if its measured shift
-  asks for one at least a few steps lower; the lowest that passed is returned.
+  asks for one; the lowest that passed is returned.
 
 Only checked outputs come back, so a budget is never exceeded; the quality may be a few
-steps above the bisection's (docs/benchmarks.md measures both).
+steps above the bisection's (docs/benchmarks.md measures both, and the margins on both
+rules that were tried and dropped).
 """
 
 from __future__ import annotations
@@ -36,9 +37,6 @@ _LOG_KL = np.array(
 )
 _SHIFT = (0.133, 0.889)  # shift = a + b * log(entropy + 1e-3), fitted on the same images
 _FLOOR = 1e-9  # a KL of 0 (the same probabilities) as a finite log
-# Margins tried and dropped (docs/benchmarks.md): climbing 4 steps above the prediction and
-# descending only for 3 or more met 3 runs per image, but gave up bytes on Lite2's curve.
-_CLIMB_MARGIN, _DESCENT_GAIN = 0, 1
 
 
 def curve(q: float) -> float:
@@ -93,13 +91,13 @@ def predicted_passing(
     data = encode(q)
     if passes(data):
         lower = clamp(quality_for(log_budget, measured_shift(q, data)))
-        if lower <= q - _DESCENT_GAIN:
+        if lower < q:
             below = encode(lower)
             if passes(below):
                 return lower, below
         return q, data
     while q < hi:
-        q = max(q + 1, clamp(quality_for(log_budget, measured_shift(q, data)) + _CLIMB_MARGIN))
+        q = max(q + 1, clamp(quality_for(log_budget, measured_shift(q, data))))
         data = encode(q)
         if passes(data):
             return q, data
