@@ -21,7 +21,8 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from jpegsal.methods._strips import enlarge_rows, shrink_to  # noqa: E402
+from jpegsal.methods._grid import block_means as grid_means  # noqa: E402
+from jpegsal.methods._strips import enlarge_rows  # noqa: E402
 from jpegsal.methods.guided import FAST_ABOVE, guided_smooth  # noqa: E402
 
 M = np.array([[0.299, 0.587, 0.114], [0.5, -0.418688, -0.081312], [-0.168736, -0.331264, 0.5]])
@@ -108,12 +109,12 @@ def test_strips_enlarge_exactly_as_the_whole_plane(sub: int) -> None:
 
 
 @pytest.mark.parametrize(("shape", "sub"), [((37, 50, 3), 4), ((5, 3), 4), ((64, 64), 8)])
-def test_shrink_to_is_the_padded_block_mean(shape: tuple[int, ...], sub: int) -> None:
+def test_grid_means_are_the_padded_block_mean(shape: tuple[int, ...], sub: int) -> None:
     values = np.random.default_rng(1).integers(0, 256, shape).astype(np.uint8)
     # uint8 means come back rounded (OpenCV's uint8 path); float input is not rounded.
-    assert np.abs(shrink_to(values, sub) - block_means(values, sub)).max() <= 0.5
+    assert np.abs(grid_means(values, sub, sub) - block_means(values, sub)).max() <= 0.5
     floats = values.astype(np.float32) / 7
-    assert np.allclose(shrink_to(floats, sub), block_means(floats, sub), atol=1e-4)
+    assert np.allclose(grid_means(floats, sub, sub), block_means(floats, sub), atol=1e-4)
 
 
 def whole_image_downsample(

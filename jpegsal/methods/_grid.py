@@ -14,22 +14,39 @@ __all__ = [
 
 
 def block_means(values: np.ndarray, bh: int, bw: int) -> np.ndarray:
-    """Mean of ``values`` (H, W) over each bh x bw block; partial edge blocks are padded
-    by replicating the last row and column, as libjpeg pads them.
+    """Mean of ``values`` ((H, W) or (H, W, C)) over each bh x bw block; partial edge blocks
+    are padded by replicating the last row and column, as libjpeg pads them.
 
     uint8 input gives uint8 means, rounded (libjpeg's downsampled samples are integers
-    too); anything else gives float32.
+    too); anything else gives float32. Only the thin partial edge strips are padded
+    (copied), never the whole image.
     """
     cv2 = require("cv2")
-    h, w = values.shape
-    gh, gw = -(-h // bh), -(-w // bw)
+    h, w = values.shape[:2]
+    hs, ws = h // bh, w // bw
     if values.dtype != np.uint8:
         values = np.asarray(values, np.float32)
-    padded = cv2.copyMakeBorder(values, 0, gh * bh - h, 0, gw * bw - w, cv2.BORDER_REPLICATE)
-    # INTER_AREA at an integer factor is exactly the block mean, and far faster than
-    # a numpy reduction over strided axes.
-    means: np.ndarray = cv2.resize(padded, (gw, gh), interpolation=cv2.INTER_AREA)
-    return means.reshape(gh, gw)
+
+    def cells(part: np.ndarray) -> np.ndarray:
+        ph, pw = -(-part.shape[0] // bh) * bh, -(-part.shape[1] // bw) * bw
+        if (ph, pw) != part.shape[:2]:
+            part = cv2.copyMakeBorder(
+                part, 0, ph - part.shape[0], 0, pw - part.shape[1], cv2.BORDER_REPLICATE
+            )
+        # INTER_AREA at an integer factor is exactly the block mean, and far faster than
+        # a numpy reduction over strided axes.
+        small = cv2.resize(part, (pw // bw, ph // bh), interpolation=cv2.INTER_AREA)
+        return np.asarray(small).reshape(ph // bh, pw // bw, *values.shape[2:])
+
+    out = cells(values[: hs * bh, : ws * bw]) if hs and ws else None
+    if w > ws * bw and hs:
+        right = cells(values[: hs * bh, ws * bw :])
+        out = right if out is None else np.concatenate([out, right], axis=1)
+    if h > hs * bh:
+        bottom = cells(values[hs * bh :])
+        out = bottom if out is None else np.concatenate([out, bottom], axis=0)
+    assert out is not None  # h and w are at least 1
+    return out
 
 
 def shrink_cells(values: np.ndarray, factor: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._optional import require
 
-__all__ = ["add_change", "enlarge_rows", "shrink_to", "to_ycc"]
+__all__ = ["add_change", "enlarge_rows", "to_ycc"]
 
 # Full-resolution pixels per strip: a 3-plane float32 strip is 3 MiB, large enough that
 # the per-call overhead is small, small enough that the working set stays a strip.
@@ -32,38 +32,6 @@ _RGB_TO_YCC = np.array(
 _YCC_TO_RGB = np.array(
     [[1.0, 1.402, 0.0], [1.0, -0.714136, -0.344136], [1.0, 0.0, 1.772]], np.float32
 )
-
-
-def shrink_to(values: np.ndarray, sub: int) -> np.ndarray:
-    """Area average (float32) of ``values`` ((H, W) or (H, W, C)) onto the
-    ``ceil(H / sub) x ceil(W / sub)`` grid of whole cells; partial edge cells are padded
-    by replicating the last row and column, as libjpeg pads blocks. uint8 input gives
-    means rounded to integers (OpenCV's uint8 path: no float32 copy of the image)."""
-    cv2 = require("cv2")
-    h, w = values.shape[:2]
-    hs, ws = h // sub, w // sub
-    if values.dtype != np.uint8:
-        values = np.asarray(values, np.float32)
-
-    def cells(part: np.ndarray) -> np.ndarray:
-        ph, pw = -(-part.shape[0] // sub) * sub, -(-part.shape[1] // sub) * sub
-        if (ph, pw) != part.shape[:2]:  # only the thin edge strips are ever copied
-            part = cv2.copyMakeBorder(
-                part, 0, ph - part.shape[0], 0, pw - part.shape[1], cv2.BORDER_REPLICATE
-            )
-        # INTER_AREA at an exact integer factor is the block mean, OpenCV's fast path.
-        small = cv2.resize(part, (pw // sub, ph // sub), interpolation=cv2.INTER_AREA)
-        return np.asarray(small, np.float32).reshape(ph // sub, pw // sub, *values.shape[2:])
-
-    out = cells(values[: hs * sub, : ws * sub]) if hs and ws else None
-    if w > ws * sub and hs:
-        right = cells(values[: hs * sub, ws * sub :])
-        out = right if out is None else np.concatenate([out, right], axis=1)
-    if h > hs * sub:
-        bottom = cells(values[hs * sub :])
-        out = bottom if out is None else np.concatenate([out, bottom], axis=0)
-    assert out is not None  # h and w are at least 1
-    return out
 
 
 def to_ycc(rgb: np.ndarray) -> np.ndarray:

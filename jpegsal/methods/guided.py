@@ -24,8 +24,8 @@ from PIL import Image
 from .._check import check_int, check_number
 from .._optional import require
 from ..codec.options import JpegOptions
-from ._grid import one_minus, shrink_cells
-from ._strips import add_change, shrink_to, to_ycc
+from ._grid import block_means, one_minus, shrink_cells
+from ._strips import add_change, to_ycc
 from .registry import register_method
 
 __all__ = ["Guided", "guided_filter"]
@@ -89,11 +89,11 @@ def guided_smooth(
     sub = _subsample(h * w, r)
     if sub == 1:
         return _smooth_full(pixels, saliency, strength, r, eps * 255.0**2)
-    low = shrink_to(pixels, sub)
+    low = block_means(pixels, sub, sub).astype(np.float32)
     gain, offset = _linear_smooth(low, max(1, r // sub), eps * 255.0**2)
     del low
     # alpha = strength * (1 - saliency) at the coefficients' resolution: it varies slowly.
-    alpha = np.float32(strength) * (np.float32(1.0) - shrink_to(saliency, sub))
+    alpha = np.float32(strength) * (np.float32(1.0) - block_means(saliency, sub, sub))
     if gain.ndim == 3:
         alpha = alpha[:, :, None]
     gain *= alpha
