@@ -23,7 +23,7 @@ from PIL import Image
 from .codec.files import write_atomic
 from .report import Job, Output, cli_words, file_line, summary
 
-__all__ = ["Job", "Output", "plan_jobs", "run_batch"]
+__all__ = ["Job", "Output", "plan_jobs", "run_batch", "run_job"]
 
 _GLOB_CHARS = set("*?[")
 
@@ -88,7 +88,7 @@ def _run_jobs(
                 job = next(queue, None)
                 if job is None:
                     break
-                pending[pool.submit(_run_job, work, job, args.overwrite)] = job
+                pending[pool.submit(run_job, work, job, args.overwrite)] = job
             if not pending:
                 return
             done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -230,13 +230,23 @@ def _listed(listing: Path) -> tuple[list[tuple[Path, Path]], str | None]:
     return found, (f"{len(missing)} listed files not found: {missing[:3]}" if missing else None)
 
 
-def _run_job(work: Callable[[Path], Output], job: Job, overwrite: bool) -> None:
+def run_job(
+    work: Callable[[Path], Output], job: Job, overwrite: bool, *, keep_same: bool = False
+) -> None:
+    """Run ``work`` on one job and write its output atomically; a failure is recorded on
+    the job. ``keep_same``: an existing output with exactly the new bytes counts as
+    written (a stopped Ray run may have written it without its manifest row)."""
+    exists = f"output exists: {str(job.dst)!r} (use --overwrite)"
     try:
-        if job.dst.exists() and not overwrite:
-            raise FileExistsError(f"output exists: {str(job.dst)!r} (use --overwrite)")
+        if job.dst.exists() and not overwrite and not keep_same:
+            raise FileExistsError(exists)
         out = work(job.src)
-        job.dst.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(out.data, job.dst, overwrite=overwrite)
+        if keep_same and not overwrite and job.dst.exists():
+            if job.dst.read_bytes() != out.data:  # someone else's file
+                raise FileExistsError(exists)
+        else:
+            job.dst.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(out.data, job.dst, overwrite=overwrite)
         job.record(out)
     except Exception as e:  # one bad file must not stop the batch
         job.error = f"{type(e).__name__}: {cli_words(str(e))}"

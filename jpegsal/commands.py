@@ -32,7 +32,7 @@ _NOT_PLAIN = CALL_OPTIONS - {"background", "keep_metadata", "max_pixels", "corru
 
 
 # The encode flags that are Encoder options of the same name.
-OPTION_NAMES = (
+_OPTION_NAMES = (
     "quality",
     "subsampling",
     "target_bytes",
@@ -50,7 +50,7 @@ OPTION_NAMES = (
 def encoder_from_args(args: argparse.Namespace, threads: int | None = None) -> Encoder:
     # --strip-metadata keeps the orientation tag: a stripped photo must not turn sideways.
     options: dict[str, Any] = {"keep_metadata": "orientation" if args.strip_metadata else True}
-    for name in OPTION_NAMES:
+    for name in _OPTION_NAMES:
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
     if args.progressive:
@@ -90,29 +90,27 @@ def encode_command(args: argparse.Namespace) -> int:
     return run_batch(jobs, encode_work(encoder, args), args)
 
 
-def encode_work(encoder: Encoder, args: argparse.Namespace) -> Callable[[Path | bytes], Output]:
-    """Encode one file (a path, or its bytes); unless it is plain already, also size a
-    plain JPEG at the same quality (Pillow's, the same JPEG options), the saving a user
-    would get without jpegsal. The local batch and the Ray workers both run this."""
+def encode_work(encoder: Encoder, args: argparse.Namespace) -> Callable[[Path], Output]:
+    """Encode one file; unless it is plain already, also size a plain JPEG at the same
+    quality (Pillow's, the same JPEG options), the saving a user would get without jpegsal.
+    The local batch and the Ray workers both run this, on the file's path (a JPEG path
+    can take the DCT route; a file object could not)."""
     jpeg_only = {k: v for k, v in encoder.defaults.items() if k not in _NOT_PLAIN}
     plain_same = encoder.method is None and jpeg_only == encoder.defaults
     reference = Encoder(**{**jpeg_only, "corrupt": "ignore"})  # the input is checked once
 
-    def work(src: Path | bytes) -> Output:
-        def source() -> Path | io.BytesIO:
-            return io.BytesIO(src) if isinstance(src, bytes) else src
-
-        result = encoder.encode_with_info(source())
+    def work(path: Path) -> Output:
+        result = encoder.encode_with_info(path)
         plain = None
         if not args.no_compare:
             if plain_same:
                 plain = len(result.data)
             elif result.quality >= 0:  # -1: tables given, no quality to compare at
-                plain = len(reference.encode(source(), quality=result.quality))
+                plain = len(reference.encode(path, quality=result.quality))
         note = "DCT path" if result.path == "dct" else None
         if result.path_reason:
             note = f"pixel path: {result.path_reason}"
-        return Output(result.data, result.quality, plain, result.kl, result.met, note)
+        return Output(result.data, result.quality, plain, result.kl, result.met, note, result.path)
 
     return work
 

@@ -32,10 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .batch import plan_jobs
-from .codec.files import write_atomic
-from .commands import OPTION_NAMES
-from .report import Job, cli_words
+from .batch import plan_jobs, run_job
+from .report import Job
 
 __all__ = [
     "MANIFEST",
@@ -85,42 +83,29 @@ def _concurrency(text: str) -> tuple[int, int]:
 class _Worker:
     """One Ray actor: an Encoder built once, then the local CLI's work on each file."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, targets: dict[str, str]) -> None:
         from .commands import encode_work, encoder_from_args
 
         threads = max(1, int(args.num_cpus_per_worker))
         self.work = encode_work(encoder_from_args(args, threads=threads), args)
         self.overwrite = bool(args.overwrite)
-        self.targets: dict[str, str] = args.targets
+        self.targets = targets
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
         rows = []
         for path in batch["path"]:
-            row = _encode_one(self.work, str(path), self.targets[str(path)], self.overwrite)
-            rows.append(json.dumps(row))
+            job = Job(Path(str(path)), Path(self.targets[str(path)]))
+            run_job(self.work, job, self.overwrite, keep_same=True)
+            rows.append(json.dumps(_row(job)))
         return {"row": rows}
 
 
-def _encode_one(work: Any, src: str, dst: str, overwrite: bool) -> dict[str, Any]:
-    row: dict[str, Any] = {"input": src, "output": dst, "error": None}
-    try:
-        data = Path(src).read_bytes()
-        row["input_bytes"] = len(data)
-        out = work(data)
-        target = Path(dst)
-        if target.exists() and not overwrite:
-            # A killed run may have written this file without its row: the same bytes
-            # are that file, and count as done; other bytes are someone else's file.
-            if target.read_bytes() != out.data:
-                raise FileExistsError(f"output exists: {dst!r} (use --overwrite)")
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(out.data, target, overwrite=overwrite)
-        row.update(output_bytes=len(out.data), quality=out.quality, kl=out.kl, met=out.met)
-        row["path"] = "dct" if out.note == "DCT path" else "pixels"
-        row["note"] = out.note
-    except Exception as e:  # one bad file must not stop the job
-        row["error"] = f"{type(e).__name__}: {cli_words(str(e))}"
+def _row(job: Job) -> dict[str, Any]:
+    """The manifest row of a job the worker ran."""
+    row: dict[str, Any] = {"input": str(job.src), "output": str(job.dst), "error": job.error}
+    if job.error is None:
+        row.update(input_bytes=job.bytes_in, output_bytes=job.bytes_out, quality=job.quality)
+        row.update(kl=job.kl, met=job.met, path=job.path, note=job.note)
     return row
 
 
@@ -166,7 +151,7 @@ def _start_ray(args: argparse.Namespace) -> Any:
 def _rows(args: argparse.Namespace, todo: list[Job]) -> Iterator[dict[str, Any]]:
     ray = _start_ray(args)
     paths = [str(j.src.resolve()) for j in todo]
-    args.targets = {p: str(j.dst.resolve()) for p, j in zip(paths, todo, strict=True)}
+    targets = {p: str(j.dst.resolve()) for p, j in zip(paths, todo, strict=True)}
     cpus = float(ray.cluster_resources().get("CPU", 1))
     lo, hi = args.concurrency or (1, max(1, int(cpus // max(args.num_cpus_per_worker, 1e-9))))
     # Paths travel and each actor reads its files: read_binary_files' many small read
@@ -176,7 +161,7 @@ def _rows(args: argparse.Namespace, todo: list[Job]) -> Iterator[dict[str, Any]]
     items = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=blocks)
     ds = items.map_batches(
         _Worker,
-        fn_constructor_kwargs={"args": args},
+        fn_constructor_kwargs={"args": args, "targets": targets},
         batch_size=4,
         batch_format="numpy",
         num_cpus=args.num_cpus_per_worker,
@@ -221,20 +206,17 @@ def encode_dataset(
     the rest are the CLI's ``--engine ray`` flags. Resumable: a second call skips what
     the manifest (``dst/jpegsal-manifest.jsonl``) says is done.
     """
-    inputs = (
-        [os.fspath(src)] if isinstance(src, str | os.PathLike) else [str(os.fspath(x)) for x in src]
-    )
-    args = argparse.Namespace(
-        inputs=inputs, out_dir=Path(dst), model=model, method=method, device=device,
-        overwrite=overwrite, address=address, num_cpus_per_worker=num_cpus_per_worker,
-        num_gpus_per_worker=num_gpus_per_worker, concurrency=concurrency, no_compare=True,
-        strip_metadata=False, allow_corrupt=False, no_coefficient_path=False,
-        progressive=False, optimize=False, extra_options=options, quiet=not progress,
-    )  # fmt: skip
-    for name in OPTION_NAMES:
-        setattr(args, name, None)
+    from .cli import build_parser
     from .commands import encoder_from_args
 
+    inputs = [os.fspath(src)] if isinstance(src, str | os.PathLike) else list(src)
+    # The CLI's own defaults for every flag, then these arguments: one source of defaults.
+    argv = ["encode", "--out-dir", os.fspath(dst), "--engine", "ray", "--no-compare", "--"]
+    args = build_parser().parse_args([*argv, *(str(os.fspath(x)) for x in inputs)])
+    args.model, args.method, args.device, args.overwrite = model, method, device, overwrite
+    args.address, args.concurrency, args.quiet = address, concurrency, not progress
+    args.num_cpus_per_worker, args.num_gpus_per_worker = num_cpus_per_worker, num_gpus_per_worker
+    args.extra_options = options
     encoder_from_args(args)  # bad options fail here, before Ray starts
     return run_dataset(args)
 

@@ -28,6 +28,7 @@ class Output:
     kl: float | None = None
     met: bool | None = None  # preserve: whether the budget was met
     note: str | None = None  # said on the file's line (e.g. "unchanged")
+    path: str | None = None  # encode: "dct" or "pixels" (EncodeResult.path)
 
 
 @dataclass
@@ -45,16 +46,18 @@ class Job:
     kl: float | None = None
     met: bool | None = None
     note: str | None = None
+    path: str | None = None
 
     def record(self, out: Output) -> None:
         """Keep what :class:`Output` says, without holding its bytes."""
         self.bytes_in, self.bytes_out = self.src.stat().st_size, len(out.data)
-        self.quality, self.plain_bytes, self.kl, self.met, self.note = (
+        self.quality, self.plain_bytes, self.kl, self.met, self.note, self.path = (
             out.quality,
             out.plain_bytes,
             out.kl,
             out.met,
             out.note,
+            out.path,
         )
 
     @property

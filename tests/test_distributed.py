@@ -154,3 +154,19 @@ def test_the_python_api(corpus: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     assert (again.total, again.skipped, again.failed) == (32, 30, 2)
     with pytest.raises(ValueError, match="quality"):
         encode_dataset(corpus, out, quality=101)
+
+
+def test_jpeg_inputs_take_the_dct_path_as_locally(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The workers encode the file by its path, as the local CLI does: a JPEG input under
+    # the machine preset is requantised in the DCT domain on both engines.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    preset = ["--preset", "machine", "--progressive", "--quality", "50"]
+    local, out = tmp_path / "local", tmp_path / "ray"
+    main(["encode", str(corpus), "--out-dir", str(local), "-r", *preset])
+    main(["encode", str(corpus), "--out-dir", str(out), "--engine", "ray", *preset])
+    assert _jpegs(out) == _jpegs(local)
+    paths = {Path(str(r["input"])).name: r.get("path") for r in _rows(out)}
+    assert paths["img04.jpg"] == "dct"
+    assert paths["img00.png"] == "pixels"
