@@ -29,7 +29,7 @@ from jpegsal.maps.registry import get_model
 from jpegsal.methods._grid import block_means
 from jpegsal.train.data import read_labels
 
-from .common import load_rgb, machine, write_json
+from .common import load_rgb, machine, median_ms, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "data" / "imagenet-val-1300"
@@ -38,14 +38,9 @@ PAIRS = ("cam", "msroi", "nice")
 
 def latency_ms(model: Any, threads: int) -> float:
     x = np.random.default_rng(0).standard_normal((1, 3, 192, 288)).astype(np.float32)
-    for _ in range(3):
+    for _ in range(2):  # with median_ms's own warm-up: three runs before the timed 30
         model.run(x)
-    runs = []
-    for _ in range(30):
-        t0 = time.perf_counter()
-        model.run(x)
-        runs.append(time.perf_counter() - t0)
-    return round(1000 * float(np.median(runs)), 2)
+    return median_ms(lambda: model.run(x), 30)
 
 
 def _corr(a: np.ndarray, b: np.ndarray) -> float | None:

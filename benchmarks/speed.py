@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import DEFAULT_IMAGE, machine, sized_images, write_json
+from .common import DEFAULT_IMAGE, machine, median_ms, sized_images, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ["pillow", "jpegli", "mozjpeg"]
@@ -127,16 +127,7 @@ def _saliency_split(enc: Any, path: str, repeat: int) -> dict[str, float]:
         "inference": lambda: model.run(x),
         "upsample": lambda: upsample(coarse, image.size),
     }
-    out = {}
-    for key, fn in parts.items():
-        fn()
-        times = []
-        for _ in range(repeat):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        out[key] = round(1000 * statistics.median(times), 2)
-    return out
+    return {key: median_ms(fn, repeat) for key, fn in parts.items()}
 
 
 def _in_child(spec: dict[str, Any]) -> dict[str, Any]:
