@@ -131,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         "map_mad_mean",
         "mcu_decisions_same",
         "preserve_same_quality",
+        "preserve_quality_mad",
+        "preserve_bytes_int8_over_fp32",
         "latency_ms_fp32",
         "latency_ms_int8",
     ]
