@@ -107,10 +107,13 @@ def optimize_with_info(src: Any, *, progressive: bool = False, corrupt: str = "e
         if problem is not None:
             raise OSError(f"corrupt JPEG data in {name!r}: {problem}; nothing was written")
         candidates = [_recode(data, name)]
-    # A damaged input (corrupt="ignore") can come out cut short: a re-coding that libjpeg
-    # does not decode without a warning never replaces the input.
     smaller = [c for c in candidates if len(c) < len(data)]
-    clean = [c for c in smaller if turbojpeg.corrupt_data(c) is None]
+    # A damaged input (corrupt="ignore") can come out cut short: a re-coding that libjpeg
+    # does not decode without a warning never replaces the input. (With "error" the input
+    # was checked clean above, so its re-codings are too: no second decode per file.)
+    clean = smaller
+    if corrupt != "error":
+        clean = [c for c in smaller if turbojpeg.corrupt_data(c) is None]
     if not clean:
         return Optimized(data, len(data), True)
     return Optimized(min(clean, key=len), len(data), False)
