@@ -663,7 +663,9 @@ def test_preset_machine_takes_jpeg_inputs_through_the_dct_path(
     assert (tmp_path / "p" / "a.jpg").read_bytes() == expected
 
 
-def test_a_file_listing_paths_keeps_their_relative_paths(tmp_path: Path, rgb: Image.Image) -> None:
+def test_a_file_listing_paths_keeps_their_relative_paths(
+    tmp_path: Path, rgb: Image.Image, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "a" / "deep").mkdir(parents=True)
     rgb.save(tmp_path / "a" / "one.png")
     rgb.save(tmp_path / "a" / "deep" / "two.png")
@@ -674,7 +676,12 @@ def test_a_file_listing_paths_keeps_their_relative_paths(tmp_path: Path, rgb: Im
     assert code == 1  # the missing entry is reported as a failure; the others are written
     assert (out / "one.jpg").is_file()
     assert (out / "deep" / "two.jpg").is_file()
+    assert "1 listed files not found" in capsys.readouterr().err
     assert main(["encode", f"@{tmp_path / 'nope.txt'}", "--out-dir", str(out)]) == 1
+    assert "cannot read the list of paths" in capsys.readouterr().err
+    listing.write_text("# nothing here\na/gone.png\n")
+    assert main(["encode", f"@{listing}", "--out-dir", str(out)]) == 1
+    assert "the list names no existing file" in capsys.readouterr().err
 
 
 def test_engine_flags_are_checked(

@@ -199,3 +199,4 @@ def test_damaged_data_never_comes_out_undecodable() -> None:
         assert result.path == "pixels"
         assert result.reason is not None
         assert result.reason.startswith("libjpeg: ")
+        assert "the re-coded damaged data does not decode cleanly" in result.reason
