@@ -5,7 +5,9 @@
 
 Each configuration is one whole ``jpegsal encode`` command in a fresh process (Ray's
 start-up included; it is also reported alone): the local CLI with ``-j 2``, Ray with one
-actor of 2 CPUs, and Ray with two actors of 1 CPU each, all ``cam`` + ``guided``. The
+actor of 2 CPUs, Ray with two actors of 1 CPU each, and Ray with the network in an actor
+of its own (``--network-workers 1``, the GPU recipe run on CPUs), all ``cam`` +
+``guided``. The
 overhead per image is (Ray's time - the local time) / images.
 """
 
@@ -43,6 +45,14 @@ CONFIGS = {
         "2,2",
         "--num-cpus-per-worker",
         "1",
+    ],
+    "ray, 1 network actor + 1 CPU actor": [
+        "--engine",
+        "ray",
+        "--network-workers",
+        "1",
+        "--concurrency",
+        "1,1",
     ],
 }
 RAY_START = (

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from .batch import plan_jobs, run_job
+from .distributed_split import check_split
 from .report import Job
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "add_ray_options",
     "check_engine",
     "encode_dataset",
+    "manifest_row",
     "ray_encode",
 ]
 
@@ -54,6 +56,7 @@ def check_engine(args: argparse.Namespace) -> None:
         "--num-cpus-per-worker": args.num_cpus_per_worker != 1.0,
         "--num-gpus-per-worker": args.num_gpus_per_worker != 0.0,
         "--concurrency": args.concurrency is not None,
+        "--network-workers": args.network_workers != 0,
     }
     for flag, given in ray_only.items():
         if given and args.engine != "ray":
@@ -67,6 +70,19 @@ def add_ray_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--num-cpus-per-worker", type=float, default=1.0, metavar="N")
     p.add_argument("--num-gpus-per-worker", type=float, default=0.0, metavar="G")
     p.add_argument("--concurrency", type=_concurrency, metavar="MIN,MAX", help="actor pool size")
+    p.add_argument(
+        "--network-workers",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="run the network in N actors of its own (the GPUs), the rest on CPU actors",
+    )
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"invalid --network-workers {text!r}: use 0 or more")
+    return int(text)
 
 
 def _concurrency(text: str) -> tuple[int, int]:
@@ -96,11 +112,11 @@ class _Worker:
         for path in batch["path"]:
             job = Job(Path(str(path)), Path(self.targets[str(path)]))
             run_job(self.work, job, self.overwrite, keep_same=True)
-            rows.append(json.dumps(_row(job)))
+            rows.append(json.dumps(manifest_row(job)))
         return {"row": rows}
 
 
-def _row(job: Job) -> dict[str, Any]:
+def manifest_row(job: Job) -> dict[str, Any]:
     """The manifest row of a job the worker ran."""
     row: dict[str, Any] = {"input": str(job.src), "output": str(job.dst), "error": job.error}
     if job.error is None:
@@ -159,6 +175,11 @@ def _rows(args: argparse.Namespace, todo: list[Job]) -> Iterator[dict[str, Any]]
     # About one block per 4 files (bounded): rows stream back as files finish.
     blocks = max(1, min(-(-len(paths) // 4), 256 * hi))
     items = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=blocks)
+    if args.network_workers:
+        from .distributed_split import split_rows
+
+        yield from (json.loads(line) for line in split_rows(ray, args, items, targets))
+        return
     ds = items.map_batches(
         _Worker,
         fn_constructor_kwargs={"args": args, "targets": targets},
@@ -197,6 +218,7 @@ def encode_dataset(
     num_cpus_per_worker: float = 1.0,
     num_gpus_per_worker: float = 0.0,
     concurrency: tuple[int, int] | None = None,
+    network_workers: int = 0,
     progress: bool = True,
     **options: Any,
 ) -> DatasetResult:
@@ -216,7 +238,8 @@ def encode_dataset(
     args.model, args.method, args.device, args.overwrite = model, method, device, overwrite
     args.address, args.concurrency, args.quiet = address, concurrency, not progress
     args.num_cpus_per_worker, args.num_gpus_per_worker = num_cpus_per_worker, num_gpus_per_worker
-    args.extra_options = options
+    args.network_workers, args.extra_options = network_workers, options
+    check_split(args)
     encoder_from_args(args)  # bad options fail here, before Ray starts
     return run_dataset(args)
 
@@ -230,6 +253,7 @@ def ray_encode(args: argparse.Namespace) -> int:
     for flag, given in local_only.items():
         if given:
             raise ValueError(f"{flag} is the local engine's; --engine ray takes --concurrency")
+    check_split(args)
     result = run_dataset(args)
     return 130 if result.interrupted else (1 if result.failed else 0)
 

@@ -170,3 +170,20 @@ def test_jpeg_inputs_take_the_dct_path_as_locally(
     paths = {Path(str(r["input"])).name: r.get("path") for r in _rows(out)}
     assert paths["img04.jpg"] == "dct"
     assert paths["img00.png"] == "pixels"
+
+
+def test_the_network_in_its_own_actors_gives_the_same_bytes(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --network-workers: network actors pass the coarse map and logits to CPU actors,
+    # which upsample and encode; the files are those of a local run at one thread.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert main(["encode", str(corpus), "--out-dir", str(tmp_path / "local"), "-r", *ENCODE]) == 1
+    out = tmp_path / "split"
+    split = ["--engine", "ray", "--network-workers", "1", "--concurrency", "1,1"]
+    assert main(["encode", str(corpus), "--out-dir", str(out), *split, *ENCODE]) == 1
+    assert _jpegs(out) == _jpegs(tmp_path / "local")
+    rows = {Path(str(r["input"])).name: r for r in _rows(out)}
+    assert len(rows) == 32
+    assert "truncated" in str(rows["truncated.jpg"]["error"])  # the local run's reason
+    assert "UnidentifiedImageError" in str(rows["notes.jpg"]["error"])
