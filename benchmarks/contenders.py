@@ -1,181 +1,48 @@
-"""One codec class per contender (after CompressAI's benchmark ``Codec``): ``run()`` -> metrics.
+"""The research-only contenders, beside :mod:`jpegsal.bench.codecs` (the shared ones).
 
-Every codec takes a PIL RGB image and a quality in 1..100, and ``run()``
-returns a dict with the encoded ``bytes``, ``bpp``, the encode time
-``encode_ms`` and the ``decoded`` RGB array (Pillow decodes every contender, so
-decoding is the same for all). Contenders:
+* :class:`MachineCodec`: the ``preset="machine"`` engine with ablation options;
+* :class:`ReencodeCodec`: :func:`jpegsal.reencode` of the source file;
+* :class:`PerImageCodec`: per-image quality picked by a *tuning* proxy classifier.
 
-* :class:`PillowCodec`: ``Image.save(..., "JPEG")`` (libjpeg-turbo), the reference;
-* :class:`JpegliCodec`: jpegli through ``pyjpegli`` (extra ``bench``);
-* :class:`MozjpegCodec`: mozjpeg 4.0.3 through ``jpeglib`` (extra ``bench``);
-* :class:`JpegsalCodec`: a ``jpegsal.Encoder`` with a model, a method and a strength,
-  optionally with per-image rate control (``preserve``).
-
-Work shared by every quality of one image (a saliency map) is done once by
-``codec.prepare(image)``; codecs with the same ``share_key`` can share it, so one map
-serves every method of a model.
+:func:`parse_codec` reads their specs and defers every other to
+:func:`jpegsal.bench.codecs.parse_codec`.
 """
 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
-import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
 import numpy as np
-import PIL
-from PIL import Image, features
+from PIL import Image
 
 import jpegsal
+from jpegsal.bench import codecs as shared
+from jpegsal.bench.codecs import (
+    Codec,
+    JpegliCodec,
+    JpegsalCodec,
+    MozjpegCodec,
+    PillowCodec,
+    PresetCodec,
+    mozjpeg_bytes,
+)
 from jpegsal.maps.contract import kl_divergence
 
-__all__ = ["Codec", "JpegliCodec", "JpegsalCodec", "MozjpegCodec", "PillowCodec", "parse_codec"]
-
-
-class Codec:
-    """A contender: ``encode(image, point, prepared) -> bytes``; ``run`` adds the metrics.
-
-    ``point`` is a quality in 1..100 (or a KL budget for a ``preserve`` codec).
-    """
-
-    name = "codec"
-    share_key: str | None = None  # codecs with the same key share ``prepare``'s result
-    budgeted = False  # True: the points are per-image budgets, not qualities
-
-    @property
-    def version(self) -> str:
-        """The library (and version) behind this codec, recorded with the results."""
-        return f"Pillow {PIL.__version__}, libjpeg-turbo {features.version('libjpeg_turbo')}"
-
-    def prepare(self, image: Image.Image) -> Any:
-        """Per-image work shared by every point (None: nothing to share)."""
-        return None
-
-    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
-        raise NotImplementedError
-
-    def run(self, image: Image.Image, quality: int, prepared: Any = None) -> dict[str, Any]:
-        if image.mode != "RGB":
-            raise ValueError(f"{self.name}: image must be RGB, got mode {image.mode!r}")
-        if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
-            raise ValueError(f"{self.name}: quality must be an int in 1..100, got {quality!r}")
-        t0 = time.perf_counter()
-        data = self.encode(image, quality, prepared)
-        ms = 1000 * (time.perf_counter() - t0)
-        with Image.open(io.BytesIO(data)) as im:
-            decoded = np.asarray(im.convert("RGB"))
-        if decoded.shape[:2] != (image.height, image.width):
-            raise RuntimeError(f"{self.name}: decoded size {decoded.shape[:2]} != the input's")
-        return {
-            "codec": self.name,
-            "quality": quality,
-            "bytes": len(data),
-            "bpp": 8 * len(data) / (image.width * image.height),
-            "encode_ms": ms,
-            "decoded": decoded,
-        }
-
-
-@dataclass
-class PillowCodec(Codec):
-    """Pillow's own JPEG save with its defaults (4:2:0, baseline)."""
-
-    name: str = "pillow"
-
-    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
-        buf = io.BytesIO()
-        image.save(buf, "JPEG", quality=quality)
-        return buf.getvalue()
-
-
-@dataclass
-class JpegliCodec(Codec):
-    """jpegli (libjxl's JPEG encoder) with its defaults, via ``pyjpegli``."""
-
-    name: str = "jpegli"
-
-    @property
-    def version(self) -> str:
-        return f"pyjpegli {metadata.version('pyjpegli')}"
-
-    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
-        import pyjpegli
-
-        return bytes(pyjpegli.encode(image.tobytes(), image.width, image.height, quality))
-
-
-@dataclass
-class MozjpegCodec(Codec):
-    """mozjpeg 4.0.3 (trellis quantisation, progressive) via ``jpeglib``."""
-
-    name: str = "mozjpeg"
-    library: str = "mozjpeg403"
-
-    @property
-    def version(self) -> str:
-        return f"{self.library} via jpeglib {metadata.version('jpeglib')}"
-
-    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
-        return _mozjpeg(image, quality, self.library)
-
-
-@dataclass
-class JpegsalCodec(Codec):
-    """A ``jpegsal.Encoder(model, method)`` at a quality, or with ``preserve`` at a KL budget.
-
-    ``prepare`` computes the image's :class:`jpegsal.Saliency` once (one network run,
-    map and logits); every encode of the image reuses it. With ``preserve=True`` the
-    point is a KL budget; a budget that even quality 100 cannot meet gives the quality
-    100 output and is counted in ``unmet``.
-    """
-
-    model: str = "cam"
-    method: str | None = "guided"
-    strength: float | None = None
-    preserve: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
-    name: str = ""
-    unmet: dict[float, int] = field(default_factory=dict)  # KL budget -> images
-    search: str = "predict"  # preserve's search ("bisect": +preserve-bisect)
-
-    def __post_init__(self) -> None:
-        self.budgeted = self.preserve
-        if not self.name:
-            tail = f"@{self.strength:g}" if self.strength is not None else ""
-            self.name = f"{self.model}+{self.method or 'none'}{tail}"
-            self.name += "+preserve" if self.preserve else ""
-            self.name += "-bisect" if self.preserve and self.search == "bisect" else ""
-        self.share_key = self.model
-        self.encoder = jpegsal.Encoder(self.model, self.method, device="cpu", **self._extra())
-
-    @property
-    def version(self) -> str:
-        return f"jpegsal {jpegsal.__version__} ({super().version})"
-
-    def _extra(self) -> dict[str, Any]:
-        extra = dict(self.options)
-        if self.strength is not None:
-            extra["strength"] = self.strength
-        return extra
-
-    def prepare(self, image: Image.Image) -> jpegsal.Saliency:
-        return self.encoder.saliency(image)
-
-    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
-        sal = prepared if prepared is not None else self.prepare(image)
-        if not self.preserve:
-            return self.encoder.encode(image, saliency=sal, quality=quality)
-        try:
-            return self.encoder.encode(
-                image, saliency=sal, preserve=quality, preserve_search=self.search
-            )
-        except ValueError:  # a budget below what quality 100 reaches: take quality 100
-            self.unmet[quality] = self.unmet.get(quality, 0) + 1
-            return self.encoder.encode(image, saliency=sal, quality=100)
+__all__ = [
+    "Codec",
+    "JpegliCodec",
+    "JpegsalCodec",
+    "MachineCodec",
+    "MozjpegCodec",
+    "PerImageCodec",
+    "PillowCodec",
+    "PresetCodec",
+    "ReencodeCodec",
+    "parse_codec",
+]
 
 
 @dataclass
@@ -229,7 +96,7 @@ class MachineCodec(Codec):
         else:
             tables = machine_tables(quality, image.width, image.height, config)
         if o.get("backend", "pillow") == "mozjpeg":
-            return _mozjpeg(image, quality if tables is None else np.stack(tables))
+            return mozjpeg_bytes(image, quality if tables is None else np.stack(tables))
         if o.get("backend") == "coef":  # one quantisation of the pixels' DCT, a dead zone
             from jpegsal.codec.dct_writer import write_coefficients
 
@@ -277,42 +144,6 @@ class ReencodeCodec(Codec):
         return jpegsal.reencode(
             data, quality=quality, progressive=self.progressive, keep_metadata=False
         )
-
-
-@dataclass
-class PresetCodec(Codec):
-    """``jpegsal.Encoder(preset=...)`` itself at a quality, or with ``preserve`` at a budget."""
-
-    preset: str = "machine"
-    preserve: bool = False
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        self.name = self.name or f"preset={self.preset}" + ("+preserve" if self.preserve else "")
-        self.budgeted = self.preserve
-        self.encoder = jpegsal.Encoder(preset=self.preset)
-
-    @property
-    def version(self) -> str:
-        return f"jpegsal {jpegsal.__version__} ({super().version})"
-
-    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
-        key = "preserve" if self.preserve else "quality"
-        return self.encoder.encode(image, **{key: quality})
-
-
-def _mozjpeg(image: Image.Image, qt: Any, library: str = "mozjpeg403") -> bytes:
-    import jpeglib
-
-    fd, path = tempfile.mkstemp(suffix=".jpg")  # jpeglib writes only to files
-    os.close(fd)
-    try:
-        with jpeglib.version(library):
-            jpeglib.from_spatial(np.ascontiguousarray(np.asarray(image))).write_spatial(path, qt=qt)
-        with open(path, "rb") as f:
-            return f.read()
-    finally:
-        os.unlink(path)
 
 
 @dataclass
@@ -371,48 +202,14 @@ class PerImageCodec(Codec):
 
 
 def parse_codec(spec: str) -> Codec:
-    """``pillow``, ``jpegli``, ``mozjpeg`` or ``MODEL+METHOD[@STRENGTH][+preserve[-bisect]]``.
-
-    ``METHOD`` may be ``none`` (useful with ``+preserve``: per-image quality alone).
-    """
-    peers: dict[str, type[Codec]] = {
-        "pillow": PillowCodec,
-        "jpegli": JpegliCodec,
-        "mozjpeg": MozjpegCodec,
-    }
-    if spec in peers:
-        return peers[spec]()
+    """``machine[:k=v,...]``, ``reencode[+progressive]``, ``SPEC+perimage`` or any spec of
+    :func:`jpegsal.bench.codecs.parse_codec`."""
     if spec.endswith("+perimage"):
         inner = parse_codec(spec[: -len("+perimage")])
         return PerImageCodec(inner=inner, name=spec)
     if spec in ("reencode", "reencode+progressive"):
         return ReencodeCodec(progressive=spec.endswith("progressive"), name=spec)
-    if spec.startswith("preset="):
-        preset, _, tail = spec[len("preset=") :].partition("+")
-        return PresetCodec(preset=preset, preserve=tail == "preserve", name=spec)
     if spec == "machine" or spec.startswith("machine:"):
         pairs = [kv.partition("=") for kv in spec.partition(":")[2].split(",") if kv]
         return MachineCodec(options={k: v for k, _, v in pairs}, name=spec)
-    model, plus, rest = spec.partition("+")
-    search = "bisect" if rest.endswith("+preserve-bisect") else "predict"
-    rest = rest.removesuffix("-bisect") if search == "bisect" else rest
-    rest, preserve = (
-        (rest[: -len("+preserve")], True) if rest.endswith("+preserve") else (rest, False)
-    )
-    method, _, strength = rest.partition("@")
-    if not plus or not model or not method:
-        raise ValueError(
-            f"unknown codec {spec!r}: use pillow, jpegli, mozjpeg or "
-            "MODEL+METHOD[@STRENGTH][+preserve] (for example cam+guided@0.3)"
-        )
-    try:
-        value = float(strength) if strength else None
-    except ValueError:
-        raise ValueError(f"codec {spec!r}: strength {strength!r} is not a number") from None
-    return JpegsalCodec(
-        model=model,
-        method=None if method == "none" else method,
-        strength=value,
-        preserve=preserve,
-        search=search,
-    )
+    return shared.parse_codec(spec)

@@ -21,7 +21,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from matplotlib import ticker
+
+from jpegsal.bench.plots import rate_accuracy, style
+from jpegsal.bench.plots import save as _save
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -34,48 +36,6 @@ PUBLISHED = [
     RESULTS / "kodim23" / "speed.json",
     RESULTS / "kodim23" / "speed_cuda_h100.json",
 ]
-PEER_STYLE = {"pillow": ("black", "-"), "jpegli": ("tab:gray", "--"), "mozjpeg": ("tab:gray", ":")}
-MODEL_COLOUR = {"cam": "tab:blue", "msroi": "tab:green", "nice": "tab:red"}
-METHOD_DASH = {"guided": "-", "downsample": "--", "mix": "-.", "blocks": ":", "none": "-"}
-
-
-def style(contender: str) -> dict[str, Any]:
-    """Colour by model (peers in black/grey), line style by method."""
-    if contender in PEER_STYLE:
-        colour, dash = PEER_STYLE[contender]
-        return {
-            "color": colour,
-            "linestyle": dash,
-            "linewidth": 2 if contender == "pillow" else 1.5,
-        }
-    model, _, rest = contender.partition("+")
-    method = rest.split("@")[0].split("+")[0]
-    return {
-        "color": MODEL_COLOUR.get(model, "tab:purple"),
-        "linestyle": METHOD_DASH.get(method, "-"),
-        "linewidth": 1.2,
-    }
-
-
-def rate_accuracy(result: dict[str, Any], out: Path) -> Path:
-    panels = [
-        (e, key)
-        for e, curves in result["curves"].items()
-        for key in ("top1", "top1_crop")
-        if key in next(iter(curves.values()))[0]
-    ]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.2), squeeze=False)
-    for ax, (e, key) in zip(axes[0], panels, strict=True):
-        for c, points in result["curves"][e].items():
-            ax.plot([p["bytes"] for p in points], [p[key] for p in points], label=c, **style(c))
-        protocol = "centre crop" if key.endswith("_crop") else "whole image"
-        ax.set(xscale="log", xlabel="bytes per image", ylabel="top-1 %", title=f"{e}, {protocol}")
-        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v / 1000:g}k"))
-        ax.xaxis.set_minor_formatter(ticker.NullFormatter())  # log minor labels collide
-        ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7, ncol=2, loc="lower right")
-    fig.suptitle(f"{result['dataset']}: {result['images']} images, bytes vs classifier accuracy")
-    return _save(fig, out)
 
 
 def rate_quality(result: dict[str, Any], out: Path) -> Path:
@@ -132,14 +92,6 @@ def speed(result: dict[str, Any], out: Path) -> Path:
     gpu = f" ({result['gpu']})" if "gpu" in result else ""
     fig.suptitle(f"{result['cores']} cores, {result['device']}{gpu}, {result['machine']}")
     return _save(fig, out)
-
-
-def _save(fig: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90, metadata={"Software": None})
-    plt.close(fig)
-    return path
 
 
 # Each draws one result into the PNG path it is given.

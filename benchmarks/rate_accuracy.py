@@ -30,20 +30,19 @@ trace one curve per ``--preserve-with`` entry (a method, optionally ``@strength`
 from __future__ import annotations
 
 import argparse
-import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
+from jpegsal.bench.bd import versus_base
+from jpegsal.bench.sweep import TAIL, ratios, run_sweep
+from jpegsal.bench.sweep import curves as sweep_curves
 from jpegsal.train.data import read_labels
 
-from .bd import versus_base
-from .common import EVALUATORS, Evaluator, load_rgb, machine, write_json
+from .common import EVALUATORS, Evaluator, machine, write_json
 from .contenders import Codec, parse_codec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,48 +108,19 @@ def run(spec: RunSpec) -> dict[str, Any]:
     # (evaluator, protocol): "whole" for every evaluator, "crop" for crop_evaluators.
     scored = [(e, "whole") for e in spec.evaluators] + [(e, "crop") for e in spec.crop_evaluators]
     contenders = spec.contenders()
-    nbytes = {c: np.zeros(len(points)) for c, (_, points) in contenders.items()}
-    # hits[(evaluator, protocol)][contender][point] = (top-1 hits, top-5 hits, agreements):
-    # an agreement is the same top-1 as on the uncompressed image (less noisy than hits).
-    hits = {k: {c: np.zeros((len(p), 3)) for c, (_, p) in contenders.items()} for k in scored}
-    pixels = 0
     t0 = time.perf_counter()
-    for path, label in tqdm(pairs, desc="rate/accuracy", unit="img"):
-        image = load_rgb(path)  # upright: the evaluators see what a viewer shows
-        if spec.side is not None and image.width * image.height > spec.side**2:
-            s = spec.side / (image.width * image.height) ** 0.5
-            size = (round(image.width * s), round(image.height * s))
-            image = image.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
-        else:
-            image.info["source_path"] = str(path)  # for codecs that take the file (reencode)
-        pixels += image.width * image.height
-        original = {
-            (e, pr): evs[e].topk([np.asarray(image)], 1, crop=pr == "crop")[0, 0]
-            for e, pr in scored
-        }
-        shared: dict[str, Any] = {}  # one saliency per model, shared by its codecs
-        for c, (codec, points) in contenders.items():
-            key = codec.share_key
-            if key is not None and key not in shared:
-                shared[key] = codec.prepare(image)
-            prepared = shared.get(key) if key is not None else None
-            decoded = []
-            for qi, q in enumerate(points):
-                data = codec.encode(image, q, prepared)
-                nbytes[c][qi] += len(data)
-                decoded.append(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
-            for e, protocol in scored:
-                top5 = evs[e].topk(decoded, 5, crop=protocol == "crop")
-                hits[e, protocol][c] += np.stack(
-                    [
-                        top5[:, 0] == label,
-                        (top5 == label).any(1),
-                        top5[:, 0] == original[e, protocol],
-                    ],
-                    axis=1,
-                )
-    n = len(pairs)
-    curves = _curves(spec, contenders, nbytes, hits, n, pixels)
+    swept = run_sweep(
+        pairs,
+        evs,
+        scored,
+        contenders,
+        side=spec.side,
+        progress=lambda it: tqdm(it, desc="rate/accuracy", unit="img"),
+    )
+    if swept.unreadable:
+        raise SystemExit("unreadable images:\n" + "\n".join(swept.unreadable))
+    n = swept.n
+    curves = sweep_curves(swept, contenders, [*spec.evaluators, *spec.crop_evaluators])
     return {
         "benchmark": "rate_accuracy",
         "dataset": spec.dataset.name,
@@ -177,40 +147,6 @@ def run(spec: RunSpec) -> dict[str, Any]:
     }
 
 
-TAIL = {"whole": "", "crop": "_crop"}  # protocol -> suffix of its score keys
-
-
-def _curves(
-    spec: RunSpec,
-    contenders: dict[str, tuple[Codec, tuple[Any, ...]]],
-    nbytes: dict[str, np.ndarray],
-    hits: dict[tuple[str, str], dict[str, np.ndarray]],
-    n: int,
-    pixels: int,
-) -> dict[str, Any]:
-    """curves[evaluator][contender] = one row per point: bytes, bpp and the scores."""
-    curves: dict[str, Any] = {}
-    for e in dict.fromkeys([*spec.evaluators, *spec.crop_evaluators]):
-        curves[e] = {}
-        for c, (codec, points) in contenders.items():
-            preserving = codec.budgeted
-            rows = []
-            for i, q in enumerate(points):
-                row = {
-                    ("kl_budget" if preserving else "quality"): q,
-                    "bpp": round(8 * nbytes[c][i] / pixels, 4),
-                    "bytes": round(nbytes[c][i] / n, 1),
-                }
-                for protocol, suffix in TAIL.items():
-                    if (e, protocol) in hits:
-                        top1, top5, agree = 100 * hits[e, protocol][c][i] / n
-                        row |= {f"top1{suffix}": round(top1, 2), f"top5{suffix}": round(top5, 2)}
-                        row[f"agree1{suffix}"] = round(agree, 2)
-                rows.append(row)
-            curves[e][c] = rows
-    return curves
-
-
 def _summary(
     spec: RunSpec, contenders: list[str], curves: dict[str, Any], scored: list[tuple[str, str]]
 ) -> dict[str, Any]:
@@ -218,7 +154,7 @@ def _summary(
     summary: dict[str, Any] = {}
     for e, protocol in scored:
         for key in (f"{k}{TAIL[protocol]}" for k in ("top1", "top5", "agree1")):
-            summary.setdefault(e, {})[key] = table = _ratios(curves[e], contenders, key)
+            summary.setdefault(e, {})[key] = table = ratios(curves[e], contenders, key)
             pooled_over = [(x, y) for x in spec.models for y in spec.methods]
             for model, m in pooled_over if spec.strengths else []:
                 # Pooled over strengths, bd_ratio's running maximum of accuracy over bytes
@@ -233,14 +169,6 @@ def _summary(
                     curves[e]["pillow"], pooled, key
                 )
     return summary
-
-
-def _ratios(curves: dict[str, Any], contenders: list[str], key: str) -> dict[str, Any]:
-    """Each contender's bytes ratio vs Pillow at equal ``key`` (see :func:`bd.versus_base`)."""
-    base = curves["pillow"]
-    return {
-        c: versus_base(base, [(p["bytes"], p[key]) for p in curves[c]], key) for c in contenders[1:]
-    }
 
 
 def print_summary(result: dict[str, Any]) -> None:

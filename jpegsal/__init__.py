@@ -11,6 +11,8 @@ model runtimes are imported when a model is first used.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
 from .api import Encoder, encode, save
 from .codec.lossless import optimize
@@ -37,12 +39,16 @@ from .pipeline import EncodeResult
 from .plugin import register_pillow, unregister_pillow
 from .reencode import reencode
 
+if TYPE_CHECKING:
+    from .bench.evaluation import EvaluateResult, evaluate
+
 __all__ = [
     "Blocks",
     "Classifier",
     "Downsample",
     "EncodeResult",
     "Encoder",
+    "EvaluateResult",
     "Guided",
     "JpegOptions",
     "Method",
@@ -53,6 +59,7 @@ __all__ = [
     "available_methods",
     "available_models",
     "encode",
+    "evaluate",
     "models",
     "optimize",
     "reencode",
@@ -63,3 +70,13 @@ __all__ = [
     "save",
     "unregister_pillow",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # jpegsal.evaluate (extra "bench") is imported on first use: it pulls in the codecs
+    # and classifiers, which a plain ``import jpegsal`` must not.
+    if name in ("evaluate", "EvaluateResult"):
+        from .bench import evaluation
+
+        return getattr(evaluation, name)
+    raise AttributeError(f"module 'jpegsal' has no attribute {name!r}")

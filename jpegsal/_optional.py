@@ -15,6 +15,8 @@ _EXTRAS: dict[str, tuple[str, str]] = {
     "torch": ("train", "training and exporting models"),
     "onnx": ("train", "exporting models"),
     "matplotlib": ("bench", "benchmark plots"),
+    "pyjpegli": ("bench", "the jpegli contender"),
+    "ai_edge_litert.interpreter": ("bench", "TFLite classifiers (ai-edge-litert)"),
     "jpeglib": ("jpeg", "coefficient-level JPEG work (jpegsal.optimize, the DCT writer)"),
 }
 

@@ -19,6 +19,7 @@ from PIL import ImageColor
 
 from ._check import DEVICES
 from ._version import __version__
+from .bench.command import add_evaluate_parser
 from .codec.machine import PRESETS
 from .commands import encode_command, models_command, optimize_command, saliency_command
 from .distributed import add_ray_options
@@ -48,9 +49,8 @@ def _preserve(text: str) -> str | float:
     try:
         return check_preserve(text if text == "top1" else float(text))
     except ValueError as e:
-        raise argparse.ArgumentTypeError(
-            f"invalid value {text!r}: use top1 or a KL budget in nats such as 0.1"
-        ) from e
+        hint = "use top1 or a KL budget in nats such as 0.1"
+        raise argparse.ArgumentTypeError(f"invalid value {text!r}: {hint}") from e
 
 
 def _background(text: str) -> tuple[int, int, int]:
@@ -61,9 +61,8 @@ def _background(text: str) -> tuple[int, int, int]:
         rgb = ImageColor.getrgb(text)
         return (rgb[0], rgb[1], rgb[2])
     except ValueError as e:
-        raise argparse.ArgumentTypeError(
-            f"invalid colour {text!r}: use R,G,B, #rrggbb or a name"
-        ) from e
+        hint = "use R,G,B, #rrggbb or a name"
+        raise argparse.ArgumentTypeError(f"invalid colour {text!r}: {hint}") from e
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_batch_options(sal)
 
     _add_optimize_command(sub)
+    add_evaluate_parser(sub)
     sub.add_parser("models", help="list the saliency models")
 
     demo = sub.add_parser("demo", help="run every model/method on the bundled sample images")
@@ -288,7 +288,7 @@ def _run(args: argparse.Namespace) -> int:
             return saliency_command(args)
         if args.command == "optimize":
             return optimize_command(args)
-        return encode_command(args)
+        return args.handler(args) if "handler" in args else encode_command(args)
     except (ValueError, TypeError, OSError, RuntimeError) as e:
         # RuntimeError: onnxruntime's (no CUDA for --device cuda, a corrupt model file):
         # user errors too, so one line and rc 2, not a traceback.

@@ -118,7 +118,7 @@ def test_jpegsal_codec_and_parsing(rgb: Image.Image) -> None:
     assert result["bytes"] == len(data)
     assert isinstance(parse_codec("pillow"), PillowCodec)
     assert parse_codec("nice+downsample").name == "nice+downsample"
-    for spec, message in (("webp", "unknown codec 'webp'"), ("cam+mix@x", "is not a number")):
+    for spec, message in (("webp", "unknown contender 'webp'"), ("cam+mix@x", "is not a number")):
         with pytest.raises(ValueError, match=message):
             parse_codec(spec)
     with pytest.raises(ValueError, match=r"quality must be an int in 1\.\.100"):

@@ -1,0 +1,337 @@
+"""``jpegsal evaluate`` / ``jpegsal.evaluate``: label sources, classifier formats, the
+unlabelled mode, bad inputs, resuming by contender, and agreement with the benchmark.
+
+Most tests judge with a tiny ONNX classifier built here (mean colour -> 3 classes), so
+they take a second; the shipped Lite0 and the MobileNet judge are used where the test is
+about them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import jpegsal
+from jpegsal.bench import codecs
+from jpegsal.bench.classifiers import OnnxClassifier, load_classifier
+from jpegsal.bench.data import Item, list_items, resolve_labels
+from jpegsal.cli import main
+from jpegsal.demo import sample_images
+
+onnx = pytest.importorskip("onnx", reason="the tiny test classifiers are built with onnx")
+from onnx import TensorProto, helper  # noqa: E402
+
+MOBILENET = Path(__file__).resolve().parents[2] / "shared/models/mobilenet_v1_0.5_160_quant.tflite"
+
+
+def _tiny(path: Path, *, side: int | str = 16, meta: bool = True, out_rank: int = 2) -> Path:
+    """A 3-class 'classifier': the mean of each channel of the (1, 3, S, S) input."""
+    inp = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, side, side])
+    shape = [1, 3] if out_rank == 2 else [1, 3, 1, 1]
+    out = helper.make_tensor_value_info("scores", TensorProto.FLOAT, shape)
+    nodes = [helper.make_node("GlobalAveragePool", ["x"], ["pooled"])]
+    if out_rank == 2:
+        nodes.append(helper.make_node("Flatten", ["pooled"], ["scores"]))
+    else:
+        nodes.append(helper.make_node("Identity", ["pooled"], ["scores"]))
+    graph = helper.make_graph(nodes, "tiny", [inp], [out])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    if meta:
+        record = {"mean": 128, "std": 32, "input_size": 16}
+        prop = model.metadata_props.add()
+        prop.key, prop.value = "jpegsal", json.dumps(record)
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six 160x120 crops of the bundled samples, labelled by their dominant channel."""
+    root = tmp_path_factory.mktemp("photos")
+    images = [Image.open(p).convert("RGB") for p in sample_images()]
+    rows = ["path,label"]
+    for i in range(6):
+        im = images[i % 3].crop((20 * i, 10 * i, 20 * i + 160, 10 * i + 120))
+        name = f"p{i}.png"
+        im.save(root / name)
+        rows.append(f"{name},{int(np.asarray(im).reshape(-1, 3).mean(0).argmax())}")
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _tiny(tmp_path_factory.mktemp("clf") / "tiny.onnx")
+
+
+def test_every_label_source(photos: Path, tmp_path: Path) -> None:
+    csv_items = list_items(photos, photos / "labels.csv")
+    assert [i.path.name for i in csv_items] == [f"p{i}.png" for i in range(6)]
+    tsv = tmp_path / "labels.tsv"
+    tsv.write_text("\n".join(f"{photos}/p{i}.png\t{i % 3}" for i in range(6)) + "\n")
+    assert [i.label for i in list_items(photos, tsv)] == [0, 1, 2, 0, 1, 2]
+    folder = tmp_path / "classes"  # ImageFolder, named classes
+    for i, name in enumerate(["dog", "cat", "dog"]):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(folder / name / f"{i}.png")
+    items = list_items(folder)
+    assert [i.label for i in items] == ["cat", "dog", "dog"]
+    assert resolve_labels(items, 3, ["bird", "cat", "dog"]) == [1, 2, 2]
+    listed = tmp_path / "listed"  # dataset.txt (imagenet-val-1300's layout)
+    (listed / "images").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(listed / "images" / "a.JPEG", "JPEG")
+    (listed / "dataset.txt").write_text("./data/a.JPEG, 7\n")
+    assert [(i.path.name, i.label) for i in list_items(listed)] == [("a.JPEG", 7)]
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    Image.new("RGB", (8, 8)).save(bare / "x.png")
+    assert [i.label for i in list_items(bare)] == [None]
+
+
+def test_a_label_the_classifier_lacks_names_its_row() -> None:
+    with pytest.raises(ValueError, match=r"labels.csv:4: label 5 is outside .* 3 classes"):
+        resolve_labels(
+            [Item(Path("a"), 1, "labels.csv:3"), Item(Path("b"), 5, "labels.csv:4")], 3, None
+        )
+    with pytest.raises(ValueError, match=r"x/1.png: label 'cow' .*--class-names"):
+        resolve_labels([Item(Path("a"), "cow", "x/1.png")], 3, None)
+    with pytest.raises(ValueError, match=r"with --label-offset 1"):
+        resolve_labels([Item(Path("a"), 2, "r")], 3, None, offset=1)
+
+
+def test_a_bad_labels_row_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "l.csv"
+    bad.write_text("a.png,1,extra\n")
+    with pytest.raises(ValueError, match=r"l.csv:1: expected 'path,label'"):
+        list_items(tmp_path, bad)
+
+
+def test_onnx_classifier_needs_what_the_file_does_not_say(tmp_path: Path) -> None:
+    free = _tiny(tmp_path / "free.onnx", side="s", meta=False)
+    with pytest.raises(ValueError, match="input size is free; pass --input-size"):
+        OnnxClassifier(free, mean="128", std="32")
+    with pytest.raises(ValueError, match="normalisation is unknown; pass --mean and --std"):
+        OnnxClassifier(free, input_size=16)
+    ok = OnnxClassifier(free, input_size=16, mean="128", std="32,32,32")
+    assert (ok.fixed, ok.size, ok.classes) == (False, 16, 3)
+    cube = _tiny(tmp_path / "cube.onnx", out_rank=4)
+    with pytest.raises(ValueError, match=r"shape \[1, 3, 1, 1\], not a score vector"):
+        OnnxClassifier(cube)
+    with pytest.raises(ValueError, match="1 or 3 values"):
+        OnnxClassifier(free, input_size=16, mean="1,2", std="3")
+
+
+def test_the_shipped_model_exported_as_a_plain_classifier(tmp_path: Path) -> None:
+    from jpegsal.bench.export import export_classifier
+
+    path = export_classifier("cam", tmp_path / "lite0.onnx")
+    plain = load_classifier(path)  # everything from its metadata
+    graph = onnx.load(str(path))
+    assert [o.name for o in graph.graph.output] == ["logits"]
+    shipped = load_classifier("cam")
+    image = np.asarray(Image.open(sample_images()[0]).convert("RGB"))
+    for crop in (False, True):
+        assert np.array_equal(plain.probs([image], crop=crop), shipped.probs([image], crop=crop))
+    with pytest.raises(ValueError, match="not a score vector"):
+        load_classifier("cam", output="cam")  # the saliency map is not a score vector
+
+
+def test_labelled_run_writes_table_json_and_plot(photos: Path, tiny: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = jpegsal.evaluate(
+        photos,
+        tiny,
+        labels=photos / "labels.csv",
+        contenders=["preset=machine", "cam+guided"],
+        qualities=(20, 50, 90),
+        crop=True,
+        out=out,
+        progress=False,
+    )
+    r = json.loads((out / "result.json").read_text())
+    assert r == result.result
+    assert (r["images"], r["labelled"], r["classifier"]["classes"]) == (6, True, 3)
+    rows = r["curves"]["tiny"]["pillow"]
+    assert [p["quality"] for p in rows] == [20, 50, 90]
+    assert {"top1", "top5", "agree1", "kl", "top1_crop", "kl_crop"} <= set(rows[0])
+    assert rows[-1]["bytes"] > rows[0]["bytes"]
+    assert set(r["summary"]) == {"top1", "agree1", "top1_crop", "agree1_crop"}
+    assert set(r["summary"]["top1"]) == {"preset=machine", "cam+guided"}
+    table = (out / "table.md").read_text()
+    assert "| cam+guided |" in table
+    assert "| pillow | 1 (reference)" in table
+    pytest.importorskip("matplotlib")
+    assert Image.open(out / "rate_accuracy.png").size[0] > 300
+
+
+def test_unlabelled_run_measures_agreement_and_kl(photos: Path, tiny: Path, tmp_path: Path) -> None:
+    result = jpegsal.evaluate(
+        photos,
+        tiny,
+        contenders=["mozjpeg"] if _has("jpeglib") else [],
+        qualities=(10, 90),
+        out=tmp_path,
+        progress=False,
+    )
+    assert result.result["labelled"] is False
+    assert set(result.summary) == {"agree1", "kl"}
+    rows = result.result["curves"]["tiny"]["pillow"]
+    assert "top1" not in rows[0]
+    assert rows[1]["kl"] <= rows[0]["kl"]  # quality 90 is closer to the original than 10
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def test_resume_skips_finished_contenders_and_redoes_stale_ones(
+    photos: Path, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = {"contenders": ["preset=machine"], "qualities": (30, 80), "out": tmp_path}
+    first = jpegsal.evaluate(photos, tiny, progress=False, **args)
+    calls = {"pillow": 0}
+    original = codecs.PillowCodec.encode
+
+    def counted(self: codecs.PillowCodec, *a: object, **k: object) -> bytes:
+        calls["pillow"] += 1
+        return original(self, *a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(codecs.PillowCodec, "encode", counted)
+    again = jpegsal.evaluate(photos, tiny, progress=False, **args)
+    assert calls["pillow"] == 0  # every contender came from its file
+    assert again.result["curves"] == first.result["curves"]
+    stale = {**args, "qualities": (30, 70)}
+    jpegsal.evaluate(photos, tiny, progress=False, **stale)
+    assert calls["pillow"] == 6 * 2  # other qualities: measured again
+
+
+def test_a_stopped_run_resumes_with_the_next_contender(
+    photos: Path, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def stop(*a: object, **k: object) -> bytes:
+        raise KeyboardInterrupt
+
+    args = {"contenders": ["preset=machine"], "qualities": (30, 80), "out": tmp_path}
+    with monkeypatch.context() as m:
+        m.setattr(codecs.PresetCodec, "encode", stop)
+        with pytest.raises(KeyboardInterrupt):
+            jpegsal.evaluate(photos, tiny, progress=False, **args)
+    assert sorted(p.name for p in (tmp_path / "contenders").iterdir()) == ["pillow.json"]
+    monkeypatch.setattr(codecs.PillowCodec, "encode", stop)  # pillow must not run again
+    done = jpegsal.evaluate(photos, tiny, progress=False, **args)
+    assert set(done.result["curves"]["tiny"]) == {"pillow", "preset=machine"}
+
+
+def test_cli_lists_unreadable_images_and_goes_on(
+    photos: Path, tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for p in sorted(photos.glob("*.png"))[:3]:
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    argv = ["evaluate", str(folder), "--classifier", str(tiny), "--contenders", "--quiet"]
+    code = main([*argv, "--qualities", "40", "90", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "broken.png" in captured.err
+    assert "| pillow |" in captured.out
+    assert json.loads((out / "result.json").read_text())["images"] == 3
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--contenders", "cam+nothing@x"], "strength 'x' is not a number"),
+        (["--contenders", "webp"], "unknown contender 'webp'"),
+        (["--limit", "0"], "--limit must be 1 or more"),
+        (["--labels", "missing.csv"], "--labels 'missing.csv': no such file"),
+    ],
+)
+def test_cli_usage_errors(
+    extra: list[str],
+    message: str,
+    photos: Path,
+    tiny: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["evaluate", str(photos), "--classifier", str(tiny), "--out", str(tmp_path / "o")]
+    assert main([*argv, "--quiet", *extra]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o" / "result.json").exists()
+
+
+def test_the_figures_are_the_benchmark_figures(photos: Path, tmp_path: Path) -> None:
+    # benchmarks/rate_accuracy.py and jpegsal evaluate on the same images, labels and
+    # contenders: the same curves (Lite0 judging, both protocols) and the same ratios.
+    from benchmarks.rate_accuracy import RunSpec, run
+
+    data = tmp_path / "set"
+    (data / "images").mkdir(parents=True)
+    lines = []
+    for row in (photos / "labels.csv").read_text().splitlines()[1:]:
+        name, label = row.split(",")
+        (data / "images" / name).write_bytes((photos / name).read_bytes())
+        lines.append(f"./data/{name}, {label}")
+    (data / "dataset.txt").write_text("\n".join(lines) + "\n")
+    spec = RunSpec(
+        dataset=data,
+        evaluators=("lite0",),
+        crop_evaluators=("lite0",),
+        qualities=(20, 60, 90),
+        methods=("guided",),
+        codecs=("preset=machine",),
+    )
+    bench = run(spec)
+    ours = jpegsal.evaluate(
+        data,
+        "cam",
+        contenders=["preset=machine", "cam+guided"],
+        qualities=(20, 60, 90),
+        crop=True,
+        out=tmp_path / "ev",
+        progress=False,
+    ).result
+    for c in ("pillow", "preset=machine", "cam+guided"):
+        assert ours["curves"]["cam"][c] == bench["curves"]["lite0"][c]
+    for key in ("top1", "agree1", "top1_crop"):
+        for c in ("preset=machine", "cam+guided"):
+            assert ours["summary"][key][c] == bench["summary"]["lite0"][key][c]
+
+
+@pytest.mark.skipif(not MOBILENET.is_file(), reason="the MobileNet judge needs ../shared/models")
+def test_a_tflite_classifier(photos: Path, tmp_path: Path) -> None:
+    pytest.importorskip("ai_edge_litert", reason="TFLite needs the bench extra")
+    clf = load_classifier(MOBILENET, label_offset=1)
+    assert (clf.classes, clf.size, clf.fixed) == (1000, 160, True)
+    result = jpegsal.evaluate(
+        photos,
+        MOBILENET,
+        label_offset=1,
+        contenders=[],
+        qualities=(30, 90),
+        out=tmp_path,
+        progress=False,
+    )
+    assert result.result["classifier"]["classes"] == 1000
+    labels = tmp_path / "l.csv"
+    labels.write_text(f"{photos}/p0.png,1000\n")
+    with pytest.raises(ValueError, match="outside the classifier's 1000 classes"):
+        jpegsal.evaluate(
+            photos,
+            MOBILENET,
+            labels=labels,
+            label_offset=1,
+            contenders=[],
+            out=tmp_path / "x",
+            progress=False,
+        )
