@@ -289,9 +289,10 @@ def _run(args: argparse.Namespace) -> int:
         if args.command == "optimize":
             return optimize_command(args)
         return args.handler(args) if "handler" in args else encode_command(args)
-    except (ValueError, TypeError, OSError, RuntimeError) as e:
-        # RuntimeError: onnxruntime's (no CUDA for --device cuda, a corrupt model file):
-        # user errors too, so one line and rc 2, not a traceback.
+    except (ValueError, TypeError, OSError, RuntimeError, ImportError) as e:
+        # RuntimeError: onnxruntime's (no CUDA for --device cuda, a corrupt model file);
+        # ImportError: an extra not installed (it names the extra). User errors too, so
+        # one line and rc 2, not a traceback.
         print(f"jpegsal: error: {cli_words(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -335,3 +335,67 @@ def test_a_tflite_classifier(photos: Path, tmp_path: Path) -> None:
             out=tmp_path / "x",
             progress=False,
         )
+
+
+def _tiny_nhwc(path: Path) -> Path:
+    """The tiny classifier with a channels-last (1, 16, 16, 3) input."""
+    inp = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 16, 3])
+    out = helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 3])
+    axes = helper.make_tensor("axes", TensorProto.INT64, [2], [1, 2])
+    node = helper.make_node("ReduceMean", ["x", "axes"], ["scores"], keepdims=0)
+    graph = helper.make_graph([node], "tiny_nhwc", [inp], [out], initializer=[axes])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.save(model, str(path))
+    return path
+
+
+def test_channels_last_onnx_gives_the_channels_first_scores(tiny: Path, tmp_path: Path) -> None:
+    nhwc = OnnxClassifier(_tiny_nhwc(tmp_path / "nhwc.onnx"), mean="128", std="32")
+    nchw = OnnxClassifier(tiny)
+    assert (nhwc.nchw, nchw.nchw) == (False, True)
+    image = np.asarray(Image.open(sample_images()[1]).convert("RGB"))
+    assert np.allclose(nhwc.probs([image]), nchw.probs([image]), atol=1e-6)
+
+
+def test_more_label_layouts(tmp_path: Path) -> None:
+    numbered = tmp_path / "numbered"  # ImageFolder with class indices as folder names
+    for k in (0, 2):
+        (numbered / str(k)).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(numbered / str(k) / "a.png")
+    assert [i.label for i in list_items(numbered)] == [0, 2]
+    named = tmp_path / "named"  # <synset>_<words>.JPEG beside synset_words.txt
+    named.mkdir()
+    (named / "synset_words.txt").write_text("n02 cat\nn01 dog\n")
+    Image.new("RGB", (8, 8)).save(named / "n02_cat.JPEG", "JPEG")
+    assert [i.label for i in list_items(named)] == [1]  # sorted synsets: n01, n02
+
+
+def test_a_missing_extra_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"\0" * 16)
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    code = main(["evaluate", str(tmp_path), "--classifier", str(model), "--quiet"])
+    assert code == 2
+    assert "pip install 'jpegsal[bench]'" in capsys.readouterr().err
+
+
+def test_without_matplotlib_the_run_says_there_is_no_plot(
+    photos: Path,
+    tiny: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from jpegsal.bench import evaluation
+
+    monkeypatch.setattr(evaluation, "_has", lambda module: module != "matplotlib")
+    argv = ["evaluate", str(photos), "--classifier", str(tiny), "--contenders", "--quiet"]
+    assert main([*argv, "--qualities", "50", "90", "--out", str(tmp_path)]) == 0
+    assert "no plot: pip install 'jpegsal[bench]'" in capsys.readouterr().out
+    assert not (tmp_path / "rate_accuracy.png").exists()

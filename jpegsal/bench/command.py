@@ -124,5 +124,6 @@ def evaluate_command(args: argparse.Namespace) -> int:
     print(result.table())
     for line in result.unreadable:
         print(f"jpegsal: skipped unreadable image {line}", file=sys.stderr)
-    print(f"\nwrote {result.out}/result.json, table.md, rate_accuracy.png")
+    plot = ", rate_accuracy.png" if result.plot else " (no plot: pip install 'jpegsal[bench]')"
+    print(f"\nwrote {result.out}/result.json, table.md{plot}")
     return 1 if result.unreadable else 0

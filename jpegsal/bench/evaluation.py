@@ -52,6 +52,7 @@ class EvaluateResult:
     result: dict[str, Any]
     out: Path
     unreadable: list[str] = field(default_factory=list)
+    plot: Path | None = None  # None: matplotlib (extra "bench") is not installed
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -215,11 +216,12 @@ def _result(
 
 def _write(folder: Path, result: dict[str, Any], unreadable: list[str]) -> EvaluateResult:
     folder.mkdir(parents=True, exist_ok=True)
-    done = EvaluateResult(result, folder, unreadable)
-    (folder / "result.json").write_text(json.dumps(result, indent=2) + "\n")
-    (folder / "table.md").write_text(done.table() + "\n")
+    plot = None
     if _has("matplotlib"):
         from .plots import rate_accuracy
 
-        rate_accuracy(result, folder / "rate_accuracy.png")
+        plot = rate_accuracy(result, folder / "rate_accuracy.png")
+    done = EvaluateResult(result, folder, unreadable, plot)
+    (folder / "result.json").write_text(json.dumps(result, indent=2) + "\n")
+    (folder / "table.md").write_text(done.table() + "\n")
     return done
