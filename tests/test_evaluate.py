@@ -399,3 +399,20 @@ def test_without_matplotlib_the_run_says_there_is_no_plot(
     assert main([*argv, "--qualities", "50", "90", "--out", str(tmp_path)]) == 0
     assert "no plot: pip install 'jpegsal[bench]'" in capsys.readouterr().out
     assert not (tmp_path / "rate_accuracy.png").exists()
+
+
+def test_cli_ctrl_c_says_how_to_resume(
+    photos: Path,
+    tiny: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def stop(*a: object, **k: object) -> bytes:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(codecs.PresetCodec, "encode", stop)
+    argv = ["evaluate", str(photos), "--classifier", str(tiny), "--contenders", "preset=machine"]
+    assert main([*argv, "--quiet", "--qualities", "50", "--out", str(tmp_path)]) == 130
+    assert "the same command resumes" in capsys.readouterr().err
+    assert (tmp_path / "contenders" / "pillow.json").is_file()

@@ -94,15 +94,34 @@ def _add_classifier_options(p: argparse.ArgumentParser) -> None:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     """Run the evaluation; 0, or 1 when some images could not be read (listed, skipped)."""
-    from .evaluation import QUALITIES, evaluate
-
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be 1 or more, got {args.limit}")
     options = {k: getattr(args, k) for k in ("mean", "std", "input_size", "output")}
     extra: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
     if args.budgets:
         extra["budgets"] = tuple(args.budgets)
-    result = evaluate(
+    try:
+        result = _evaluate(args, extra)
+    except KeyboardInterrupt:
+        kept = args.out / "contenders"
+        print(f"\njpegsal: interrupted; the same command resumes ({kept})", file=sys.stderr)
+        return 130
+    r = result.result
+    kind = "top-1" if r["labelled"] else "agreement with the original's top-1 (no labels)"
+    print(f"{r['images']} images, classifier {r['classifier']['name']}, accuracy: {kind}")
+    print("bytes ratio vs Pillow at equal accuracy (overlap / Pillow q20-q90); lower is better\n")
+    print(result.table())
+    for line in result.unreadable:
+        print(f"jpegsal: skipped unreadable image {line}", file=sys.stderr)
+    plot = ", rate_accuracy.png" if result.plot else " (no plot: pip install 'jpegsal[bench]')"
+    print(f"\nwrote {result.out}/result.json, table.md{plot}")
+    return 1 if result.unreadable else 0
+
+
+def _evaluate(args: argparse.Namespace, extra: dict[str, Any]) -> Any:
+    from .evaluation import QUALITIES, evaluate
+
+    return evaluate(
         args.data,
         args.classifier,
         labels=args.labels,
@@ -117,13 +136,3 @@ def evaluate_command(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         **extra,
     )
-    r = result.result
-    kind = "top-1" if r["labelled"] else "agreement with the original's top-1 (no labels)"
-    print(f"{r['images']} images, classifier {r['classifier']['name']}, accuracy: {kind}")
-    print("bytes ratio vs Pillow at equal accuracy (overlap / Pillow q20-q90); lower is better\n")
-    print(result.table())
-    for line in result.unreadable:
-        print(f"jpegsal: skipped unreadable image {line}", file=sys.stderr)
-    plot = ", rate_accuracy.png" if result.plot else " (no plot: pip install 'jpegsal[bench]')"
-    print(f"\nwrote {result.out}/result.json, table.md{plot}")
-    return 1 if result.unreadable else 0
