@@ -416,3 +416,13 @@ def test_cli_ctrl_c_says_how_to_resume(
     assert main([*argv, "--quiet", "--qualities", "50", "--out", str(tmp_path)]) == 130
     assert "the same command resumes" in capsys.readouterr().err
     assert (tmp_path / "contenders" / "pillow.json").is_file()
+
+
+def test_the_table_marks_curves_that_share_no_range() -> None:
+    from jpegsal.bench.evaluation import EvaluateResult
+
+    summary = {"top1": {"x": {"ratio_overlap": None, "ratio_pillow_q20_q90": 0.9}}}
+    result = EvaluateResult(
+        {"summary": summary, "ms_per_encode": {"pillow": 1.0, "x": 2.0}}, Path()
+    )
+    assert "| x | - / 0.9 | 2.0 |" in result.table()

@@ -39,6 +39,11 @@ def default_contenders() -> list[str]:
     return ["preset=machine", "cam+guided", *peers]
 
 
+def _cell(ratio: float | None) -> str:
+    """A ratio, or "-" where the two curves share no accuracy range."""
+    return "-" if ratio is None else f"{ratio}"
+
+
 def _has(module: str) -> bool:
     import importlib.util
 
@@ -62,7 +67,8 @@ class EvaluateResult:
 
     def table(self) -> str:
         """Markdown: per contender, bytes ratio vs Pillow at equal accuracy (overlap /
-        Pillow's q20-q90 range), and encode time per image."""
+        Pillow's q20-q90 range; "-": the curves share no accuracy range there), and
+        encode time per image."""
         keys = list(self.summary)
         lines = ["| contender | " + " | ".join(keys) + " | ms per image and point |"]
         lines.append("|---|" + "---|" * (len(keys) + 1))
@@ -71,8 +77,8 @@ class EvaluateResult:
                 cells = ["1 (reference)"] * len(keys)
             else:
                 cells = [
-                    f"{self.summary[k][c]['ratio_overlap']} / "
-                    f"{self.summary[k][c]['ratio_pillow_q20_q90']}"
+                    f"{_cell(self.summary[k][c]['ratio_overlap'])} / "
+                    f"{_cell(self.summary[k][c]['ratio_pillow_q20_q90'])}"
                     for k in keys
                 ]
             lines.append(f"| {c} | " + " | ".join(cells) + f" | {ms} |")
