@@ -52,7 +52,8 @@ class MachineCodec(Codec):
     ``options``: ``tables`` (``machine`` or ``std``), ``gamma``, ``chroma`` (see
     :class:`jpegsal.codec.machine.MachineTables`), ``optimize`` / ``progressive`` (0/1),
     ``backend`` (``pillow``, ``mozjpeg``: the same tables through mozjpeg's trellis, or
-    ``coef``: :mod:`jpegsal.codec.dct_writer` with rounding ``offset``/``coffset``),
+    ``coef``: :mod:`jpegsal.codec.dct_writer` with rounding ``offset``/``coffset``, or
+    ``energy=1``: energy-preserving rounding),
     ``saliency`` (``MODEL+METHOD``: that method's pixels, then the machine encode: does
     saliency pay on top of the engine?).
     """
@@ -101,8 +102,9 @@ class MachineCodec(Codec):
             from jpegsal.codec.dct_writer import write_coefficients
 
             assert tables is not None, "backend=coef writes the machine tables"
-            off = float(o.get("offset", "0.5"))
-            return write_coefficients(image, tables, (off, float(o.get("coffset", off))))
+            off, energy = float(o.get("offset", "0.5")), o.get("energy") == "1"
+            offsets = (off, float(o.get("coffset", off)))
+            return write_coefficients(image, tables, offsets, energy=energy)
         buf = io.BytesIO()
         extra: dict[str, Any] = (
             {"quality": quality}

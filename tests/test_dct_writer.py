@@ -17,7 +17,11 @@ from jpegsal.codec.machine import machine_tables
 
 jpeglib = pytest.importorskip("jpeglib", reason="jpeglib (extra 'bench') not installed")
 
-from jpegsal.codec.dct_writer import dead_zone_quantise, write_coefficients  # noqa: E402
+from jpegsal.codec.dct_writer import (  # noqa: E402
+    dead_zone_quantise,
+    energy_quantise,
+    write_coefficients,
+)
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +79,33 @@ def test_djpeg_reads_it(photo: Image.Image, tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert Image.open(tmp_path / "x.ppm").size == photo.size
+
+
+def _ac_energy(levels: np.ndarray, table: np.ndarray) -> np.ndarray:
+    e = (levels.reshape(-1, 64).astype(np.float64) * table.reshape(64)) ** 2
+    return np.asarray(e[:, 1:].sum(axis=1))
+
+
+def test_energy_quantise_keeps_ac_energy_and_moves_only_to_a_neighbour() -> None:
+    rng = np.random.default_rng(3)
+    coefs = rng.laplace(0, 6, (200, 8, 8)) * np.linspace(3, 0.3, 8)[None, :, None]
+    table = np.asarray(machine_tables(50, 224, 224)[0], np.float64).reshape(8, 8)
+    near = dead_zone_quantise(coefs, table, 0.5).astype(np.int64)
+    kept = energy_quantise(coefs, table).astype(np.int64)
+    target = (coefs.reshape(-1, 64) ** 2)[:, 1:].sum(axis=1)
+    # every block is at least as near its original AC energy as rounding to nearest leaves it
+    assert np.all(
+        np.abs(_ac_energy(kept, table) - target) <= np.abs(_ac_energy(near, table) - target) + 1e-6
+    )
+    assert (_ac_energy(kept, table) > _ac_energy(near, table)).mean() > 0.2  # it does act
+    assert np.array_equal(kept[:, 0, 0], near[:, 0, 0])  # the DC keeps its nearest level
+    assert np.all((kept - near) * np.sign(coefs).astype(np.int64) >= 0)  # only away from 0
+    assert np.all(np.abs(kept - near) <= 1)  # to the other neighbour, never further
+    assert np.all(np.abs(kept) <= np.ceil(np.abs(coefs) / table))
+
+
+def test_energy_output_decodes_and_differs(photo: Image.Image) -> None:
+    tables = machine_tables(40, photo.width, photo.height)
+    plain, kept = write_coefficients(photo, tables), write_coefficients(photo, tables, energy=True)
+    assert plain != kept
+    assert_decodes(kept, photo.size)

@@ -23,7 +23,7 @@ from PIL import Image
 from .._optional import require
 from .coefficients import image_coefficients
 
-__all__ = ["dead_zone_quantise", "write_coefficients"]
+__all__ = ["dead_zone_quantise", "energy_quantise", "write_coefficients"]
 
 _LIBJPEG = "turbo210"  # jpeglib's libjpeg-turbo 2.1 build (its default is IJG 6b)
 
@@ -42,11 +42,48 @@ def dead_zone_quantise(coefs: np.ndarray, table: np.ndarray, offset: float) -> n
     return out
 
 
+def energy_quantise(coefs: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Round to nearest, then round *up* the AC values closest to their rounding boundary,
+    block by block, until each block's AC energy is as near the original's as it gets.
+
+    Rounding to nearest removes texture energy (most AC values are small and go to 0):
+    the opposite of a dead zone (docs/experiments.md section 10). ``coefs``: (..., 8, 8).
+
+    >>> c = np.zeros((1, 8, 8)); c[0, 0, 1:6] = 4.0  # AC energy 80; to nearest: 0
+    >>> energy_quantise(c, np.full((8, 8), 10.0))[0, 0, :6].tolist()  # one up: 100
+    [0, 1, 0, 0, 0, 0]
+    """
+    shape = coefs.shape
+    q = np.broadcast_to(np.asarray(table, np.float64).reshape(64), (int(np.prod(shape[:-2])), 64))
+    x = np.abs(coefs.reshape(-1, 64)) / q
+    low = np.floor(x)
+    frac = x - low
+    near = low + (frac >= 0.5)
+    deficit = ((x[:, 1:] ** 2 - near[:, 1:] ** 2) * q[:, 1:] ** 2).sum(axis=1)
+    candidate = frac < 0.5
+    candidate[:, 0] = False  # the DC keeps its nearest level
+    gain = np.where(candidate, (2 * low + 1) * q**2, 0.0)
+    order = np.argsort(-np.where(candidate, frac, -1.0), axis=1, kind="stable")
+    g = np.take_along_axis(gain, order, axis=1)
+    total = np.cumsum(g, axis=1)
+    take = (g > 0) & (2 * total - g < 2 * deficit[:, None])  # each flip brings it nearer
+    up = np.zeros_like(take)
+    np.put_along_axis(up, order, take, axis=1)
+    levels = near + up
+    out: np.ndarray = (np.sign(coefs.reshape(-1, 64)) * levels).astype(np.int16).reshape(shape)
+    return out
+
+
 def write_coefficients(
-    image: Image.Image, tables: Sequence[np.ndarray], offsets: Sequence[float] = (0.5, 0.5)
+    image: Image.Image,
+    tables: Sequence[np.ndarray],
+    offsets: Sequence[float] = (0.5, 0.5),
+    *,
+    energy: bool = False,
 ) -> bytes:
     """Baseline 4:2:0 (or greyscale) JPEG of ``image`` quantised by ``tables`` (luma,
-    chroma; natural order) with per-plane rounding ``offsets`` (luma, chroma)."""
+    chroma; natural order) with per-plane rounding ``offsets`` (luma, chroma), or with
+    :func:`energy_quantise` (``energy=True``; the offsets are then unused)."""
     jpeglib = require("jpeglib")
     w, h = image.size
     planes = image_coefficients(image)
@@ -55,7 +92,10 @@ def write_coefficients(
         ph, pw = (h, w) if i == 0 else (-(-h // 2), -(-w // 2))
         table = np.asarray(tables[min(i, 1)], np.float32).reshape(8, 8)
         grid = c.reshape(-(-ph // 8), -(-pw // 8), 8, 8)
-        quantised.append(dead_zone_quantise(grid, table, offsets[min(i, 1)]))
+        if energy:
+            quantised.append(energy_quantise(grid, table))
+        else:
+            quantised.append(dead_zone_quantise(grid, table, offsets[min(i, 1)]))
     qt = np.stack([np.asarray(t, np.uint16).reshape(8, 8) for t in tables[: min(2, len(planes))]])
     if len(quantised) == 3:
         jpeg = jpeglib.from_dct(*quantised, qt=qt, quant_tbl_no=[0, 1, 1])
