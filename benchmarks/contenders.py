@@ -53,7 +53,7 @@ class MachineCodec(Codec):
     :class:`jpegsal.codec.machine.MachineTables`), ``optimize`` / ``progressive`` (0/1),
     ``backend`` (``pillow``, ``mozjpeg``: the same tables through mozjpeg's trellis, or
     ``coef``: :mod:`jpegsal.codec.dct_writer` with rounding ``offset``/``coffset``, or
-    ``energy=1``: energy-preserving rounding),
+    ``energy=S``: rounding that restores share S of the AC energy rounding removes),
     ``saliency`` (``MODEL+METHOD``: that method's pixels, then the machine encode: does
     saliency pay on top of the engine?).
     """
@@ -102,7 +102,7 @@ class MachineCodec(Codec):
             from jpegsal.codec.dct_writer import write_coefficients
 
             assert tables is not None, "backend=coef writes the machine tables"
-            off, energy = float(o.get("offset", "0.5")), o.get("energy") == "1"
+            off, energy = float(o.get("offset", "0.5")), float(o.get("energy", "0"))
             offsets = (off, float(o.get("coffset", off)))
             return write_coefficients(image, tables, offsets, energy=energy)
         buf = io.BytesIO()

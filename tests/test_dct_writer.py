@@ -106,6 +106,6 @@ def test_energy_quantise_keeps_ac_energy_and_moves_only_to_a_neighbour() -> None
 
 def test_energy_output_decodes_and_differs(photo: Image.Image) -> None:
     tables = machine_tables(40, photo.width, photo.height)
-    plain, kept = write_coefficients(photo, tables), write_coefficients(photo, tables, energy=True)
+    plain, kept = write_coefficients(photo, tables), write_coefficients(photo, tables, energy=1.0)
     assert plain != kept
     assert_decodes(kept, photo.size)

@@ -42,9 +42,10 @@ def dead_zone_quantise(coefs: np.ndarray, table: np.ndarray, offset: float) -> n
     return out
 
 
-def energy_quantise(coefs: np.ndarray, table: np.ndarray) -> np.ndarray:
+def energy_quantise(coefs: np.ndarray, table: np.ndarray, share: float = 1.0) -> np.ndarray:
     """Round to nearest, then round *up* the AC values closest to their rounding boundary,
-    block by block, until each block's AC energy is as near the original's as it gets.
+    block by block, until each block's AC energy is as near the original's as it gets
+    (``share`` < 1: as near as ``share`` of the energy that rounding removed).
 
     Rounding to nearest removes texture energy (most AC values are small and go to 0):
     the opposite of a dead zone (docs/experiments.md section 10). ``coefs``: (..., 8, 8).
@@ -59,7 +60,7 @@ def energy_quantise(coefs: np.ndarray, table: np.ndarray) -> np.ndarray:
     low = np.floor(x)
     frac = x - low
     near = low + (frac >= 0.5)
-    deficit = ((x[:, 1:] ** 2 - near[:, 1:] ** 2) * q[:, 1:] ** 2).sum(axis=1)
+    deficit = share * ((x[:, 1:] ** 2 - near[:, 1:] ** 2) * q[:, 1:] ** 2).sum(axis=1)
     candidate = frac < 0.5
     candidate[:, 0] = False  # the DC keeps its nearest level
     gain = np.where(candidate, (2 * low + 1) * q**2, 0.0)
@@ -79,11 +80,12 @@ def write_coefficients(
     tables: Sequence[np.ndarray],
     offsets: Sequence[float] = (0.5, 0.5),
     *,
-    energy: bool = False,
+    energy: float = 0.0,
 ) -> bytes:
     """Baseline 4:2:0 (or greyscale) JPEG of ``image`` quantised by ``tables`` (luma,
     chroma; natural order) with per-plane rounding ``offsets`` (luma, chroma), or with
-    :func:`energy_quantise` (``energy=True``; the offsets are then unused)."""
+    :func:`energy_quantise` restoring that share of the energy (``energy`` > 0; the
+    offsets are then unused)."""
     jpeglib = require("jpeglib")
     w, h = image.size
     planes = image_coefficients(image)
@@ -93,7 +95,7 @@ def write_coefficients(
         table = np.asarray(tables[min(i, 1)], np.float32).reshape(8, 8)
         grid = c.reshape(-(-ph // 8), -(-pw // 8), 8, 8)
         if energy:
-            quantised.append(energy_quantise(grid, table))
+            quantised.append(energy_quantise(grid, table, energy))
         else:
             quantised.append(dead_zone_quantise(grid, table, offsets[min(i, 1)]))
     qt = np.stack([np.asarray(t, np.uint16).reshape(8, 8) for t in tables[: min(2, len(planes))]])
