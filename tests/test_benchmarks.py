@@ -348,7 +348,9 @@ def test_speed_rows_stages_ratios_and_memory(tmp_path: Path) -> None:
     assert pillow["saliency_ms"] is None
     for r in (pillow, ours):
         stages = [r[f"{k}_ms"] or 0 for k in ("load", "saliency", "method", "encode")]
-        assert 0 < sum(stages) <= r["total_ms"] * 1.01
+        # Each stage and the total are rounded to 0.01 ms: up to 5 x 0.005 ms of slack
+        # on sub-millisecond stages (the bound failed on rounding alone, not on timing).
+        assert 0 < sum(stages) <= r["total_ms"] * 1.01 + 0.025
         assert r["peak_rss_mb"] > 0
         assert r["images_per_s"] > 0
     assert ours["saliency_ms"] > 0
