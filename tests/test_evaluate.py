@@ -426,3 +426,12 @@ def test_the_table_marks_curves_that_share_no_range() -> None:
         {"summary": summary, "ms_per_encode": {"pillow": 1.0, "x": 2.0}}, Path()
     )
     assert "| x | - / 0.9 | 2.0 |" in result.table()
+
+
+def test_options_that_do_not_apply_are_refused(photos: Path, tiny: Path, tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match=r"unknown option\(s\) \['meen'\]"):
+        jpegsal.evaluate(photos, tiny, meen="127", out=tmp_path, progress=False)
+    fake = tmp_path / "m.tflite"
+    fake.write_bytes(b"\0" * 16)
+    with pytest.raises(ValueError, match="--input-size is for ONNX classifiers"):
+        load_classifier(fake, input_size=224)

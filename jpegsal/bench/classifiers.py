@@ -257,7 +257,10 @@ def _load(spec: str | os.PathLike[str], **options: Any) -> Classifier:
     if path.suffix.lower() == ".tflite":
         if not path.is_file():
             raise FileNotFoundError(f"classifier file not found: {str(path)!r}")
-        options.pop("input_size", None), options.pop("output", None)
+        for flag in ("input_size", "output"):
+            if options.pop(flag, None) is not None:
+                name = "--" + flag.replace("_", "-")
+                raise ValueError(f"{name} is for ONNX classifiers; {path.name} says it itself")
         return TfliteClassifier(path, **options)
     if path.suffix.lower() == ".onnx":
         if not path.is_file():

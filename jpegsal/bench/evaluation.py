@@ -142,6 +142,12 @@ def evaluate(
     reference. ``crop``: also score the centre-crop protocol. ``side``: first downsize
     each image to about side² pixels. ``limit``: the first N images.
     """
+    unknown = set(classifier_options) - {"mean", "std", "input_size", "output", "threads"}
+    if unknown:
+        raise TypeError(
+            f"evaluate() got unknown option(s) {sorted(unknown)}; the classifier's are "
+            "mean, std, input_size, output, threads"
+        )
     items = list_items(Path(data), None if labels is None else Path(labels))[:limit]
     if not items:
         raise ValueError(f"{os.fspath(data)!r}: no images found")
