@@ -142,12 +142,7 @@ def evaluate(
     reference. ``crop``: also score the centre-crop protocol. ``side``: first downsize
     each image to about side² pixels. ``limit``: the first N images.
     """
-    unknown = set(classifier_options) - {"mean", "std", "input_size", "output", "threads"}
-    if unknown:
-        raise TypeError(
-            f"evaluate() got unknown option(s) {sorted(unknown)}; the classifier's are "
-            "mean, std, input_size, output, threads"
-        )
+    _check_options(classifier_options)
     items = list_items(Path(data), None if labels is None else Path(labels))[:limit]
     if not items:
         raise ValueError(f"{os.fspath(data)!r}: no images found")
@@ -178,6 +173,15 @@ def evaluate(
             f"{os.fspath(data)!r}: no image could be read:\n" + "\n".join(swept.unreadable)
         )
     return _write(folder, _result(Path(data), clf, table, swept, settings), swept.unreadable)
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    unknown = set(options) - {"mean", "std", "input_size", "output", "threads"}
+    if unknown:
+        raise TypeError(
+            f"evaluate() got unknown option(s) {sorted(unknown)}; the classifier's are "
+            "mean, std, input_size, output, threads"
+        )
 
 
 def _bar(name: str) -> Any:
