@@ -6,10 +6,10 @@
 The inputs are planned as the local CLI plans them (:func:`jpegsal.batch.plan_jobs`,
 folders recursively) and encoded by a pool of long-lived actors (``map_batches`` with a
 class), each holding one :class:`Encoder` built once in the actor, with onnxruntime's
-threads set to the actor's CPUs. Only paths and JSON rows travel between stages; each
-actor reads its own files. Each actor runs exactly the work of a local
-``jpegsal encode`` (:func:`jpegsal.commands.encode_work`), so the bytes are the same,
-and writes its outputs atomically, never over an existing file unless ``--overwrite``.
+threads set to the actor's CPUs (:mod:`jpegsal.distributed_actors`). Only paths and JSON
+rows travel between stages; each actor reads its own files. Each actor runs exactly the
+work of a local ``jpegsal encode`` (:func:`jpegsal.commands.encode_work`), so the bytes
+are the same, and writes its outputs atomically, never over an existing file unless ``--overwrite``.
 
 Every input gets one row in ``<out-dir>/jpegsal-manifest.jsonl``, written by the driver
 as results stream in: the input, output, sizes, quality, KL, the path taken and the
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .batch import plan_jobs, run_job
-from .distributed_split import check_split
+from .batch import plan_jobs
+from .distributed_actors import Worker, check_split, split_rows
 from .report import Job
 
 __all__ = [
@@ -42,7 +42,6 @@ __all__ = [
     "add_ray_options",
     "check_engine",
     "encode_dataset",
-    "manifest_row",
     "ray_encode",
 ]
 
@@ -96,35 +95,6 @@ def _concurrency(text: str) -> tuple[int, int]:
     return pair
 
 
-class _Worker:
-    """One Ray actor: an Encoder built once, then the local CLI's work on each file."""
-
-    def __init__(self, args: argparse.Namespace, targets: dict[str, str]) -> None:
-        from .commands import encode_work, encoder_from_args
-
-        threads = max(1, int(args.num_cpus_per_worker))
-        self.work = encode_work(encoder_from_args(args, threads=threads), args)
-        self.overwrite = bool(args.overwrite)
-        self.targets = targets
-
-    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
-        rows = []
-        for path in batch["path"]:
-            job = Job(Path(str(path)), Path(self.targets[str(path)]))
-            run_job(self.work, job, self.overwrite, keep_same=True)
-            rows.append(json.dumps(manifest_row(job)))
-        return {"row": rows}
-
-
-def manifest_row(job: Job) -> dict[str, Any]:
-    """The manifest row of a job the worker ran."""
-    row: dict[str, Any] = {"input": str(job.src), "output": str(job.dst), "error": job.error}
-    if job.error is None:
-        row.update(input_bytes=job.bytes_in, output_bytes=job.bytes_out, quality=job.quality)
-        row.update(kl=job.kl, met=job.met, path=job.path, note=job.note)
-    return row
-
-
 def _done(manifest: Path) -> set[str]:
     """Inputs whose row says written and whose output is still there."""
     done: set[str] = set()
@@ -176,12 +146,10 @@ def _rows(args: argparse.Namespace, todo: list[Job]) -> Iterator[dict[str, Any]]
     blocks = max(1, min(-(-len(paths) // 4), 256 * hi))
     items = ray.data.from_items([{"path": p} for p in paths], override_num_blocks=blocks)
     if args.network_workers:
-        from .distributed_split import split_rows
-
         yield from (json.loads(line) for line in split_rows(ray, args, items, targets))
         return
     ds = items.map_batches(
-        _Worker,
+        Worker,
         fn_constructor_kwargs={"args": args, "targets": targets},
         batch_size=4,
         batch_format="numpy",

@@ -17,7 +17,7 @@ from PIL import Image
 from jpegsal import Encoder
 from jpegsal.cli import build_parser, main
 from jpegsal.demo import sample_images
-from jpegsal.distributed_split import Handed, _Network, _Rest, _unnpy
+from jpegsal.distributed_actors import Handed, _Network, _Rest, _unnpy
 
 
 def _args(*flags: str) -> argparse.Namespace:

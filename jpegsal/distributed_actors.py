@@ -1,4 +1,7 @@
-"""``--network-workers N``: the saliency network in its own actors (GPUs), the rest on CPUs.
+"""The Ray actors of ``jpegsal encode --engine ray`` (:mod:`jpegsal.distributed`).
+
+:class:`Worker` runs the local CLI's work on each file. ``--network-workers N`` puts the
+saliency network in actors of its own (the GPUs) and the rest on CPU actors:
 
     jpegsal encode photos/ --out-dir small/ --engine ray --model cam --method guided \\
         --device cuda --network-workers 1 --num-gpus-per-worker 1 --concurrency 4,15
@@ -22,6 +25,7 @@ from __future__ import annotations
 import argparse
 import copy
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,11 +36,12 @@ from PIL import Image
 from .batch import run_job
 from .report import Job
 
-__all__ = ["Handed", "check_split", "split_rows"]
+__all__ = ["Handed", "Worker", "check_split", "manifest_row", "split_rows"]
 
 
 def check_split(args: argparse.Namespace) -> None:
-    """Refuse a split that has nothing to split or would run the network twice."""
+    """``--network-workers``: refuse a split with nothing to split, or one that would run
+    the network on both sides (``preserve``)."""
     if not args.network_workers:
         return
     if args.preserve is not None:
@@ -46,6 +51,46 @@ def check_split(args: argparse.Namespace) -> None:
         )
     if args.method is None or args.model is None:
         raise ValueError("--network-workers needs --model and --method: otherwise no network runs")
+
+
+class Worker:
+    """One Ray actor: an Encoder built once, then the local CLI's work on each file.
+
+    ``model``: a model instance in place of ``args.model`` (the CPU stage of
+    ``--network-workers`` passes the stand-in that holds the network's outputs).
+    """
+
+    def __init__(
+        self, args: argparse.Namespace, targets: dict[str, str], model: Any = None
+    ) -> None:
+        from .commands import encode_work, encoder_from_args
+
+        built = args
+        if model is not None:
+            built = copy.copy(args)
+            built.model = model
+        threads = max(1, int(args.num_cpus_per_worker))
+        self.work = encode_work(encoder_from_args(built, threads=threads), args)
+        self.overwrite = bool(args.overwrite)
+        self.targets = targets
+
+    def row(self, path: str) -> str:
+        """Encode one file as the local CLI does; its manifest row as JSON."""
+        job = Job(Path(path), Path(self.targets[path]))
+        run_job(self.work, job, self.overwrite, keep_same=True)
+        return json.dumps(manifest_row(job))
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        return {"row": [self.row(str(path)) for path in batch["path"]]}
+
+
+def manifest_row(job: Job) -> dict[str, Any]:
+    """The manifest row of a job the worker ran."""
+    row: dict[str, Any] = {"input": str(job.src), "output": str(job.dst), "error": job.error}
+    if job.error is None:
+        row.update(input_bytes=job.bytes_in, output_bytes=job.bytes_out, quality=job.quality)
+        row.update(kl=job.kl, met=job.met, path=job.path, note=job.note)
+    return row
 
 
 def _npy(a: np.ndarray) -> bytes:
@@ -128,23 +173,14 @@ class Handed:
         return self.predict(image)[0]
 
 
-class _Rest:
+class _Rest(Worker):
     """A CPU actor: the local CLI's work on each file, with the network's outputs handed in."""
 
     def __init__(self, args: argparse.Namespace, targets: dict[str, str]) -> None:
-        from .commands import encode_work, encoder_from_args
-        from .distributed import manifest_row
-
         self.handed = Handed(str(args.model))
-        rest = copy.copy(args)
-        rest.model = self.handed
-        threads = max(1, int(args.num_cpus_per_worker))
-        self.work = encode_work(encoder_from_args(rest, threads=threads), args)
-        self.overwrite, self.targets, self.row = bool(args.overwrite), targets, manifest_row
+        super().__init__(args, targets, model=self.handed)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
-        import json
-
         rows = []
         for path, coarse, logits, error in zip(
             batch["path"], batch["coarse"], batch["logits"], batch["error"], strict=True
@@ -153,9 +189,7 @@ class _Rest:
             self.handed.outputs = None
             if not error:
                 self.handed.outputs = (_unnpy(coarse), _unnpy(logits) if logits else None)
-            job = Job(Path(str(path)), Path(self.targets[str(path)]))
-            run_job(self.work, job, self.overwrite, keep_same=True)
-            rows.append(json.dumps(self.row(job)))
+            rows.append(self.row(str(path)))
         return {"row": rows}
 
 
