@@ -30,7 +30,6 @@ trace one curve per ``--preserve-with`` entry (a method, optionally ``@strength`
 from __future__ import annotations
 
 import argparse
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,7 +107,6 @@ def run(spec: RunSpec) -> dict[str, Any]:
     # (evaluator, protocol): "whole" for every evaluator, "crop" for crop_evaluators.
     scored = [(e, "whole") for e in spec.evaluators] + [(e, "crop") for e in spec.crop_evaluators]
     contenders = spec.contenders()
-    t0 = time.perf_counter()
     swept = run_sweep(
         pairs,
         evs,
@@ -134,7 +132,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
             "ImageNet protocol), for the evaluators in crop_evaluators",
         },
         "crop_evaluators": list(spec.crop_evaluators),
-        "seconds": round(time.perf_counter() - t0, 1),
+        "seconds": round(swept.seconds, 1),
         "machine": machine(),
         "codecs": {c: codec.version for c, (codec, _) in contenders.items()},
         "curves": curves,

@@ -270,11 +270,9 @@ def _load(spec: str | os.PathLike[str], **options: Any) -> Classifier:
 
 
 def _shipped(name: str, **options: Any) -> Classifier:
-    import json
+    from ..maps.registry import models_dir, shipped_entries
 
-    from ..maps.registry import models_dir
-
-    entries = json.loads((models_dir() / "manifest.json").read_text())["models"]
+    entries = shipped_entries()
     entry = entries.get(name)
     if entry is None:
         raise ValueError(
@@ -285,7 +283,7 @@ def _shipped(name: str, **options: Any) -> Classifier:
     if not logits:
         raise ValueError(f"--classifier {name!r}: this model has no classifier output")
     norm = entry.get("normalisation", {})
-    defaults = {"mean": [norm.get("mean", 127.0)], "std": [norm.get("std", 128.0)]}
+    defaults: dict[str, Any] = {"mean": [norm.get("mean", 127.0)], "std": [norm.get("std", 128.0)]}
     defaults |= {"input_size": entry.get("input_size"), "output": logits}
     clf = OnnxClassifier(models_dir() / entry["file"], **{**defaults, **options})
     clf.name = name

@@ -22,10 +22,10 @@ __all__ = ["export_classifier"]
 
 def export_classifier(model: str, out: str | os.PathLike[str]) -> Path:
     """Write shipped model ``model``'s classifier (``cam``, ``msroi``, ``nice``) to ``out``."""
-    from ..maps.registry import models_dir
+    from ..maps.registry import models_dir, shipped_entries
 
     onnx = require("onnx")
-    entries = json.loads((models_dir() / "manifest.json").read_text())["models"]
+    entries = shipped_entries()
     if model not in entries:
         raise ValueError(f"unknown model {model!r}; shipped: {', '.join(sorted(entries))}")
     entry = entries[model]

@@ -36,17 +36,19 @@ def fingerprint(items: Sequence[Any], clf: Classifier, settings: dict[str, Any])
     h.update(f"{__version__}|{clf.name}|{getattr(clf, 'path', '')}".encode())
     setup = [getattr(clf, a, None) for a in ("size", "fixed", "offset", "output", "mean", "std")]
     h.update(repr(setup).encode())
-    path = getattr(clf, "path", None)
-    if path is not None and Path(path).is_file():
-        st = Path(path).stat()
-        h.update(f"{st.st_size}|{st.st_mtime_ns}".encode())
+    h.update(_stamp(getattr(clf, "path", None)).encode())
     for path, label in items:
-        try:
-            stamp = f"{os.stat(path).st_size}|{os.stat(path).st_mtime_ns}"
-        except OSError:
-            stamp = "missing"
-        h.update(f"{path}|{label}|{stamp}".encode())
+        h.update(f"{path}|{label}|{_stamp(path)}".encode())
     return h.hexdigest()[:16]
+
+
+def _stamp(path: Any) -> str:
+    """Size and modification time of a file ("missing" if there is none)."""
+    try:
+        st = os.stat(path)
+    except (OSError, TypeError):  # TypeError: no path (a classifier object without a file)
+        return "missing"
+    return f"{st.st_size}|{st.st_mtime_ns}"
 
 
 def run_cached(

@@ -29,6 +29,7 @@ __all__ = [
     "models",
     "models_dir",
     "register_model",
+    "shipped_entries",
 ]
 
 ModelSpec = str | os.PathLike[str] | SaliencyModel | None
@@ -112,6 +113,12 @@ def available_models() -> list[str]:
     """Names accepted by ``model=``, sorted."""
     _load_shipped()
     return sorted(_REGISTRY)
+
+
+def shipped_entries() -> dict[str, dict[str, Any]]:
+    """The shipped models' whole ``manifest.json`` entries, by name (read once)."""
+    _load_shipped()
+    return dict(_SHIPPED)
 
 
 def models() -> list[dict[str, Any]]:
