@@ -435,3 +435,62 @@ def test_options_that_do_not_apply_are_refused(photos: Path, tiny: Path, tmp_pat
     fake.write_bytes(b"\0" * 16)
     with pytest.raises(ValueError, match="--input-size is for ONNX classifiers"):
         load_classifier(fake, input_size=224)
+
+
+def _two_outputs(path: Path) -> Path:
+    """A graph with two score-like outputs and none named logits."""
+    inp = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 16, 16])
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 3]) for n in ("a", "b")]
+    nodes = [
+        helper.make_node("GlobalAveragePool", ["x"], ["p"]),
+        helper.make_node("Flatten", ["p"], ["a"]),
+        helper.make_node("Flatten", ["p"], ["b"]),
+    ]
+    model = helper.make_model(
+        helper.make_graph(nodes, "two", [inp], outs), opset_imports=[helper.make_opsetid("", 18)]
+    )
+    model.ir_version = 9
+    onnx.save(model, str(path))
+    return path
+
+
+def test_classifier_errors_name_what_to_pass(tiny: Path, tmp_path: Path) -> None:
+    two = _two_outputs(tmp_path / "two.onnx")
+    with pytest.raises(ValueError, match=r"which output is the scores\? pass --output NAME"):
+        OnnxClassifier(two, mean="128", std="32")
+    assert OnnxClassifier(two, mean="128", std="32", output="b").output == "b"
+    with pytest.raises(ValueError, match="label_offset 2 leaves no classes of 3 outputs"):
+        load_classifier(tiny, label_offset=2)
+    with pytest.raises(ValueError, match=r"not an \.onnx or \.tflite file, nor a shipped model"):
+        load_classifier("resnet")
+    with pytest.raises(FileNotFoundError, match="classifier file not found"):
+        load_classifier(tmp_path / "missing.onnx")
+    fake = tmp_path / "m.tflite"
+    fake.write_bytes(b"\0")
+    with pytest.raises(ValueError, match="--output is for ONNX classifiers"):
+        load_classifier(fake, output="scores")
+
+
+def test_data_errors(tiny: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="no images found"):
+        jpegsal.evaluate(empty, tiny, out=tmp_path / "o", progress=False)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="no image could be read"):
+        jpegsal.evaluate(broken, tiny, contenders=[], out=tmp_path / "o", progress=False)
+    with pytest.raises(NotADirectoryError, match="is not a folder of images"):
+        list_items(tmp_path / "nowhere")
+    blank = tmp_path / "blank.csv"
+    blank.write_text("path,label\n")
+    with pytest.raises(ValueError, match="no 'path,label' rows"):
+        list_items(tmp_path, blank)
+
+
+def test_export_refuses_an_unknown_model(tmp_path: Path) -> None:
+    from jpegsal.bench.export import export_classifier
+
+    with pytest.raises(ValueError, match="unknown model 'resnet'; shipped: "):
+        export_classifier("resnet", tmp_path / "x.onnx")
