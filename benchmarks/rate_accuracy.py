@@ -37,7 +37,8 @@ from typing import Any
 from tqdm import tqdm
 
 from jpegsal.bench.bd import versus_base
-from jpegsal.bench.sweep import TAIL, ratios, run_sweep
+from jpegsal.bench.stats import interval, resampled_ratios
+from jpegsal.bench.sweep import TAIL, Sweep, ratios, run_sweep
 from jpegsal.bench.sweep import curves as sweep_curves
 from jpegsal.train.data import read_labels
 
@@ -70,6 +71,7 @@ class RunSpec:
     stride: int = 1
     split: str = "all"  # "tune": index % 5 == 0 (jpegsal.train.sensitivity); "report": the rest
     side: int | None = None  # downsize each image to about side^2 pixels first
+    bootstrap: int = 1000  # resampled image sets for the ratios' intervals (0: none)
 
     def contenders(self) -> dict[str, tuple[Codec, tuple[Any, ...]]]:
         """name -> (codec, the points it is run at: qualities, or KL budgets)."""
@@ -141,18 +143,31 @@ def run(spec: RunSpec) -> dict[str, Any]:
             for c, (codec, _) in contenders.items()
             if codec.budgeted
         },
-        "summary": _summary(spec, list(contenders), curves, scored),
+        "summary": _summary(spec, list(contenders), curves, scored, swept),
     }
 
 
 def _summary(
-    spec: RunSpec, contenders: list[str], curves: dict[str, Any], scored: list[tuple[str, str]]
+    spec: RunSpec,
+    contenders: list[str],
+    curves: dict[str, Any],
+    scored: list[tuple[str, str]],
+    swept: Sweep,
 ) -> dict[str, Any]:
-    """summary[evaluator][score][contender]: score is top1/top5 (whole image) or *_crop."""
+    """summary[evaluator][score][contender]: score is top1/top5 (whole image) or *_crop;
+    with ``spec.bootstrap`` draws, each ratio over Pillow's q20-q90 range gains its 95 %
+    interval over resampled images (``ci95_pillow_q20_q90``, :mod:`jpegsal.bench.stats`)."""
     summary: dict[str, Any] = {}
     for e, protocol in scored:
-        for key in (f"{k}{TAIL[protocol]}" for k in ("top1", "top5", "agree1")):
+        for k in ("top1", "top5", "agree1"):
+            key = f"{k}{TAIL[protocol]}"
             summary.setdefault(e, {})[key] = table = ratios(curves[e], contenders, key)
+            if spec.bootstrap and swept.n > 1:
+                draws = resampled_ratios(
+                    swept, e, protocol, k, contenders, spec.qualities, samples=spec.bootstrap
+                )
+                for c, values in draws.items():
+                    table[c]["ci95_pillow_q20_q90"] = interval(values)
             pooled_over = [(x, y) for x in spec.models for y in spec.methods]
             for model, m in pooled_over if spec.strengths else []:
                 # Pooled over strengths, bd_ratio's running maximum of accuracy over bytes
@@ -173,12 +188,14 @@ def print_summary(result: dict[str, Any]) -> None:
     """The summary as markdown tables, one per evaluator."""
     for e, tables in result["summary"].items():
         print(f"\nevaluator {e}: bytes ratio vs Pillow at equal accuracy (lower is better);")
-        print("each cell: overlap range / Pillow q20-q90 range")
+        print("each cell: overlap range / Pillow q20-q90 range [its 95 % interval]")
         print("| contender | " + " | ".join(tables) + " |")
         print("|---|" + "---|" * len(tables))
         for c in next(iter(tables.values())):
             cells = [
-                f"{t[c]['ratio_overlap']} / {t[c]['ratio_pillow_q20_q90']}" for t in tables.values()
+                f"{t[c]['ratio_overlap']} / {t[c]['ratio_pillow_q20_q90']}"
+                + (f" {t[c]['ci95_pillow_q20_q90']}" if t[c].get("ci95_pillow_q20_q90") else "")
+                for t in tables.values()
             ]
             print(f"| {c} | " + " | ".join(cells) + " |")
 
@@ -246,6 +263,13 @@ def main(argv: list[str] | None = None) -> int:
         help="evaluators also scored with the resize + centre-crop protocol (default: lite0)",
     )
     parser.add_argument("--qualities", type=int, nargs="+", default=QUALITIES)
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="resampled image sets for each ratio's 95%% interval (0: none; default 1000)",
+    )
     parser.add_argument("--quick", action="store_true", help="30 images, 4 qualities, lite0")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
@@ -273,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
             stride=args.stride,
             split=args.split,
             side=args.side,
+            bootstrap=args.bootstrap,
         )
     )
     suffix = "_quick" if args.quick else ("_strengths" if args.strengths else "")

@@ -162,6 +162,10 @@ def test_labelled_run_writes_table_json_and_plot(photos: Path, tiny: Path, tmp_p
     assert rows[-1]["bytes"] > rows[0]["bytes"]
     assert set(r["summary"]) == {"top1", "agree1", "top1_crop", "agree1_crop"}
     assert set(r["summary"]["top1"]) == {"preset=machine", "cam+guided"}
+    for scores in r["summary"].values():  # each ratio has its interval over resampled images
+        for entry in scores.values():
+            ci = entry["ci95_pillow_q20_q90"]
+            assert ci is None or ci[0] <= ci[1]
     table = (out / "table.md").read_text()
     assert "| cam+guided |" in table
     assert "| pillow | 1 (reference)" in table

@@ -25,6 +25,7 @@ from .classifiers import Classifier, load_classifier
 from .codecs import Codec, parse_codec
 from .data import list_items, resolve_labels
 from .resume import fingerprint, run_cached, slug
+from .stats import interval, resampled_ratios
 from .sweep import TAIL, Sweep, curves, ratios
 
 __all__ = ["QUALITIES", "EvaluateResult", "default_contenders", "evaluate"]
@@ -42,6 +43,11 @@ def default_contenders() -> list[str]:
 def _cell(ratio: float | None) -> str:
     """A ratio, or "-" where the two curves share no accuracy range."""
     return "-" if ratio is None else f"{ratio}"
+
+
+def _interval(ci: list[float] | None) -> str:
+    """A ratio's 95 % interval over resampled images, as a cell suffix."""
+    return "" if ci is None else f" [{ci[0]}, {ci[1]}]"
 
 
 def _has(module: str) -> bool:
@@ -67,8 +73,8 @@ class EvaluateResult:
 
     def table(self) -> str:
         """Markdown: per contender, bytes ratio vs Pillow at equal accuracy (overlap /
-        Pillow's q20-q90 range; "-": the curves share no accuracy range there), and
-        encode time per image."""
+        Pillow's q20-q90 range [its 95 % interval over resampled images]; "-": the curves
+        share no accuracy range there), and encode time per image."""
         keys = list(self.summary)
         lines = ["| contender | " + " | ".join(keys) + " | ms per image and point |"]
         lines.append("|---|" + "---|" * (len(keys) + 1))
@@ -79,6 +85,7 @@ class EvaluateResult:
                 cells = [
                     f"{_cell(self.summary[k][c]['ratio_overlap'])} / "
                     f"{_cell(self.summary[k][c]['ratio_pillow_q20_q90'])}"
+                    + _interval(self.summary[k][c].get("ci95_pillow_q20_q90"))
                     for k in keys
                 ]
             lines.append(f"| {c} | " + " | ".join(cells) + f" | {ms} |")
@@ -102,14 +109,17 @@ def _contenders(
 
 def _merge(parts: list[Sweep]) -> Sweep:
     first = parts[0]
-    merged = Sweep({}, {k: {} for k in first.sums}, {}, first.n, first.labelled, first.pixels)
+    merged = Sweep(
+        {}, {}, {k: {} for k in first.scores_each}, {}, first.n, first.labelled, first.pixels
+    )
     merged.unreadable = first.unreadable
     for part in parts:
-        merged.nbytes |= part.nbytes
+        merged.points |= part.points
+        merged.bytes_each |= part.bytes_each
         merged.encode_s |= part.encode_s
         merged.seconds += part.seconds
-        for k, per in part.sums.items():
-            merged.sums[k] |= per
+        for k, per in part.scores_each.items():
+            merged.scores_each[k] |= per
     return merged
 
 
@@ -200,11 +210,15 @@ def _result(
     labelled = swept.labelled == swept.n
     judged = curves(swept, table, ["judge"])["judge"]
     summary = {}
-    for protocol in [p for _, p in swept.sums]:
+    for protocol in [p for _, p in swept.scores_each]:
         for key in ("top1", "agree1") if labelled else ("agree1", "kl"):
-            summary[f"{key}{TAIL[protocol]}"] = ratios(
-                judged, list(table), f"{key}{TAIL[protocol]}"
-            )
+            name = f"{key}{TAIL[protocol]}"
+            summary[name] = ratios(judged, list(table), name)
+            if swept.n > 1:
+                qualities = table["pillow"][1]
+                draws = resampled_ratios(swept, "judge", protocol, key, list(table), qualities)
+                for c, values in draws.items():
+                    summary[name][c]["ci95_pillow_q20_q90"] = interval(values)
     ms = {
         c: round(1000 * swept.encode_s[c] / max(swept.n * len(points), 1), 2)
         for c, (_, points) in table.items()

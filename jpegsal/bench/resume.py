@@ -1,4 +1,4 @@
-"""Resuming an evaluation by contender: one finished contender's sums per JSON file.
+"""Resuming an evaluation by contender: one finished contender's scores per JSON file.
 
 A file is used only when its fingerprint (the images with their sizes and times, the
 labels, the classifier file, the settings, jpegsal's version) matches the run's; a stale
@@ -23,6 +23,10 @@ from .codecs import Codec
 from .sweep import Sweep, run_sweep
 
 __all__ = ["fingerprint", "run_cached", "slug"]
+
+# The cache file's layout: files of another layout are stale (measured again). 2: the
+# scores of each image, not only their sums (confidence intervals resample the images).
+_FORMAT = 2
 
 
 def slug(name: str) -> str:
@@ -58,7 +62,7 @@ def run_cached(
     cache: Path,
 ) -> Sweep:
     """One contender's sweep: from its cache file when the fingerprint matches."""
-    key = f"{ctx['fingerprint']}|{name}|{contender[1]}"
+    key = f"{ctx['fingerprint']}|{name}|{contender[1]}|{_FORMAT}"
     if cache.is_file():
         try:
             saved = json.loads(cache.read_text())
@@ -83,9 +87,15 @@ def run_cached(
 
 
 def _sweep_to(s: Sweep) -> dict[str, Any]:
+    def rows(arrays: list[np.ndarray]) -> list[Any]:
+        return [a.tolist() for a in arrays]
+
     return {
-        "nbytes": {c: v.tolist() for c, v in s.nbytes.items()},
-        "sums": {f"{e}|{p}": {c: v.tolist() for c, v in d.items()} for (e, p), d in s.sums.items()},
+        "points": s.points,
+        "bytes_each": {c: rows(v) for c, v in s.bytes_each.items()},
+        "scores_each": {
+            f"{e}|{p}": {c: rows(v) for c, v in d.items()} for (e, p), d in s.scores_each.items()
+        },
         "encode_s": s.encode_s,
         "n": s.n,
         "labelled": s.labelled,
@@ -96,13 +106,17 @@ def _sweep_to(s: Sweep) -> dict[str, Any]:
 
 
 def _sweep_from(d: dict[str, Any]) -> Sweep:
-    sums: dict[tuple[str, str], dict[str, np.ndarray]] = {}
-    for k, per in d["sums"].items():
+    def arrays(rows: list[Any]) -> list[np.ndarray]:
+        return [np.asarray(r, np.float64) for r in rows]
+
+    scores: dict[tuple[str, str], dict[str, list[np.ndarray]]] = {}
+    for k, per in d["scores_each"].items():
         judge, _, protocol = k.partition("|")
-        sums[judge, protocol] = {c: np.asarray(v) for c, v in per.items()}
+        scores[judge, protocol] = {c: arrays(v) for c, v in per.items()}
     return Sweep(
-        {c: np.asarray(v) for c, v in d["nbytes"].items()},
-        sums,
+        d["points"],
+        {c: arrays(v) for c, v in d["bytes_each"].items()},
+        scores,
         d["encode_s"],
         d["n"],
         d["labelled"],

@@ -44,17 +44,41 @@ def load_rgb(path: Path) -> Image.Image:
 
 @dataclass
 class Sweep:
-    """Sums over the images of one sweep (see the module); ``sums[(judge, protocol)]
-    [contender]`` is (points, 4): top-1 hits, top-5 hits, agreements, KL."""
+    """What one sweep measured, image by image (see the module).
 
-    nbytes: dict[str, np.ndarray]
-    sums: dict[tuple[str, str], dict[str, np.ndarray]]
+    ``bytes_each[contender]``: one (points,) array of output sizes per image;
+    ``scores_each[(judge, protocol)][contender]``: one (points, 4) array per image: top-1
+    hit, top-5 hit, agreement, KL. The per-image rows let :mod:`jpegsal.bench.stats`
+    resample the images (confidence intervals); :attr:`nbytes` and :attr:`sums` are their
+    totals, which the curves are made of.
+    """
+
+    points: dict[str, int]
+    bytes_each: dict[str, list[np.ndarray]]
+    scores_each: dict[tuple[str, str], dict[str, list[np.ndarray]]]
     encode_s: dict[str, float]
     n: int = 0
     labelled: int = 0
     pixels: int = 0
     unreadable: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def nbytes(self) -> dict[str, np.ndarray]:
+        """contender -> (points,) bytes summed over the images."""
+        return {c: _total(self.bytes_each[c], (p,)) for c, p in self.points.items()}
+
+    @property
+    def sums(self) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+        """(judge, protocol) -> contender -> (points, 4) scores summed over the images."""
+        return {
+            k: {c: _total(rows, (self.points[c], 4)) for c, rows in per.items()}
+            for k, per in self.scores_each.items()
+        }
+
+
+def _total(rows: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    return np.sum(rows, axis=0) if rows else np.zeros(shape)
 
 
 def _shrink(image: Image.Image, side: int | None) -> Image.Image:
@@ -86,8 +110,9 @@ def run_sweep(
     read is listed in ``unreadable`` and skipped.
     """
     out = Sweep(
-        {c: np.zeros(len(p)) for c, (_, p) in contenders.items()},
-        {k: {c: np.zeros((len(p), 4)) for c, (_, p) in contenders.items()} for k in scored},
+        {c: len(p) for c, (_, p) in contenders.items()},
+        {c: [] for c in contenders},
+        {k: {c: [] for c in contenders} for k in scored},
         dict.fromkeys(contenders, 0.0),
     )
     t0 = time.perf_counter()
@@ -123,12 +148,13 @@ def _one_image(
         if key is not None and key not in shared:
             shared[key] = codec.prepare(image)
         prepared = shared.get(key) if key is not None else None
-        decoded = []
+        decoded, sizes = [], np.zeros(len(points))
         for qi, q in enumerate(points):
             data = codec.encode(image, q, prepared)
-            out.nbytes[c][qi] += len(data)
+            sizes[qi] = len(data)
             decoded.append(np.asarray(Image.open(io.BytesIO(data)).convert("RGB")))
         out.encode_s[c] += time.perf_counter() - t
+        out.bytes_each[c].append(sizes)
         for (e, pr), probs in _judge(judges, scored, decoded).items():
             p0 = original[e, pr][0]
             top5 = np.argsort(-probs, axis=1, kind="stable")[:, :5]
@@ -137,13 +163,14 @@ def _one_image(
                 hit[:, 0], hit[:, 1] = top5[:, 0] == label, (top5 == label).any(1)
             hit[:, 2] = top5[:, 0] == int(np.argsort(-p0, kind="stable")[0])
             hit[:, 3] = [kl_divergence(p0, p) for p in probs]
-            out.sums[e, pr][c] += hit
+            out.scores_each[e, pr][c].append(hit)
 
 
 def curves(sweep: Sweep, contenders: Contenders, judges: Sequence[str]) -> dict[str, Any]:
     """curves[judge][contender] = one row per point: the point, bytes, bpp and scores
     (top1/top5 only when every image is labelled; ``_crop`` keys for the crop protocol)."""
     n = max(sweep.n, 1)
+    nbytes, sums = sweep.nbytes, sweep.sums
     result: dict[str, Any] = {}
     for e in dict.fromkeys(judges):
         result[e] = {}
@@ -152,13 +179,13 @@ def curves(sweep: Sweep, contenders: Contenders, judges: Sequence[str]) -> dict[
             for i, q in enumerate(points):
                 row = {
                     ("kl_budget" if codec.budgeted else "quality"): q,
-                    "bpp": round(8 * sweep.nbytes[c][i] / max(sweep.pixels, 1), 4),
-                    "bytes": round(sweep.nbytes[c][i] / n, 1),
+                    "bpp": round(8 * nbytes[c][i] / max(sweep.pixels, 1), 4),
+                    "bytes": round(nbytes[c][i] / n, 1),
                 }
                 for protocol, suffix in TAIL.items():
-                    if (e, protocol) not in sweep.sums:
+                    if (e, protocol) not in sums:
                         continue
-                    top1, top5, agree, kl = sweep.sums[e, protocol][c][i] / n
+                    top1, top5, agree, kl = sums[e, protocol][c][i] / n
                     if sweep.labelled == sweep.n:
                         row |= {f"top1{suffix}": round(100 * top1, 2)}
                         row |= {f"top5{suffix}": round(100 * top5, 2)}
