@@ -31,7 +31,7 @@ import jpegsal
 
 from .common import DEFAULT_IMAGE, machine, median_ms, sized_images, write_json
 from .contenders import parse_codec
-from .rate_accuracy import DEFAULT, QUALITIES, ROOT, RunSpec, finish, run
+from .rate_accuracy import DEFAULT, QUALITIES, ROOT, RunSpec, finish, run_sweep_of
 
 # Lite0-proxy KL budgets for mozjpeg + per-image quality (AdaCompress-style), and the
 # preset's predicted-KL budgets: both chosen to span Pillow's q20-q90 accuracy range.
@@ -193,12 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.quick:
         args.limit, args.qualities = args.limit or 20, [20, 40, 60, 90]
-    result = run(spec_for(args))
+    result, swept = run_sweep_of(spec_for(args))
     tail = ("_" + args.split if args.split != "all" else "") + (
         "_ablations" if args.ablations else ""
     )
     tail += "_quick" if args.quick else ""
-    return finish(result, args.out, args.dataset, f"machine_preset{tail}")
+    return finish(result, args.out, args.dataset, f"machine_preset{tail}", swept)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from typing import Any
 from tqdm import tqdm
 
 from jpegsal.bench.bd import versus_base
-from jpegsal.bench.stats import interval, resampled_ratios
+from jpegsal.bench.stats import interval, resampled_ratios, save_images
 from jpegsal.bench.sweep import TAIL, Sweep, ratios, run_sweep
 from jpegsal.bench.sweep import curves as sweep_curves
 from jpegsal.train.data import read_labels
@@ -98,6 +98,12 @@ class RunSpec:
 
 
 def run(spec: RunSpec) -> dict[str, Any]:
+    """The run's result (curves, ratios and their intervals): what ``finish`` writes."""
+    return run_sweep_of(spec)[0]
+
+
+def run_sweep_of(spec: RunSpec) -> tuple[dict[str, Any], Sweep]:
+    """The result and the sweep it came from (each image's rows: ``save_images``)."""
     # Every stride-th image: folders sorted by synset would make a plain --limit all animals.
     pairs = read_labels(spec.dataset)
     if spec.split != "all":
@@ -121,7 +127,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
         raise SystemExit("unreadable images:\n" + "\n".join(swept.unreadable))
     n = swept.n
     curves = sweep_curves(swept, contenders, [*spec.evaluators, *spec.crop_evaluators])
-    return {
+    result = {
         "benchmark": "rate_accuracy",
         "dataset": spec.dataset.name,
         "images": n,
@@ -145,6 +151,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
         },
         "summary": _summary(spec, list(contenders), curves, scored, swept),
     }
+    return result, swept
 
 
 def _summary(
@@ -279,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.limit, qualities, args.evaluators = args.limit or 30, [20, 40, 60, 90], ["lite0"]
         args.crop_evaluators = [e for e in args.crop_evaluators if e == "lite0"]
-    result = run(
+    result, swept = run_sweep_of(
         RunSpec(
             dataset=args.dataset,
             evaluators=tuple(args.evaluators),
@@ -304,13 +311,18 @@ def main(argv: list[str] | None = None) -> int:
     suffix += "" if args.models == ["cam"] else "_" + "_".join(args.models)
     suffix += "_preserve" if args.preserve else ""
     suffix += "_peers" if args.peers else ""
-    return finish(result, args.out, args.dataset, f"rate_accuracy{suffix}")
+    return finish(result, args.out, args.dataset, f"rate_accuracy{suffix}", swept)
 
 
-def finish(result: dict[str, Any], out: Path | None, dataset: Path, stem: str) -> int:
-    """Write ``result`` (to ``out``, default ``results/<dataset>/<stem>.json``), print it."""
+def finish(
+    result: dict[str, Any], out: Path | None, dataset: Path, stem: str, swept: Sweep | None = None
+) -> int:
+    """Write ``result`` (to ``out``, default ``results/<dataset>/<stem>.json``) and, with
+    ``swept``, each image's rows beside it (``.npz``, for ``benchmarks.paired``); print it."""
     out = out or ROOT / "benchmarks" / "results" / dataset.name / f"{stem}.json"
     write_json(out, result)
+    if swept is not None:
+        save_images(swept, out.with_suffix(".npz"))
     print_summary(result)
     print(f"\nwrote {out}")
     return 0

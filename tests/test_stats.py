@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from jpegsal.bench.bd import versus_base
 from jpegsal.bench.codecs import PillowCodec
-from jpegsal.bench.stats import interval, paired, resampled_ratios
+from jpegsal.bench.stats import interval, load_images, paired, resampled_ratios, save_images
 from jpegsal.bench.sweep import Sweep, curves
 
 QUALITIES = (10, 20, 50, 90)
@@ -82,3 +85,28 @@ def test_interval_is_none_when_most_draws_do_not_meet() -> None:
 def test_resampling_needs_two_images() -> None:
     with pytest.raises(ValueError, match="at least 2 images"):
         resampled_ratios(_sweep({}, n=1), "j", "whole", "top1", [], QUALITIES)
+
+
+def test_saved_rows_give_the_same_draws(tmp_path: Path) -> None:
+    sweep = _sweep({"a": (0.7, 0.02)})
+    save_images(sweep, tmp_path / "r.npz")
+    again = load_images(tmp_path / "r.npz")
+    assert (again.n, again.points) == (sweep.n, sweep.points)
+    first = resampled_ratios(sweep, "j", "whole", "top1", ["a"], QUALITIES, samples=50)
+    second = resampled_ratios(again, "j", "whole", "top1", ["a"], QUALITIES, samples=50)
+    assert np.array_equal(first["a"], second["a"], equal_nan=True)
+
+
+def test_paired_command_prints_both_and_the_pair(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks.paired import main
+
+    save_images(_sweep({"a": (0.6, 0.0), "b": (0.8, 0.0)}), tmp_path / "r.npz")
+    (tmp_path / "r.json").write_text(json.dumps({"qualities": list(QUALITIES)}))
+    assert main([str(tmp_path / "r.json"), "a", "b", "--samples", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "j top1: a [0.6, 0.6], b [0.8, 0.8]; A/B [0.75, 0.75]" in out
+    (tmp_path / "r.npz").unlink()
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "r.json"), "a", "b"])

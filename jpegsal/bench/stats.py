@@ -14,14 +14,23 @@ between two contenders is more than the choice of images.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .bd import bd_ratio
 from .sweep import Sweep
 
-__all__ = ["SCORE_INDEX", "interval", "paired", "resampled_ratios"]
+__all__ = [
+    "SCORE_INDEX",
+    "interval",
+    "load_images",
+    "paired",
+    "resampled_ratios",
+    "save_images",
+]
 
 SCORE_INDEX = {"top1": 0, "top5": 1, "agree1": 2, "kl": 3}  # columns of Sweep.scores_each
 
@@ -93,3 +102,30 @@ def paired(draws: dict[str, np.ndarray], a: str, b: str, level: float = 0.95) ->
     [0.8, 1.0]
     """
     return interval(draws[a] / draws[b], level)
+
+
+def save_images(sweep: Sweep, path: str | os.PathLike[str]) -> None:
+    """Each image's rows of ``sweep`` as a compressed ``.npz`` (``load_images`` reads it):
+    what a later paired comparison of two contenders needs."""
+    arrays: dict[str, Any] = {f"bytes|{c}": np.stack(v) for c, v in sweep.bytes_each.items() if v}
+    for (judge, protocol), per in sweep.scores_each.items():
+        arrays |= {f"scores|{judge}|{protocol}|{c}": np.stack(v) for c, v in per.items() if v}
+    np.savez_compressed(path, **arrays)
+
+
+def load_images(path: str | os.PathLike[str]) -> Sweep:
+    """A :class:`Sweep` of the per-image rows :func:`save_images` wrote (no timings)."""
+    points: dict[str, int] = {}
+    bytes_each: dict[str, list[np.ndarray]] = {}
+    scores: dict[tuple[str, str], dict[str, list[np.ndarray]]] = {}
+    with np.load(path) as data:
+        for name in data.files:
+            kind, _, rest = name.partition("|")
+            rows = list(data[name])
+            if kind == "bytes":
+                bytes_each[rest], points[rest] = rows, rows[0].shape[0]
+            else:
+                judge, protocol, c = rest.split("|", 2)
+                scores.setdefault((judge, protocol), {})[c] = rows
+    n = len(next(iter(bytes_each.values()), []))
+    return Sweep(points, bytes_each, scores, dict.fromkeys(points, 0.0), n, n)

@@ -1,0 +1,52 @@
+"""Is contender A better than contender B, or is the difference the choice of images?
+
+Reads a rate/accuracy result (``RESULT.json`` and the per-image ``RESULT.npz`` that
+``benchmarks.rate_accuracy`` and ``benchmarks.machine_preset`` write beside it) and prints,
+per judge and score, each contender's bytes ratio against Pillow with its 95 % interval
+over resampled images, and the *paired* interval of A's ratio over B's: one resample
+serves both, so an interval below 1 says A needs fewer bytes at equal accuracy on images
+of this kind, and one that holds 1 says the images cannot tell.
+
+    python -m benchmarks.paired benchmarks/results/imagenet-val-1300/machine_preset.json \\
+        preset=machine mozjpeg
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from jpegsal.bench.stats import interval, load_images, paired, resampled_ratios
+from jpegsal.bench.sweep import TAIL
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("result", type=Path, help="a result .json with its .npz beside it")
+    parser.add_argument("a", help="contender A")
+    parser.add_argument("b", help="contender B (pillow: A's own ratio)")
+    parser.add_argument("--scores", nargs="+", default=["top1", "agree1"])
+    parser.add_argument("--samples", type=int, default=1000)
+    args = parser.parse_args(argv)
+    result = json.loads(args.result.read_text())
+    npz = args.result.with_suffix(".npz")
+    if not npz.is_file():
+        parser.error(f"{npz} is missing: re-run the benchmark (it writes each image's rows)")
+    sweep = load_images(npz)
+    qualities = result["qualities"]
+    print(f"{args.a} against {args.b}, {sweep.n} images: ratio vs Pillow [95 %], paired A/B [95 %]")
+    for judge, protocol in sweep.scores_each:
+        for key in args.scores:
+            names = [c for c in (args.a, args.b) if c != "pillow"]
+            draws = resampled_ratios(
+                sweep, judge, protocol, key, names, qualities, samples=args.samples
+            )
+            cells = [f"{c} {interval(draws[c])}" for c in names]
+            pair = paired(draws, args.a, args.b) if len(names) == 2 else None
+            print(f"{judge} {key}{TAIL[protocol]}: " + ", ".join(cells) + f"; A/B {pair}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
