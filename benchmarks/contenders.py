@@ -53,7 +53,8 @@ class MachineCodec(Codec):
     :class:`jpegsal.codec.machine.MachineTables`), ``optimize`` / ``progressive`` (0/1),
     ``backend`` (``pillow``, ``mozjpeg``: the same tables through mozjpeg's trellis, or
     ``coef``: :mod:`jpegsal.codec.dct_writer` with rounding ``offset``/``coffset``, or
-    ``energy=S``: rounding that restores share S of the AC energy rounding removes),
+    ``energy=S``: rounding that restores share S of the AC energy rounding removes;
+    ``optimize``/``progressive`` apply to it too),
     ``saliency`` (``MODEL+METHOD``: that method's pixels, then the machine encode: does
     saliency pay on top of the engine?).
     """
@@ -104,7 +105,14 @@ class MachineCodec(Codec):
             assert tables is not None, "backend=coef writes the machine tables"
             off, energy = float(o.get("offset", "0.5")), float(o.get("energy", "0"))
             offsets = (off, float(o.get("coffset", off)))
-            return write_coefficients(image, tables, offsets, energy=energy)
+            return write_coefficients(
+                image,
+                tables,
+                offsets,
+                energy=energy,
+                optimize=o.get("optimize", "1") == "1",
+                progressive=o.get("progressive", "0") == "1",
+            )
         buf = io.BytesIO()
         extra: dict[str, Any] = (
             {"quality": quality}

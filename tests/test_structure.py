@@ -46,11 +46,19 @@ def test_doctests_of_the_pure_modules() -> None:
 
     import jpegsal._check
     import jpegsal.bench.stats
+    import jpegsal.codec.coefficients
     import jpegsal.codec.dct_writer
+    import jpegsal.codec.quantise
     import jpegsal.codec.turbojpeg
     import jpegsal.maps.contract
 
-    modules = (jpegsal._check, jpegsal.maps.contract, jpegsal.codec.dct_writer, jpegsal.bench.stats)
+    modules = (
+        jpegsal._check,
+        jpegsal.maps.contract,
+        jpegsal.codec.coefficients,
+        jpegsal.codec.quantise,
+        jpegsal.bench.stats,
+    )
     for module in (*modules, jpegsal.codec.turbojpeg):
         failed, tried = doctest.testmod(module)
         assert tried > 0, module.__name__

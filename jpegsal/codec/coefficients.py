@@ -12,7 +12,16 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-__all__ = ["DCT", "block_coefficients", "image_coefficients", "predicted_kl", "sample_blocks"]
+__all__ = [
+    "DCT",
+    "block_coefficients",
+    "image_coefficients",
+    "plane_coefficients",
+    "plane_samples",
+    "predicted_kl",
+    "sample_blocks",
+    "sample_planes",
+]
 
 _MAX_BLOCKS = 4096  # blocks per plane the prediction samples (evenly): the estimate is a mean
 
@@ -33,7 +42,7 @@ def block_coefficients(plane: np.ndarray, stride: int = 1) -> np.ndarray:
     """(N, 8, 8) DCT of every ``stride``-th 8x8 block of ``plane`` (level-shifted, in raster
     order), edges replicated as libjpeg pads them.
 
-    >>> block_coefficients(np.full((8, 8), 130.0))[0, 0, 0]  # DC = 8 x the mean offset
+    >>> round(float(block_coefficients(np.full((8, 8), 130.0))[0, 0, 0]), 4)  # DC: 8 x offset
     16.0
     """
     h, w = plane.shape
@@ -44,21 +53,58 @@ def block_coefficients(plane: np.ndarray, stride: int = 1) -> np.ndarray:
     return out
 
 
-def _planes(image: Image.Image) -> list[np.ndarray]:
-    """[Y, Cb, Cr] sample planes (chroma averaged 2x2, as 4:2:0), or [Y] for greyscale."""
+def sample_planes(image: Image.Image, factors: tuple[int, int] = (2, 2)) -> list[np.ndarray]:
+    """[Y, Cb, Cr] sample planes as the encoder sees them, chroma averaged over ``factors``
+    (vertical, horizontal; (2, 2) is 4:2:0), or [Y] for greyscale."""
     if image.mode in ("L", "1"):
         return [np.asarray(image.convert("L"))]
     y, cb, cr = image.convert("RGB").convert("YCbCr").split()
 
-    def halve(plane: Image.Image) -> np.ndarray:  # 2x2 box means (an odd edge: its own mean)
-        return np.asarray(plane.convert("F").reduce(2))
+    def shrink(plane: Image.Image) -> np.ndarray:  # box means (an odd edge: its own mean)
+        if factors == (1, 1):
+            return np.asarray(plane)
+        return np.asarray(plane.convert("F").reduce((factors[1], factors[0])))
 
-    return [np.asarray(y), halve(cb), halve(cr)]
+    return [np.asarray(y), shrink(cb), shrink(cr)]
+
+
+def _planes(image: Image.Image) -> list[np.ndarray]:
+    return sample_planes(image)
 
 
 def image_coefficients(image: Image.Image) -> list[np.ndarray]:
     """[Y, Cb, Cr] (or [Y] for greyscale) coefficients of every block of ``image`` (4:2:0)."""
     return [block_coefficients(p) for p in _planes(image)]
+
+
+def plane_coefficients(plane: np.ndarray) -> np.ndarray:
+    """(rows, cols, 8, 8) DCT of every block of ``plane``, edges replicated as libjpeg pads
+    them: :func:`block_coefficients` on a grid, as two matrix products over the plane.
+
+    >>> c = plane_coefficients(np.full((9, 8), 130.0))
+    >>> c.shape, round(float(c[1, 0, 0, 0]), 4)
+    ((2, 1, 8, 8), 16.0)
+    """
+    h, w = plane.shape
+    gh, gw = -(-h // 8), -(-w // 8)
+    padded = np.pad(np.asarray(plane, np.float32), ((0, gh * 8 - h), (0, gw * 8 - w)), "edge")
+    rows = ((padded - 128).reshape(gh * 8, gw, 8) @ DCT.T).reshape(gh, 8, gw * 8)
+    out: np.ndarray = np.matmul(DCT, rows).reshape(gh, 8, gw, 8).transpose(0, 2, 1, 3)
+    return np.ascontiguousarray(out)
+
+
+def plane_samples(coefs: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`plane_coefficients`: (rows, cols, 8, 8) dequantised
+    coefficients -> (rows * 8, cols * 8) float32 samples (level shift undone, not rounded).
+
+    >>> float(plane_samples(plane_coefficients(np.full((8, 16), 99.0))).round(3).max())
+    99.0
+    """
+    gh, gw = coefs.shape[:2]
+    blocks = np.asarray(coefs, np.float32).transpose(0, 2, 1, 3).reshape(gh, 8, gw * 8)
+    rows = np.matmul(DCT.T, blocks).reshape(gh * 8, gw, 8) @ DCT
+    out: np.ndarray = rows.reshape(gh * 8, gw * 8) + 128
+    return out
 
 
 def sample_blocks(image: Image.Image) -> list[tuple[np.ndarray, float]]:
