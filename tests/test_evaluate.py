@@ -498,3 +498,17 @@ def test_export_refuses_an_unknown_model(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="unknown model 'resnet'; shipped: "):
         export_classifier("resnet", tmp_path / "x.onnx")
+
+
+def test_the_resize_can_skip_the_low_pass(tiny: Path) -> None:
+    clf = OnnxClassifier(tiny)
+    board = (np.indices((75, 75)).sum(0) % 2 * 255).astype(np.uint8)  # a 1-pixel checkerboard
+    image = np.repeat(board[:, :, None], 3, axis=2)
+    default = clf.resized(image)  # the protocol's own resize
+    clf.resize = "area"
+    area = clf.resized(image)
+    clf.resize = "linear"
+    linear = clf.resized(image)
+    assert area.shape == linear.shape == default.shape
+    assert np.ptp(area[2:-2, 2:-2]) < 40  # low-passed: the checkerboard averages out
+    assert np.ptp(linear[2:-2, 2:-2]) > 100  # sampled: it aliases through

@@ -40,6 +40,10 @@ class Classifier:
     fixed = True  # a fixed input: stretch to size x size; free: keep the aspect
     outputs = 0  # the length of the score vector
     offset = 0  # outputs before the first class (1: a "background" output first)
+    # The whole-image resize: None is the protocol's (bilinear to a fixed input, area to a
+    # free one); "area" low-passes first, "linear" does not (TensorFlow's default resize,
+    # and many deployed pipelines: the finest frequencies alias into the input).
+    resize: str | None = None
 
     @property
     def classes(self) -> int:
@@ -63,13 +67,15 @@ class Classifier:
             y0, x0 = (nh - self.size) // 2, (nw - self.size) // 2
             out: np.ndarray = big[y0 : y0 + self.size, x0 : x0 + self.size]
             return out
+        default = "linear" if self.fixed else "area"
+        interp = {"linear": cv2.INTER_LINEAR, "area": cv2.INTER_AREA}[self.resize or default]
         if self.fixed:
             size = (self.size, self.size)
-            return np.asarray(cv2.resize(image, size, interpolation=cv2.INTER_LINEAR))
+            return np.asarray(cv2.resize(image, size, interpolation=interp))
         from ..maps.onnx import network_size
 
         nw, nh = network_size(w, h, self.size, 32)
-        return np.asarray(cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA))
+        return np.asarray(cv2.resize(image, (nw, nh), interpolation=interp))
 
     def probs(self, images: np.ndarray | Sequence[np.ndarray], *, crop: bool = False) -> np.ndarray:
         """(N, classes) probabilities of N RGB uint8 images (one run each: sizes differ).
