@@ -162,8 +162,9 @@ def _summary(
     swept: Sweep,
 ) -> dict[str, Any]:
     """summary[evaluator][score][contender]: score is top1/top5 (whole image) or *_crop;
-    with ``spec.bootstrap`` draws, each ratio over Pillow's q20-q90 range gains its 95 %
-    interval over resampled images (``ci95_pillow_q20_q90``, :mod:`jpegsal.bench.stats`)."""
+    with ``spec.bootstrap`` draws, each ratio over Pillow's q20-q90 range and its worst
+    point gain their 95 % intervals over resampled images (``ci95_pillow_q20_q90``,
+    ``ci95_worst_pillow_q20_q90``; :mod:`jpegsal.bench.stats`)."""
     summary: dict[str, Any] = {}
     for e, protocol in scored:
         for k in ("top1", "top5", "agree1"):
@@ -175,6 +176,18 @@ def _summary(
                 )
                 for c, values in draws.items():
                     table[c]["ci95_pillow_q20_q90"] = interval(values)
+                worst = resampled_ratios(
+                    swept,
+                    e,
+                    protocol,
+                    k,
+                    contenders,
+                    spec.qualities,
+                    samples=spec.bootstrap,
+                    worst=True,
+                )
+                for c, values in worst.items():
+                    table[c]["ci95_worst_pillow_q20_q90"] = interval(values)
             pooled_over = [(x, y) for x in spec.models for y in spec.methods]
             for model, m in pooled_over if spec.strengths else []:
                 # Pooled over strengths, bd_ratio's running maximum of accuracy over bytes

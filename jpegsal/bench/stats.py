@@ -45,12 +45,14 @@ def resampled_ratios(
     *,
     samples: int = 1000,
     seed: int = 0,
+    worst: bool = False,
 ) -> dict[str, np.ndarray]:
     """Each contender's ratio against ``pillow`` over Pillow's q20-q90 range, per draw.
 
     ``key``: ``top1``, ``top5``, ``agree1`` or ``kl`` (at equal KL, lower is better);
-    ``qualities``: Pillow's points. Returns contender -> (samples,) ratios (NaN where a
-    draw's curves do not meet in that range).
+    ``qualities``: Pillow's points; ``worst``: the largest ratio anywhere in the range
+    instead of the mean. Returns contender -> (samples,) ratios (NaN where a draw's curves
+    do not meet in that range).
     """
     if sweep.n < 2:
         raise ValueError(f"resampling needs at least 2 images, the sweep has {sweep.n}")
@@ -76,7 +78,7 @@ def resampled_ratios(
         for s in range(samples):
             base = list(zip(base_bytes[s], base_scores[s], strict=True))
             lo, hi = base_scores[s, span].min(), base_scores[s, span].max()
-            r = bd_ratio(base, list(zip(nbytes[s], scores[s], strict=True)), lo, hi)
+            r = bd_ratio(base, list(zip(nbytes[s], scores[s], strict=True)), lo, hi, worst=worst)
             ratios[s] = np.nan if r is None else r
         out[c] = ratios
     return out
