@@ -216,9 +216,13 @@ def _result(
             summary[name] = ratios(judged, list(table), name)
             if swept.n > 1:
                 qualities = table["pillow"][1]
-                draws = resampled_ratios(swept, "judge", protocol, key, list(table), qualities)
-                for c, values in draws.items():
-                    summary[name][c]["ci95_pillow_q20_q90"] = interval(values)
+                for worst in (False, True):
+                    draws = resampled_ratios(
+                        swept, "judge", protocol, key, list(table), qualities, worst=worst
+                    )
+                    field = "ci95_worst_pillow_q20_q90" if worst else "ci95_pillow_q20_q90"
+                    for c, values in draws.items():
+                        summary[name][c][field] = interval(values)
     ms = {
         c: round(1000 * swept.encode_s[c] / max(swept.n * len(points), 1), 2)
         for c, (_, points) in table.items()
