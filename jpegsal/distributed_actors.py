@@ -164,10 +164,13 @@ class Handed:
     def predict(self, image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
         from .maps.onnx import upsample
 
+        coarse, logits = self.predict_coarse(image)
+        return upsample(coarse, image.size), logits
+
+    def predict_coarse(self, image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
         if self.outputs is None:
             raise RuntimeError(f"the network stage failed on this file: {self.error}")
-        coarse, logits = self.outputs
-        return upsample(coarse, image.size), logits
+        return self.outputs
 
     def __call__(self, image: Image.Image) -> np.ndarray:
         return self.predict(image)[0]

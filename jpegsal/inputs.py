@@ -69,12 +69,16 @@ class Source:
         Metadata of the original (``exif``, ``icc_profile``, ``xmp``, ``comment``).
     original_mode : str
         The mode before any conversion.
+    owned : bool
+        Whether ``image`` is jpegsal's own (decoded, converted or copied here) rather than
+        the caller's PIL image: only then may a method write its result into it.
     """
 
     image: Image.Image
     info: dict[str, Any]
     original_mode: str
     stored_size: tuple[int, int] | None = None  # the file's size, when ``draft`` reduced it
+    owned: bool = False
 
 
 def load_image(
@@ -130,7 +134,10 @@ def load_image(
     if "xmp" not in info and isinstance(png_xmp, str) and png_xmp:
         info["xmp"] = png_xmp.encode("utf-8")
     reduced = stored if stored is not None and stored != image.size else None
-    return Source(_writable(image, background), info, image.mode, reduced)
+    pixels = _writable(image, background)
+    # An image from an array may share the array's memory; Pillow copies such an image
+    # before the first write into it, so writing into it never reaches the caller's array.
+    return Source(pixels, info, image.mode, reduced, owned=pixels is not obj)
 
 
 def _from_array(a: np.ndarray) -> Image.Image:

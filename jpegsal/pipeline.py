@@ -20,6 +20,7 @@ from .maps.compute import classify, compute, model_view
 from .maps.contract import Classifier, Saliency, SaliencyModel
 from .maps.orientation import orientation
 from .methods import Method, per_quality
+from .methods.registry import apply_method as prepare
 from .ratecontrol import Control, PredictedBudget, PreserveCheck, choose
 
 # The machine preset's lowest quality under ``preserve`` (docs/experiments.md).
@@ -123,16 +124,6 @@ class EncodeResult:
         )
 
 
-def prepare(
-    view: Image.Image, method: Method, saliency: Saliency, options: JpegOptions
-) -> Image.Image:
-    """The pixels to encode: ``method`` applied to ``view`` under ``options``."""
-    out = method.apply(view, saliency.map, options)
-    if out.size != view.size:
-        raise ValueError(f"method {method.name!r} changed the image size")
-    return out
-
-
 def run(
     source: Source,
     view: Image.Image,
@@ -152,10 +143,14 @@ def run(
         return _choose(source.image, None, options, control, watch)
     if saliency is None:
         raise ValueError(f"method {method.name!r} needs a saliency map; pass model=...")
-    with watch("method"):
-        fixed = prepare(view, method, saliency, options)
-    fixed.info = dict(source.image.info)
     again = per_quality(method) and control.searches
+    # The source's own pixels may take the result when nothing reads them again: no
+    # second full-size image (50 MP: 190 MB) for methods that keep the mode.
+    in_place = source.owned and view is source.image and not again
+    info = dict(source.image.info)
+    with watch("method"):
+        fixed = prepare(view, method, saliency, options, in_place=in_place)
+    fixed.info = info
     return _choose(fixed, (method, saliency, view) if again else None, options, control, watch)
 
 

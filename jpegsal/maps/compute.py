@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from .contract import Classifier, Predictor, Saliency, SaliencyModel, check_map
+from .lazy import LAZY_ABOVE, CoarseMap
 from .orientation import to_stored_order, upright
 
 __all__ = [
@@ -35,7 +36,19 @@ def model_view(image: Image.Image) -> Image.Image:
 
 
 def compute(model: SaliencyModel, view: Image.Image, tag: int = 1) -> Saliency:
-    """The saliency of ``view`` (a :func:`model_view`) stored under EXIF orientation ``tag``."""
+    """The saliency of ``view`` (a :func:`model_view`) stored under EXIF orientation ``tag``.
+
+    A model that gives its coarse map (``predict_coarse``, the shipped ones) keeps it
+    coarse for images of at least :data:`~jpegsal.maps.lazy.LAZY_ABOVE` pixels: the map is
+    enlarged only where a stage reads it (:mod:`.lazy`)."""
+    coarse = getattr(model, "predict_coarse", None)
+    if coarse is not None and view.width * view.height >= LAZY_ABOVE:
+        grid, logits = coarse(upright(view, tag))
+        grid = np.asarray(grid, np.float32)
+        if grid.ndim != 2 or not np.isfinite(grid).all():
+            raise ValueError(f"{model.name}: the coarse map must be a finite (h, w) array")
+        lazy = CoarseMap(to_stored_order(grid, tag), view.size)
+        return Saliency.from_coarse(lazy, model.name, tag, logits)
     sal, logits = map_and_logits(model, view, tag)
     return Saliency(sal, model.name, tag, logits)
 

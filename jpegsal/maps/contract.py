@@ -10,11 +10,12 @@ a :class:`Saliency` value that every later stage reads and none recomputes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
+
+from .lazy import CoarseMap
 
 __all__ = [
     "Classifier",
@@ -60,14 +61,14 @@ class Predictor(Protocol):
         ...
 
 
-@dataclass(frozen=True, eq=False, repr=False)
 class Saliency:
     """The saliency of one image: computed once, then read by every stage.
 
     Attributes
     ----------
     map : (H, W) float32 ndarray, read-only
-        In [0, 1], in the image's *stored* pixel order (what the encoder writes).
+        In [0, 1], in the image's *stored* pixel order (what the encoder writes). A map
+        kept coarse (:meth:`from_coarse`: large images) is enlarged on first access.
     model : str
         The name of the model that made it.
     orientation : int
@@ -75,6 +76,8 @@ class Saliency:
         computed on the image as a viewer shows it, then turned back to stored order.
     logits : 1-D float ndarray or None, read-only
         The model's classifier logits on the original, when the model classifies.
+
+    The value is immutable; equality is identity.
 
     Examples
     --------
@@ -84,28 +87,98 @@ class Saliency:
     ((3, 2), True)
     """
 
-    map: np.ndarray
+    __slots__ = ("_coarse", "_map", "logits", "model", "orientation")
+    _map: np.ndarray | None
+    _coarse: CoarseMap | None
     model: str
-    orientation: int = 1
-    logits: np.ndarray | None = field(default=None)
+    orientation: int
+    logits: np.ndarray | None
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        map: np.ndarray,
+        model: str,
+        orientation: int = 1,
+        logits: np.ndarray | None = None,
+    ) -> None:
         # A read-only view, not a copy: maps of large images are large. The caller keeps
         # the array it passed in and should not change it afterwards.
-        sal = np.asarray(self.map, dtype=np.float32).view()
+        sal = np.asarray(map, dtype=np.float32).view()
         if sal.ndim != 2 or 0 in sal.shape:
             raise ValueError(f"a saliency map is a non-empty (H, W) array, got {sal.shape}")
         sal.setflags(write=False)
-        object.__setattr__(self, "map", sal)
-        if self.logits is not None:
-            logits = np.array(self.logits, dtype=np.float64).ravel()  # small: a copy
+        self._init(sal, None, model, orientation, logits)
+
+    @classmethod
+    def from_coarse(
+        cls, coarse: CoarseMap, model: str, orientation: int = 1, logits: np.ndarray | None = None
+    ) -> Saliency:
+        """A saliency whose map stays at the network's resolution until read in full."""
+        out = cls.__new__(cls)
+        out._init(None, coarse, model, orientation, logits)
+        return out
+
+    def _init(
+        self,
+        sal: np.ndarray | None,
+        coarse: CoarseMap | None,
+        model: str,
+        orientation: int,
+        logits: np.ndarray | None,
+    ) -> None:
+        if logits is not None:
+            logits = np.array(logits, dtype=np.float64).ravel()  # small: a copy
             logits.setflags(write=False)
-            object.__setattr__(self, "logits", logits)
+        for name, value in (("_map", sal), ("_coarse", coarse), ("model", model)):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "orientation", orientation)
+        object.__setattr__(self, "logits", logits)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Saliency is immutable; cannot set {name!r}")
+
+    def __reduce__(self) -> tuple[object, ...]:  # pickling goes through _init, not setattr
+        state = (self._map, self._coarse, self.model, self.orientation, self.logits)
+        return (_rebuild, state)
+
+    @property
+    def map(self) -> np.ndarray:
+        """(H, W) float32 in [0, 1], read-only (enlarged now if it was kept coarse)."""
+        if self._map is None:
+            assert self._coarse is not None
+            full = self._coarse.full()
+            full.setflags(write=False)
+            object.__setattr__(self, "_map", full)
+        assert self._map is not None
+        return self._map
+
+    @property
+    def coarse(self) -> CoarseMap | None:
+        """The coarse map this saliency stands for (None: it holds the full map)."""
+        return self._coarse
 
     @property
     def size(self) -> tuple[int, int]:
         """(width, height), as PIL gives an image's size."""
-        return (self.map.shape[1], self.map.shape[0])
+        if self._map is None:
+            assert self._coarse is not None
+            return self._coarse.size
+        return (self._map.shape[1], self._map.shape[0])
+
+    def block_means(self, bh: int, bw: int) -> np.ndarray:
+        """Mean of the map over each bh x bw block (edge blocks padded by replication),
+        without enlarging a coarse map in full."""
+        from ..methods._grid import block_means
+
+        if self._map is None and self._coarse is not None:
+            return self._coarse.block_means(bh, bw)
+        return block_means(self.map, bh, bw)
+
+    def rows(self, y0: int, y1: int) -> np.ndarray:
+        """Rows ``y0..y1`` of the map: (y1 - y0, W) float32."""
+        if self._map is None and self._coarse is not None:
+            return self._coarse.rows(y0, y1)
+        return self.map[y0:y1]
 
     @property
     def probabilities(self) -> np.ndarray | None:
@@ -122,9 +195,22 @@ class Saliency:
 
     def __repr__(self) -> str:
         w, h = self.size
-        lo, hi = float(self.map.min()), float(self.map.max())
+        grid = self._coarse.coarse if self._map is None and self._coarse is not None else self.map
+        lo, hi = float(grid.min()), float(grid.max())
         tail = "" if self.logits is None else f", logits[{self.logits.size}]"
         return f"Saliency({self.model!r}, {w}x{h}, [{lo:.3f}, {hi:.3f}]{tail})"
+
+
+def _rebuild(
+    sal: np.ndarray | None,
+    coarse: CoarseMap | None,
+    model: str,
+    orientation: int,
+    logits: np.ndarray | None,
+) -> Saliency:
+    out = Saliency.__new__(Saliency)
+    out._init(sal, coarse, model, orientation, logits)
+    return out
 
 
 def check_map(saliency: np.ndarray, size: tuple[int, int], turned: bool = False) -> np.ndarray:

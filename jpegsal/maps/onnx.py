@@ -141,8 +141,13 @@ class OnnxSaliencyModel:
 
     def predict(self, image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
         """(full-resolution saliency map, logits of the classifier or None)."""
+        coarse, logits = self.predict_coarse(image)
+        return upsample(coarse, image.size), logits
+
+    def predict_coarse(self, image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:
+        """(the network's coarse map, logits or None): :meth:`predict` before upsampling."""
         maps, logits = self.run(self.preprocess(image))
-        return upsample(maps[0], image.size), (None if logits is None else logits[0])
+        return maps[0], (None if logits is None else logits[0])
 
     def __call__(self, image: Image.Image) -> np.ndarray:
         """Float32 ``(H, W)`` map in [0, 1] for ``image``."""

@@ -20,7 +20,9 @@ from .._optional import require
 from ..codec.coefficients import DCT
 from ..codec.options import JpegOptions
 from ..codec.tables import chroma_factors, quant_tables
+from ..maps.contract import Saliency
 from ._grid import block_means, expand_blocks
+from ._strips import STRIP_PIXELS, Target, read_rows
 
 __all__ = ["DCT", "BlockEdit", "edit_image", "edit_plane"]
 
@@ -33,32 +35,67 @@ BlockEdit = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def edit_image(
-    image: Image.Image, saliency: np.ndarray, options: JpegOptions, edit: BlockEdit
+    image: Image.Image,
+    saliency: Saliency | np.ndarray,
+    options: JpegOptions,
+    edit: BlockEdit,
+    *,
+    in_place: bool = False,
 ) -> Image.Image:
-    """Apply ``edit`` to every block of every plane; block weight = mean(1 - saliency)."""
-    cv2 = require("cv2")
-    luma_q, chroma_q = quant_tables(options)
+    """Apply ``edit`` to every block of every plane; block weight = mean(1 - saliency).
+
+    The image is read and the result written a strip of MCU rows at a time: a colour
+    result is a new YCbCr image, a greyscale one may go into ``image`` itself
+    (``in_place``). Every edit is local to its block, so strips give the whole-image
+    result exactly."""
+    sal = saliency if isinstance(saliency, Saliency) else Saliency(saliency, "given")
+    tables = quant_tables(options)
     # One weight per 8x8 luma block, mean(1 - saliency) = 1 - mean(saliency): no
     # full-resolution float copy of the map (1.33x the raw image at 50 MP).
-    weight = np.float32(1.0) - block_means(saliency, 8, 8)
-    if image.mode == "L":
-        return Image.fromarray(edit_plane(np.asarray(image), weight, luma_q, edit), "L")
+    weight = np.float32(1.0) - sal.block_means(8, 8)
+    factors = (1, 1) if image.mode == "L" else chroma_factors(options)
+    # A chroma block covers fy x fx luma blocks; its weight is their mean.
+    cweight = block_means(weight, *factors) if factors != (1, 1) else weight
+    target = Target(image, in_place, "L" if image.mode == "L" else "YCbCr")
+    rows = max(16, STRIP_PIXELS // image.width // 16 * 16)  # whole MCU rows
+    for y0 in range(0, image.height, rows):
+        y1 = min(image.height, y0 + rows)
+        pixels = read_rows(image, y0, y1)
+        blocks = slice(y0 // 8, -(-y1 // 8))
+        if image.mode == "L":
+            target.write(edit_plane(pixels, weight[blocks], tables[0], edit), y0)
+            continue
+        cblocks = slice(y0 // 8 // factors[0], -(-y1 // 8 // factors[0]))
+        target.write(
+            _edit_colour(pixels, weight[blocks], cweight[cblocks], tables, factors, edit), y0
+        )
+    return target.finish()
+
+
+def _edit_colour(
+    pixels: np.ndarray,
+    weight: np.ndarray,
+    cweight: np.ndarray,
+    tables: tuple[np.ndarray, np.ndarray],
+    factors: tuple[int, int],
+    edit: BlockEdit,
+) -> np.ndarray:
+    """One strip of RGB rows -> the edited YCbCr rows (H, W, 3)."""
+    cv2 = require("cv2")
     # JFIF RGB -> YCbCr (OpenCV orders it Y, Cr, Cb); the result is handed to the encoder
     # as YCbCr, so it is not converted again.
-    y, cr, cb = cv2.split(cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2YCrCb))
+    y, cr, cb = cv2.split(cv2.cvtColor(pixels, cv2.COLOR_RGB2YCrCb))
     h, w = y.shape
-    y = edit_plane(y, weight, luma_q, edit)
-    fy, fx = chroma_factors(options)
+    y = edit_plane(y, weight, tables[0], edit)
     chroma = [cr, cb]
-    if (fy, fx) != (1, 1):
+    if factors != (1, 1):
         # The encoder's chroma downsampling: the rounded mean of each fy x fx cell.
-        chroma = [block_means(c, fy, fx) for c in chroma]
-        # A chroma block covers fy x fx luma blocks; its weight is their mean.
-        weight = block_means(weight, fy, fx)
-    cr, cb = (edit_plane(c, weight, chroma_q, edit) for c in chroma)
-    if (fy, fx) != (1, 1):  # replicate each cell, which the encoder's averaging undoes
-        cr, cb = (expand_blocks(c, fy, fx, (h, w)) for c in (cr, cb))
-    return Image.fromarray(cv2.merge([y, cb, cr]), "YCbCr")
+        chroma = [block_means(c, *factors) for c in chroma]
+    cr, cb = (edit_plane(c, cweight, tables[1], edit) for c in chroma)
+    if factors != (1, 1):  # replicate each cell, which the encoder's averaging undoes
+        cr, cb = (expand_blocks(c, *factors, (h, w)) for c in (cr, cb))
+    out: np.ndarray = cv2.merge([y, cb, cr])
+    return out
 
 
 STRIP = 64  # rows per strip: a multiple of 8, so no block straddles two strips

@@ -21,15 +21,16 @@ from PIL import Image
 
 from .._check import check_number
 from ..codec.options import JpegOptions
+from ..maps.contract import Saliency
 from ._dct import edit_image
-from .registry import register_method
+from .registry import SaliencyMethod, register_method
 
 __all__ = ["Blocks"]
 
 
 @register_method
 @dataclass(frozen=True)
-class Blocks:
+class Blocks(SaliencyMethod):
     """Zero small DCT coefficients in unimportant blocks.
 
     Parameters
@@ -49,13 +50,14 @@ class Blocks:
         check_number("strength", self.strength, 0, 1)
         check_number("max_threshold", self.max_threshold, 0, lo_open=True)
 
-    def apply(self, image: Image.Image, saliency: np.ndarray, options: JpegOptions) -> Image.Image:
-        if self.strength == 0.0:
-            return image
+    def _apply(
+        self, image: Image.Image, saliency: Saliency, options: JpegOptions, in_place: bool
+    ) -> Image.Image:
+        """:meth:`apply` with the saliency value, a strip at a time (see ``edit_image``)."""
         tau = self.strength * self.max_threshold
 
         def threshold(coef: np.ndarray, weight: np.ndarray) -> np.ndarray:
             out: np.ndarray = np.where(np.abs(coef) >= 0.5 + tau * weight, coef, 0.0)
             return out
 
-        return edit_image(image, saliency, options, threshold)
+        return edit_image(image, saliency, options, threshold, in_place=in_place)

@@ -21,16 +21,18 @@ from .._check import check_number
 from .._optional import require
 from ..codec.options import JpegOptions
 from ..codec.tables import mcu_shape
+from ..maps.contract import Saliency
+from ..maps.lazy import LAZY_ABOVE
 from ._grid import block_means, expand_blocks, one_minus, shrink_cells
-from ._strips import STRIP_PIXELS
-from .registry import register_method
+from ._strips import STRIP_PIXELS, Target, enlarge_rows, image_block_means, read_rows
+from .registry import SaliencyMethod, register_method
 
-__all__ = ["Downsample", "mixed_resolution"]
+__all__ = ["Downsample", "mixed_resolution", "mixed_resolution_strips"]
 
 
 @register_method
 @dataclass(frozen=True)
-class Downsample:
+class Downsample(SaliencyMethod):
     """Keep salient MCUs at full resolution, the rest at 1/``factor``.
 
     Parameters
@@ -51,11 +53,17 @@ class Downsample:
         if self.factor not in (2, 4, 8):
             raise ValueError(f"factor must be 2, 4 or 8, got {self.factor!r}")
 
-    def apply(self, image: Image.Image, saliency: np.ndarray, options: JpegOptions) -> Image.Image:
-        if self.strength == 0.0:
-            return image
+    def _apply(
+        self, image: Image.Image, saliency: Saliency, options: JpegOptions, in_place: bool
+    ) -> Image.Image:
+        """:meth:`apply` with the saliency value. Images of at least ``LAZY_ABOVE`` pixels
+        go a strip at a time (into ``image`` itself when ``in_place``), their map never
+        enlarged in full (:func:`mixed_resolution_strips`)."""
         block = mcu_shape(options, image.mode)
-        out = mixed_resolution(np.asarray(image), saliency, self.strength, self.factor, block)
+        if image.width * image.height >= LAZY_ABOVE:
+            keep = saliency.block_means(*block) >= self.strength
+            return mixed_resolution_strips(image, keep, self.factor, block, in_place)
+        out = mixed_resolution(np.asarray(image), saliency.map, self.strength, self.factor, block)
         return Image.fromarray(out, image.mode)
 
 
@@ -89,6 +97,37 @@ def mixed_resolution(
             cv2.blendLinear(pixels[y0:y1], low[y0:y1], alpha, one_minus(alpha))
         ).reshape(pixels[y0:y1].shape)
     return out
+
+
+def mixed_resolution_strips(
+    image: Image.Image, keep: np.ndarray, factor: int, block: tuple[int, int], in_place: bool
+) -> Image.Image:
+    """:func:`mixed_resolution` for large images, a strip of MCU rows at a time.
+
+    The low-resolution image is made of every ``factor`` x ``factor`` cell (the edge
+    cells padded by replication, as libjpeg pads) and enlarged by exactly ``factor``, a
+    strip at a time (:func:`~._strips.enlarge_rows`); the whole-image version keeps whole
+    cells only and stretches them over the edge, so the two differ by under a cell's
+    shift near the right and bottom edges. Nothing full-size is made but the result,
+    which is ``image`` itself when ``in_place``."""
+    cv2 = require("cv2")
+    h, w = image.height, image.width
+    bh = block[0]
+    if keep.all() or h < factor or w < factor:
+        return image
+    small = image_block_means(image, factor, factor)
+    target = Target(image, in_place)
+    rows = max(1, STRIP_PIXELS // (w * bh))  # MCU rows per strip
+    for g0 in range(0, keep.shape[0], rows):
+        g1 = min(keep.shape[0], g0 + rows)
+        y0, y1 = g0 * bh, min(h, g1 * bh)
+        low = enlarge_rows(small, factor, y0 // factor, -(-y1 // factor), w)[: y1 - y0]
+        if keep[max(0, g0 - 1) : g1 + 1].any():  # a kept MCU within reach of the ramp
+            alpha = _weights(keep.astype(np.float32), g0, g1, block, (h, w))
+            pixels = read_rows(image, y0, y1)
+            low = cv2.blendLinear(pixels, low, alpha, one_minus(alpha)).reshape(pixels.shape)
+        target.write(np.asarray(low), y0)
+    return target.finish()
 
 
 def _weights(

@@ -24,9 +24,10 @@ from PIL import Image
 from .._check import check_int, check_number
 from .._optional import require
 from ..codec.options import JpegOptions
+from ..maps.contract import Saliency
 from ._grid import block_means, one_minus, shrink_cells
-from ._strips import add_change, to_ycc
-from .registry import register_method
+from ._strips import Target, add_change, image_block_means, to_ycc
+from .registry import SaliencyMethod, register_method
 
 __all__ = ["Guided", "guided_filter"]
 
@@ -35,7 +36,7 @@ FAST_ABOVE = 250_000  # pixels; larger images use the subsampled (fast) filter
 
 @register_method
 @dataclass(frozen=True)
-class Guided:
+class Guided(SaliencyMethod):
     """Guided-filter smoothing of unimportant pixels.
 
     Parameters
@@ -61,12 +62,23 @@ class Guided:
         check_int("radius", self.radius, 1)
         check_number("eps", self.eps, 0, lo_open=True)
 
-    def apply(self, image: Image.Image, saliency: np.ndarray, options: JpegOptions) -> Image.Image:
-        if self.strength == 0.0:
-            return image
-        pixels = np.asarray(image)
-        out = guided_smooth(pixels, saliency, self.strength, self.radius, self.eps)
-        return Image.fromarray(out, image.mode)
+    def _apply(
+        self, image: Image.Image, saliency: Saliency, options: JpegOptions, in_place: bool
+    ) -> Image.Image:
+        """:meth:`apply` with the saliency value: a large image is read and written a
+        strip at a time (into ``image`` itself when ``in_place``), and a coarse map is
+        never enlarged in full."""
+        r, sub = _window(image.width, image.height, self.radius)
+        if sub == 1:
+            out = _smooth_full(
+                np.asarray(image), saliency.map, self.strength, r, self.eps * 255.0**2
+            )
+            return Image.fromarray(out, image.mode)
+        low, sal = image_block_means(image, sub, sub), saliency.block_means(sub, sub)
+        gain, offset = _changes(low, sal, self.strength, r, sub, self.eps)
+        target = Target(image, in_place)
+        add_change(image, gain, offset, sub, target)
+        return target.finish()
 
 
 def guided_smooth(
@@ -84,21 +96,34 @@ def guided_smooth(
     (:mod:`._strips`): memory grows with a strip, and strips with no change are copied.
     """
     h, w = saliency.shape
-    # Scale the window with the image so the same setting smooths alike at any size.
-    r = max(1, round(radius * np.sqrt(h * w / 1e6)))
-    sub = _subsample(h * w, r)
+    r, sub = _window(w, h, radius)
     if sub == 1:
         return _smooth_full(pixels, saliency, strength, r, eps * 255.0**2)
-    low = block_means(pixels, sub, sub).astype(np.float32)
-    gain, offset = _linear_smooth(low, max(1, r // sub), eps * 255.0**2)
-    del low
-    # alpha = strength * (1 - saliency) at the coefficients' resolution: it varies slowly.
-    alpha = np.float32(strength) * (np.float32(1.0) - block_means(saliency, sub, sub))
+    low, sal = block_means(pixels, sub, sub), block_means(saliency, sub, sub)
+    out = add_change(pixels, *_changes(low, sal, strength, r, sub, eps), sub)
+    assert out is not None  # an array in, an array out
+    return out
+
+
+def _window(width: int, height: int, radius: int) -> tuple[int, int]:
+    """(radius in pixels, subsampling) at this size: the window scales with the image so
+    the same setting smooths alike at any size."""
+    r = max(1, round(radius * np.sqrt(height * width / 1e6)))
+    return r, _subsample(height * width, r)
+
+
+def _changes(
+    low: np.ndarray, sal: np.ndarray, strength: float, r: int, sub: int, eps: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(gain, offset) at 1/``sub`` from the block means of the pixels and of the map,
+    weighted by ``alpha = strength * (1 - saliency)``, which varies slowly too."""
+    gain, offset = _linear_smooth(low.astype(np.float32), max(1, r // sub), eps * 255.0**2)
+    alpha = np.float32(strength) * (np.float32(1.0) - sal)
     if gain.ndim == 3:
         alpha = alpha[:, :, None]
     gain *= alpha
     offset *= alpha
-    return add_change(pixels, gain, offset, sub)
+    return gain, offset
 
 
 def _smooth_full(

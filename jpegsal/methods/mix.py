@@ -25,15 +25,16 @@ from PIL import Image
 
 from .._check import check_int, check_number
 from ..codec.options import JpegOptions
+from ..maps.contract import Saliency
 from ._dct import edit_image
-from .registry import register_method
+from .registry import SaliencyMethod, register_method
 
 __all__ = ["Mix", "multipliers"]
 
 
 @register_method
 @dataclass(frozen=True)
-class Mix:
+class Mix(SaliencyMethod):
     """Per-block quantisation multipliers (quality levels) chosen from the saliency map.
 
     Parameters
@@ -57,16 +58,17 @@ class Mix:
         check_int("levels", self.levels, 2)
         check_int("max_multiplier", self.max_multiplier, 2)
 
-    def apply(self, image: Image.Image, saliency: np.ndarray, options: JpegOptions) -> Image.Image:
-        if self.strength == 0.0:
-            return image
+    def _apply(
+        self, image: Image.Image, saliency: Saliency, options: JpegOptions, in_place: bool
+    ) -> Image.Image:
+        """:meth:`apply` with the saliency value, a strip at a time (see ``edit_image``)."""
 
         def requantise(coef: np.ndarray, weight: np.ndarray) -> np.ndarray:
             step = multipliers(weight, self.strength, self.levels, self.max_multiplier)
             out: np.ndarray = np.rint(coef / step) * step
             return out
 
-        return edit_image(image, saliency, options, requantise)
+        return edit_image(image, saliency, options, requantise, in_place=in_place)
 
 
 def multipliers(

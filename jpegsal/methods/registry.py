@@ -9,10 +9,13 @@ import numpy as np
 from PIL import Image
 
 from ..codec.options import JpegOptions
+from ..maps.contract import Saliency
 
 __all__ = [
     "Method",
     "MethodSpec",
+    "SaliencyMethod",
+    "apply_method",
     "available_methods",
     "get_method",
     "per_quality",
@@ -34,6 +37,62 @@ class Method(Protocol):
     def apply(self, image: Image.Image, saliency: np.ndarray, options: JpegOptions) -> Image.Image:
         """Return the image to encode (same size; the input itself when strength is 0)."""
         ...
+
+
+class SaliencyMethod:
+    """The built-in methods' base: :meth:`apply` (the protocol's, with a full map) goes
+    through :meth:`apply_saliency` (the saliency value, which a method reads as block
+    means or strips of rows: a coarse map stays coarse), and strength 0 returns the
+    image itself; a subclass writes ``_apply``."""
+
+    strength: float
+
+    def apply(self, image: Image.Image, saliency: np.ndarray, options: JpegOptions) -> Image.Image:
+        return self.apply_saliency(image, Saliency(saliency, "given"), options)
+
+    def apply_saliency(
+        self,
+        image: Image.Image,
+        saliency: Saliency,
+        options: JpegOptions,
+        *,
+        in_place: bool = False,
+    ) -> Image.Image:
+        """The image to encode; with ``in_place`` the result may be written into ``image``
+        itself (the caller owns it and reads nothing of it afterwards)."""
+        if self.strength == 0.0:
+            return image
+        return self._apply(image, saliency, options, in_place)
+
+    def _apply(
+        self, image: Image.Image, saliency: Saliency, options: JpegOptions, in_place: bool
+    ) -> Image.Image:
+        raise NotImplementedError
+
+
+def apply_method(
+    view: Image.Image,
+    method: Method,
+    saliency: Saliency,
+    options: JpegOptions,
+    *,
+    in_place: bool = False,
+) -> Image.Image:
+    """The pixels to encode: ``method`` applied to ``view`` under ``options``.
+
+    The built-in methods take the saliency value (``apply_saliency``: a coarse map stays
+    coarse, large images go a strip at a time, and with ``in_place`` the result is
+    written into ``view``, which the caller must own and not read again); any other
+    method gets the full map (``apply``)."""
+    strips = getattr(method, "apply_saliency", None)
+    out: Image.Image
+    if strips is not None:
+        out = strips(view, saliency, options, in_place=in_place)
+    else:
+        out = method.apply(view, saliency.map, options)
+    if out.size != view.size:
+        raise ValueError(f"method {method.name!r} changed the image size")
+    return out
 
 
 def per_quality(method: Method) -> bool:
