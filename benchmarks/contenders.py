@@ -49,8 +49,9 @@ __all__ = [
 class MachineCodec(Codec):
     """The ``preset="machine"`` engine at a quality, or one of its ablations.
 
-    ``options``: ``tables`` (``machine`` or ``std``), ``gamma``, ``chroma`` (see
-    :class:`jpegsal.codec.machine.MachineTables`), ``optimize`` / ``progressive`` (0/1),
+    ``options``: ``tables`` (``machine`` or ``std``), ``gamma``, ``chroma``, ``blend``,
+    ``adjust`` (0/1; see :class:`jpegsal.codec.machine.MachineTables`), ``optimize`` /
+    ``progressive`` (0/1),
     ``backend`` (``pillow``, ``mozjpeg``: the same tables through mozjpeg's trellis, or
     ``coef``: :mod:`jpegsal.codec.dct_writer` with rounding ``offset``/``coffset``, or
     ``energy=S``: rounding that restores share S of the AC energy rounding removes;
@@ -91,7 +92,10 @@ class MachineCodec(Codec):
             assert method is not None
             image = apply_method(image, method, sal, normalize_options({"quality": quality}))
         config = MachineTables(
-            float(o.get("gamma", 1.0)), float(o.get("chroma", 1.0)), float(o.get("blend", 0.5))
+            float(o.get("gamma", 1.0)),
+            float(o.get("chroma", 1.0)),
+            float(o.get("blend", 0.5)),
+            o.get("adjust", "1") == "1",
         )
         if o.get("tables", "machine") == "std":
             tables = None

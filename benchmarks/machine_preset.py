@@ -46,6 +46,7 @@ MAIN = (
 )
 # Each component of the preset switched off (or a candidate switched on), one at a time.
 ABLATIONS = (
+    "machine:adjust=0",  # the second-order tables without the measured equal-slope moves
     "machine:optimize=0",  # Huffman tables: libjpeg's standard ones
     "machine:progressive=1",  # progressive scans on top
     "machine:backend=mozjpeg",  # the same tables through mozjpeg's trellis quantisation
@@ -58,6 +59,7 @@ ABLATIONS = (
 # candidates (not in the preset).
 COMPONENTS = {
     "machine tables (off: libjpeg's, both optimised)": "machine:tables=std",
+    "measured equal-slope adjustment (off)": "machine:adjust=0",
     "optimised Huffman tables (off)": "machine:optimize=0",
     "blend with the standard shape (off: measured shape alone)": "machine:blend=1",
     "candidate: progressive scans": "machine:progressive=1",
@@ -97,7 +99,7 @@ def ablation_table(result: dict[str, Any], scores: tuple[str, ...] = ("top1", "a
 
 
 def spec_for(args: argparse.Namespace) -> RunSpec:
-    codecs = (*MAIN, *(ABLATIONS if args.ablations else ()))
+    codecs = (*MAIN, *(ABLATIONS if args.ablations else ()), *args.also)
     return RunSpec(
         dataset=args.dataset,
         evaluators=tuple(args.evaluators),
@@ -170,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stride", type=int, default=1)
     parser.add_argument("--limit", type=int)
     parser.add_argument("--ablations", action="store_true", help="add the ablation contenders")
+    parser.add_argument("--also", nargs="*", default=[], metavar="SPEC", help="more contenders")
     parser.add_argument("--no-perimage", action="store_true", help="skip mozjpeg+perimage")
     parser.add_argument("--speed", action="store_true", help="ms per MP instead")
     parser.add_argument("--repeat", type=int, default=7)

@@ -14,7 +14,14 @@ from PIL import Image
 
 import jpegsal
 from jpegsal.cli import main
-from jpegsal.codec.machine import MachineTables, fisher_at, machine_tables
+from jpegsal.codec.machine import (
+    GROUPS,
+    MachineTables,
+    adjust,
+    fisher_at,
+    machine_tables,
+    step_adjustment,
+)
 from jpegsal.codec.options import normalize_options
 from jpegsal.codec.tables import quant_tables
 
@@ -45,11 +52,11 @@ def test_machine_tables_follow_the_sensitivity() -> None:
     # Coarser steps where the classifiers are less sensitive: high frequencies.
     assert luma[7, 7] > 4 * luma[0, 0]
     assert chroma[7, 7] > 4 * chroma[0, 0]
-    flat = machine_tables(50, 500, 375, MachineTables(gamma=0.0, blend=1.0))[0]
+    flat = machine_tables(50, 500, 375, MachineTables(gamma=0.0, blend=1.0, adjust=False))[0]
     assert np.ptp(flat) <= 1  # gamma 0, no prior: no frequency shaping at all
     # blend 0 is the standard shape alone: libjpeg's own tables at quality 50.
     std = quant_tables(normalize_options({"quality": 50}))
-    prior = machine_tables(50, 500, 375, MachineTables(blend=0.0))
+    prior = machine_tables(50, 500, 375, MachineTables(blend=0.0, adjust=False))
     np.testing.assert_array_equal(prior[0], std[0])
     np.testing.assert_array_equal(prior[1], std[1])
 
@@ -63,6 +70,50 @@ def test_machine_tables_are_monotone_in_quality() -> None:
         if prev is not None:
             assert (luma <= prev).all()
         prev = luma
+
+
+def test_adjustment_scales_its_group_only() -> None:
+    base = machine_tables(50, 227, 227, MachineTables(adjust=False))
+    same = adjust(base, np.zeros(len(GROUPS)))
+    np.testing.assert_array_equal(same[0], base[0])
+    np.testing.assert_array_equal(same[1], base[1])
+    delta = np.zeros(len(GROUPS))
+    delta[[name for name, _, _ in GROUPS].index("Y0")] = np.log(2)  # the luma DC, doubled
+    moved = adjust(base, delta)
+    assert moved[0][0, 0] == min(255, round(2 * base[0][0, 0]))
+    moved[0][0, 0] = base[0][0, 0]
+    np.testing.assert_array_equal(moved[0], base[0])
+    np.testing.assert_array_equal(moved[1], base[1])
+    huge = adjust(base, np.full(len(GROUPS), 5.0))
+    assert huge[0].max() == 255  # baseline tables: clipped to 1..255
+    assert adjust(base, np.full(len(GROUPS), -9.0))[1].min() == 1
+
+
+def test_step_adjustment_interpolates_between_tuned_cells(monkeypatch: pytest.MonkeyPatch) -> None:
+    import jpegsal.codec.machine as m
+
+    n = len(GROUPS)
+    grid = np.array([[np.zeros(n), np.ones(n)], [np.full(n, 2.0), np.full(n, 4.0)]])
+    monkeypatch.setattr(m, "_steps", lambda: (np.log([1.0, 2.0]), np.array([25.0, 75.0]), grid))
+    np.testing.assert_allclose(step_adjustment(25, 224, 224), 0.0)
+    np.testing.assert_allclose(step_adjustment(50, 224, 224), 0.5)  # halfway in quality
+    np.testing.assert_allclose(step_adjustment(75, 448, 448), 4.0)
+    np.testing.assert_allclose(step_adjustment(10, 100, 100), 0.0)  # held beyond the cells
+    np.testing.assert_allclose(step_adjustment(95, 5000, 5000), 4.0)
+    np.testing.assert_allclose(step_adjustment(25, 317, 317), 1.0, atol=0.01)  # log-ratio mid
+
+
+def test_the_shipped_adjustment_is_used() -> None:
+    base = machine_tables(50, 227, 227, MachineTables(adjust=False))
+    tuned = machine_tables(50, 227, 227)
+    delta = step_adjustment(50, 227, 227)
+    assert np.abs(delta).max() > 0  # the shipped file moves something
+    moved = adjust(base, delta)
+    for t, m in zip(tuned, moved, strict=True):
+        # each step is the adjusted one, or smaller where a lower quality's is smaller
+        assert (t <= m).all()
+        assert (t == m).mean() > 0.5
+    assert not np.array_equal(tuned[0], base[0])
 
 
 def test_fisher_interpolates_and_clamps() -> None:

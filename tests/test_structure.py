@@ -48,6 +48,7 @@ def test_doctests_of_the_pure_modules() -> None:
     import jpegsal.bench.stats
     import jpegsal.codec.coefficients
     import jpegsal.codec.dct_writer
+    import jpegsal.codec.machine
     import jpegsal.codec.quantise
     import jpegsal.codec.turbojpeg
     import jpegsal.maps.contract
@@ -56,6 +57,7 @@ def test_doctests_of_the_pure_modules() -> None:
         jpegsal._check,
         jpegsal.maps.contract,
         jpegsal.codec.coefficients,
+        jpegsal.codec.machine,
         jpegsal.codec.quantise,
         jpegsal.bench.stats,
     )

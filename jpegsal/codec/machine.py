@@ -20,22 +20,25 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._check import check_choice
-from .tables import _STD_CHROMA, _STD_LUMA, scale_table
+from .tables import _STD_CHROMA, _STD_LUMA
 
 __all__ = [
     "CLASSIFIER_SIDE",
+    "GROUPS",
     "PRESETS",
     "MachineTables",
+    "adjust",
     "apply_preset",
     "fisher_at",
     "machine_tables",
+    "step_adjustment",
 ]
 
 PRESETS = ("machine",)
@@ -45,6 +48,31 @@ _PRESET_DEFAULTS = {"machine": {"optimize": True}}
 # The input side the tables assume a downstream classifier resizes to (224 is the usual).
 CLASSIFIER_SIDE = 224
 _DATA = Path(__file__).with_name("machine_fisher.json")
+_STEPS = Path(__file__).with_name("machine_steps.json")
+
+# Groups of steps moved together by the measured adjustment (jpegsal.train.tables):
+# (name, table: 0 luma / 1 chroma, (lowest, highest) u + v of the frequencies in it).
+GROUPS: tuple[tuple[str, int, tuple[int, int]], ...] = (
+    ("Y0", 0, (0, 0)),
+    ("Y1", 0, (1, 1)),
+    ("Y2", 0, (2, 2)),
+    ("Y3-4", 0, (3, 4)),
+    ("Y5-6", 0, (5, 6)),
+    ("Y7-9", 0, (7, 9)),
+    ("Y10-14", 0, (10, 14)),
+    ("C0", 1, (0, 0)),
+    ("C1-2", 1, (1, 2)),
+    ("C3-5", 1, (3, 5)),
+    ("C6-14", 1, (6, 14)),
+)
+_MASKS = [
+    np.isin(np.add.outer(np.arange(8), np.arange(8)), range(lo, hi + 1))
+    for _, _, (lo, hi) in GROUPS
+]
+# (groups, 2, 8, 8): 1 where a step of the [luma, chroma] tables is in the group.
+_GROUP_OF = np.stack(
+    [np.stack([m & (t == 0), m & (t == 1)]) for (_, t, _), m in zip(GROUPS, _MASKS, strict=True)]
+).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -60,6 +88,7 @@ class MachineTables:
     gamma: float = 1.0
     chroma: float = 1.0
     blend: float = 0.5  # tuned on Lite0/Lite1 (docs/experiments.md, section 3)
+    adjust: bool = True  # the measured equal-slope adjustment (section 11)
 
 
 @cache
@@ -78,12 +107,29 @@ def fisher_at(width: int, height: int) -> np.ndarray:
     (an image much larger than the largest ratio keeps that ratio's, finer, tables).
     """
     log_r, logf = _fisher()
-    x = math.log(max(1.0, math.sqrt(width * height)) / CLASSIFIER_SIDE)
-    x = min(max(x, log_r[0]), log_r[-1])
-    i = int(np.searchsorted(log_r, x, side="right")) - 1
-    i = min(max(i, 0), len(log_r) - 2)
-    t = (x - log_r[i]) / (log_r[i + 1] - log_r[i])
-    out: np.ndarray = np.exp((1 - t) * logf[i] + t * logf[i + 1])
+    out: np.ndarray = np.exp(_between(_log_ratio(width, height), log_r, logf))
+    return out
+
+
+def _log_ratio(width: int, height: int) -> float:
+    """log of the image's side (square root of its pixels) over the classifier's input."""
+    return math.log(max(1.0, math.sqrt(width * height)) / CLASSIFIER_SIDE)
+
+
+def _between(x: float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """``ys`` (one entry per point of the increasing ``xs``) interpolated linearly at
+    ``x``, held constant beyond the first and last points.
+
+    >>> _between(1.5, np.array([1.0, 2.0]), np.array([[0.0, 2.0], [2.0, 4.0]])).tolist()
+    [1.0, 3.0]
+    >>> _between(9.0, np.array([1.0, 2.0]), np.array([[0.0], [2.0]])).tolist()
+    [2.0]
+    """
+    if len(xs) == 1:
+        return np.asarray(ys[0], np.float64)
+    i = int(np.clip(np.searchsorted(xs, x, side="right") - 1, 0, len(xs) - 2))
+    t = float(np.clip((x - xs[i]) / (xs[i + 1] - xs[i]), 0.0, 1.0))
+    out: np.ndarray = (1 - t) * ys[i] + t * ys[i + 1]
     return out
 
 
@@ -92,11 +138,22 @@ def machine_tables(
 ) -> list[np.ndarray]:
     """[luma, chroma] 8x8 integer tables (natural order) for ``quality`` and this size.
 
-    At every quality the geometric mean of the steps, weighted 2:1 luma:chroma as 4:2:0
-    counts coefficients, equals that of libjpeg's standard tables at the same quality, so
-    ``quality`` keeps its usual rough meaning; the shape across frequencies and between
-    luma and chroma comes from the sensitivity.
+    At every quality the geometric mean of the unadjusted steps, weighted 2:1
+    luma:chroma as 4:2:0 counts coefficients, equals that of libjpeg's standard tables at
+    the same quality, so ``quality`` keeps its usual rough meaning; the shape across
+    frequencies and between luma and chroma comes from the sensitivity, then the measured
+    adjustment (``config.adjust``). No step grows with quality: where the adjustments of
+    two tuned qualities pull apart, each step is the smallest it is at this quality or
+    any lower one.
     """
+    stack = _all_qualities(width, height, config)
+    q = min(max(quality, 1), 100)
+    return [stack[q - 1, 0].astype(np.float64), stack[q - 1, 1].astype(np.float64)]
+
+
+@lru_cache(maxsize=256)
+def _all_qualities(width: int, height: int, config: MachineTables) -> np.ndarray:
+    """(100, 2, 8, 8) uint8: the tables at qualities 1..100 (see :func:`machine_tables`)."""
     f = fisher_at(width, height)
     luma = f[0]
     chroma = config.chroma * np.sqrt(f[1] * f[2])  # one table serves Cb and Cr
@@ -109,7 +166,54 @@ def machine_tables(
         return float((2 * np.log(tables[0]).mean() + np.log(tables[1]).mean()) / 3)
 
     norm = math.exp(level([_STD_LUMA, _STD_CHROMA]) - level(base))
-    return [scale_table(np.round(b * norm * 100) / 100, quality) for b in base]
+    shape = np.stack([np.round(b * norm * 100) / 100 for b in base])  # (2, 8, 8)
+    q = np.arange(1, 101)
+    scale = np.where(q < 50, 5000 // q, 200 - 2 * q).astype(np.float64)  # libjpeg's scaling
+    stack = np.clip(np.floor((shape[None] * scale[:, None, None, None] + 50) / 100), 1, 255)
+    if config.adjust:
+        delta = _adjustments(width, height)  # (100, groups)
+        factor = np.exp(delta @ _GROUP_OF.reshape(len(GROUPS), -1)).reshape(stack.shape)
+        stack = np.minimum.accumulate(np.clip(np.round(stack * factor), 1, 255), axis=0)
+    out: np.ndarray = stack.astype(np.uint8)
+    out.setflags(write=False)
+    return out
+
+
+def adjust(tables: list[np.ndarray], delta: np.ndarray) -> list[np.ndarray]:
+    """[luma, chroma] with each group of :data:`GROUPS` scaled by ``exp(delta[g])``,
+    rounded and kept in 1..255 (baseline tables)."""
+    out = [np.asarray(t, np.float64).copy() for t in tables]
+    for d, (_, table, _), mask in zip(delta, GROUPS, _MASKS, strict=True):
+        out[table][mask] *= math.exp(d)
+    return [np.clip(np.round(t), 1, 255) for t in out]
+
+
+@cache
+def _steps() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(log ratios (R,), qualities (Q,), adjustments (R, Q, groups)) from the shipped file."""
+    data = json.loads(_STEPS.read_text())
+    cells = {(c["ratio"], c["quality"]): c["delta"] for c in data["cells"]}
+    ratios = sorted({r for r, _ in cells})
+    qualities = sorted({q for _, q in cells})
+    grid = np.array([[cells[r, q] for q in qualities] for r in ratios], np.float64)
+    return np.log(ratios), np.array(qualities, np.float64), grid
+
+
+def step_adjustment(quality: int, width: int, height: int) -> np.ndarray:
+    """The measured log adjustment of each group for this quality and image size:
+    interpolated linearly in quality and in log ratio between the tuned cells, held
+    constant beyond the outermost ones."""
+    row: np.ndarray = _adjustments(width, height)[min(max(quality, 1), 100) - 1]
+    return row
+
+
+def _adjustments(width: int, height: int) -> np.ndarray:
+    """(100, groups): :func:`step_adjustment` at qualities 1..100."""
+    log_r, qualities, grid = _steps()
+    q = np.arange(1, 101)
+    per_ratio = np.stack([np.stack([np.interp(q, qualities, g) for g in row.T]) for row in grid])
+    out: np.ndarray = _between(_log_ratio(width, height), log_r, per_ratio).T
+    return out
 
 
 def apply_preset(preset: str | None, jpeg: dict[str, Any]) -> dict[str, Any]:
