@@ -57,7 +57,7 @@ def images() -> dict[str, Image.Image]:
     }
 
 
-def cases() -> Iterator[tuple[str, str, str | None, str, dict[str, Any]]]:
+def cases() -> Iterator[tuple[str, str | None, str | None, str, dict[str, Any]]]:
     """(key, model, method, image name, options) for every case of the grid."""
     for model in MODELS:
         for method in METHODS:
@@ -78,10 +78,15 @@ def cases() -> Iterator[tuple[str, str, str | None, str, dict[str, Any]]]:
     # that prepares each candidate with its own quality's tables).
     yield "cam+mix/small/preserve=0.1", "cam", "mix", "small", {"preserve": 0.1}
     yield "cam+blocks/small/target=2500", "cam", "blocks", "small", {"target_bytes": 2500}
+    # preset="machine": its tables (the measured adjustment too: medium is 1.5x a 224 input).
+    for name in ("small", "grey", "medium"):
+        yield f"preset=machine/{name}/q75", None, None, name, {"preset": "machine", "quality": 75}
+    preset = {"preset": "machine", "preserve": 0.01}
+    yield "preset=machine/medium/preserve=0.01", None, None, "medium", preset
 
 
 def run_case(
-    model: str, method: str | None, image: Image.Image, options: dict[str, Any]
+    model: str | None, method: str | None, image: Image.Image, options: dict[str, Any]
 ) -> dict[str, Any]:
     """Encode one case; the digest, the length and the quality chosen."""
     import jpegsal

@@ -359,3 +359,38 @@ def test_predicted_passing_follows_a_shifted_curve() -> None:
     assert never[0] == 100
     with pytest.raises(ValueError, match="fails even at quality 100"):
         predicted_passing(lambda q: bytes([q]), lambda d: False, lambda d: 1.0, 0.1, probs)
+
+
+def test_predicted_passing_margins_trade_checks_for_quality() -> None:
+    """A margin aims the first candidate below the budget, so on an exact curve it passes
+    at once; a large ``descend`` keeps it. Without margins the search may go one lower."""
+    from jpegsal.ratesearch import curve, predicted_passing
+
+    def kl(q: int) -> float:
+        return float(np.exp(curve(q) + 0.7))
+
+    def run(**margins: float) -> tuple[int, int]:
+        calls: list[int] = []
+
+        def encode(q: int) -> bytes:
+            calls.append(q)
+            return q.to_bytes(1, "big")
+
+        q, _ = predicted_passing(
+            encode,
+            lambda d: kl(d[0]) <= 0.1,
+            lambda d: kl(d[0]),
+            0.1,
+            None,
+            shift=0.0,
+            **margins,  # type: ignore[arg-type]
+        )
+        assert kl(q) <= 0.1
+        return q, len(calls)
+
+    plain_q, _ = run(margin=0.0, climb=0.0, descend=1)
+    safe_q, safe_calls = run(margin=1.0, climb=0.0, descend=100)
+    assert safe_calls == 1
+    assert safe_q >= plain_q
+    with pytest.raises(ValueError, match="probabilities or a shift"):
+        predicted_passing(lambda q: b"", lambda d: True, lambda d: 0.0, 0.1, None)
