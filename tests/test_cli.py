@@ -571,6 +571,8 @@ def test_input_warnings_are_one_line_per_file(
     out = tmp_path / "out"
     assert main(["encode", str(tmp_path / "*.gif"), "--out-dir", str(out), "-q", "-j", "1"]) == 0
     err = capsys.readouterr().err.splitlines()
+    # Where libturbojpeg is missing, one more line says damaged JPEGs go unchecked.
+    err = [line for line in err if "libturbojpeg" not in line]
     # Each file is named, every time (Python would show one warning per code line once).
     assert sorted(line.split(": ")[2] for line in err) == [
         str(tmp_path / "a.gif"),

@@ -88,7 +88,7 @@ class MachineTables:
     gamma: float = 1.0
     chroma: float = 1.0
     blend: float = 0.5  # tuned on Lite0/Lite1 (docs/experiments.md, section 3)
-    adjust: bool = True  # the measured equal-slope adjustment (section 11)
+    adjust: bool = True  # the measured equal-slope adjustment (docs/experiments.md, section 12)
 
 
 @cache
