@@ -86,12 +86,12 @@ class Encoder:
         typical KL curve; ``"bisect"``, 8, the exact lowest passing quality.
     preset : None or "machine"
         ``"machine"``: JPEG for classifiers you have never seen, no model: tables from
-        two ImageNet classifiers' per-frequency sensitivity (per image size), optimised
-        Huffman tables. ``preserve=t``: the lowest quality (at least 20) whose predicted
-        KL is at most ``t`` nats. A 4:2:0 JPEG *file* with ``progressive=True`` and only
-        ``quality``/``keep_metadata`` is requantised in the DCT domain instead
-        (``EncodeResult.path``; ``coefficients=False``: pixels). Not with ``method``,
-        ``qtables`` or string qualities. ``docs/benchmarks.md``, ``docs/experiments.md``.
+        two ImageNet classifiers' per-frequency sensitivity, moved to equal slope as they
+        measure it (per image size), optimised Huffman tables. ``preserve=t``: the lowest
+        quality (at least 20) whose predicted KL is at most ``t`` nats. A 4:2:0 JPEG
+        *file* with ``progressive=True`` and only ``quality``/``keep_metadata`` is
+        requantised in the DCT domain instead (``EncodeResult.path``; ``coefficients=
+        False``: pixels). Not with ``method``, ``qtables`` or string qualities.
     **defaults
         Pillow JPEG options (``quality``, ``subsampling``, ``progressive``, ...).
 

@@ -110,3 +110,20 @@ def test_paired_command_prints_both_and_the_pair(
     (tmp_path / "r.npz").unlink()
     with pytest.raises(SystemExit):
         main([str(tmp_path / "r.json"), "a", "b"])
+
+
+def test_paired_command_takes_b_from_another_run_of_the_same_images(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks.paired import main
+
+    save_images(_sweep({"c": (0.6, 0.0)}), tmp_path / "new.npz")
+    save_images(_sweep({"c": (0.8, 0.0)}), tmp_path / "old.npz")
+    for name in ("new", "old"):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"qualities": list(QUALITIES)}))
+    args = [str(tmp_path / "new.json"), "c", "c", "--b-from", str(tmp_path / "old.json")]
+    assert main([*args, "--samples", "50"]) == 0
+    assert "j top1: c [0.6, 0.6], c (old) [0.8, 0.8]; A/B [0.75, 0.75]" in capsys.readouterr().out
+    save_images(_sweep({"c": (0.8, 0.0)}, seed=2), tmp_path / "old.npz")  # other images
+    with pytest.raises(SystemExit, match="not the same images"):
+        main(args)
