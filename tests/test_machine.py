@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import json
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -282,3 +284,25 @@ def test_preserve_errors_under_the_preset(photo: Image.Image) -> None:
         jpegsal.encode(photo, preset="machine", preserve=-1)
     with pytest.raises(ValueError, match="either target_bytes or preserve"):
         jpegsal.encode(photo, preset="machine", preserve=0.01, target_bytes=5000)
+
+
+def test_tables_recipe_merges_ratio_one_cells(tmp_path: Path) -> None:
+    pytest.importorskip("torch")  # jpegsal.train.tables belongs to the train extra
+    from jpegsal.train.tables import merge
+
+    zero = [0.0] * len(GROUPS)
+    steps = tmp_path / "steps.json"
+    cells = [{"quality": q, "ratio": r, "delta": zero} for r in (1.0, 1.9) for q in (25, 50)]
+    cells[3]["delta"] = [1.0] * len(GROUPS)  # ratio 1.9, quality 50
+    steps.write_text(json.dumps({"cells": cells}))
+    tuned = [{"quality": 50, "ratio": 1.013, "delta": [0.3] * len(GROUPS)}]
+    merge(steps, "val", 260, tuned)  # type: ignore[arg-type]
+    out = {(c["ratio"], c["quality"]): c for c in json.loads(steps.read_text())["cells"]}
+    assert len(out) == 5
+    assert out[1.0, 50]["delta"] == [0.3] * len(GROUPS)
+    # From 1.25 up the file gives what it gave before: 1.25 is 0.347 of the way in log ratio.
+    np.testing.assert_allclose(out[1.25, 50]["delta"], math.log(1.25) / math.log(1.9), atol=1e-4)
+    assert out[1.0, 50]["source"] == "val tuning split, 260 images"
+    assert out[1.0, 25]["delta"] == zero  # the other quality and the other ratio stay
+    with pytest.raises(ValueError, match="about the classifier's size"):
+        merge(steps, "big", 1, [{"quality": 50, "ratio": 1.9, "delta": zero}])

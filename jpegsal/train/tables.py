@@ -4,7 +4,7 @@ The machine tables come from a second-order model (steps ~ Fisher^-1/2, blended 
 libjpeg's shape; :mod:`jpegsal.codec.machine`). Measured with the classifiers, that
 allocation is not at equal slope: making the luma DC step coarser saves few bytes and
 costs the classifiers 3-5 times the KL per byte that a lower quality costs, while the
-highest luma frequencies cost almost nothing (docs/experiments.md, section 11). This
+highest luma frequencies cost almost nothing (docs/experiments.md, section 12). This
 recipe moves each group of steps (radial frequency bands of luma and chroma) until no
 move lowers ``log(bytes) + lambda * KL`` on the tuning images, at a grid of qualities and
 image sizes; ``lambda`` is the trade a change of quality makes there, so a move is kept
@@ -12,14 +12,16 @@ only where it buys more than a lower quality would.
 
 The tuning classifiers are EfficientNet-Lite0 and -Lite1, each fed the image resized with
 and without a low-pass (KL between their outputs on the original and on the decoded JPEG,
-averaged over the four); the images are imagenet-sample's tuning split (``index % 5 ==
-0``) at their own size (a median of 1.9 times a 224-pixel input). At ratio 1 the file
-anchors the moves at zero: moves tuned on 227x227 copies of the same images (``--side
-227``) did not hold on held-out images (docs/experiments.md, section 11). The judges of
-docs/experiments.md never enter.
+averaged over the four). The shipped file is tuned on imagenet-sample's tuning split
+(``index % 5 == 0``) at its own size (a median of 1.9 times a 224-pixel input), with zero
+moves at ratio 1. ``--into`` fills a file's ratio-1 cells from another set of images
+about the classifier's size; tried with imagenet-val-1300's 227x227 files, it helped
+those and cost small photos of imagenet-sample as much, so it is not shipped
+(docs/experiments.md, section 12). The judges of docs/experiments.md never enter.
 
-    python -m jpegsal.train.tables ../shared/data/imagenet-sample \\
-        --out jpegsal/codec/machine_steps.json
+    python -m jpegsal.train.tables ../shared/data/imagenet-sample \
+        --out jpegsal/codec/machine_steps.json                          # 45 min, 2 cores
+    python -m jpegsal.train.tables ../shared/data/imagenet-val-1300 --into steps.json
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -44,7 +47,9 @@ from .evaluators import evaluator_path
 from .sensitivity import tune_split
 
 QUALITIES = (25, 50, 80)
-ANCHOR_RATIO = 1.0  # where the shipped moves are zero
+ANCHOR_RATIO = 1.0  # the first cell of the grid (zero until --into fills it)
+SNAP = 1.1  # a cell tuned below this ratio stands for ratio 1
+HOLD = 1.25  # from this ratio up, --into leaves the tables as they were
 STEPS = (0.3, 0.15)  # log step sizes, coarse to fine (finer ones chase the images' noise)
 BOUND = 1.2  # |log adjustment| at most (x3.3)
 MIN_GAIN = 0.002  # a move must lower the objective by this much (0.2 % of bytes)
@@ -140,19 +145,54 @@ def _shrink(im: Image.Image, side: int | None) -> Image.Image:
     return im.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
 
 
+def merge(path: Path, dataset: str, images: int, tuned: list[dict[str, object]]) -> None:
+    """Put cells tuned near ratio 1 (below :data:`SNAP`) into the steps file ``path`` as its
+    ratio-1 cells, replacing those of the same quality. A row at :data:`HOLD` keeps what
+    the file gave there before, so images from that ratio up keep their tables."""
+    data = json.loads(path.read_text())
+    for cell in tuned:
+        if float(cell["ratio"]) >= SNAP:  # type: ignore[arg-type]
+            raise ValueError(f"--into takes images about the classifier's size, got {cell}")
+        cell.update(ratio=ANCHOR_RATIO, source=f"{dataset} tuning split, {images} images")
+    qualities = {c["quality"] for c in tuned}
+    hold = [
+        {"quality": q, "ratio": HOLD, "delta": _at(data["cells"], q, HOLD), "hold": True}
+        for q in sorted(qualities)  # type: ignore[type-var]
+    ]
+    keep = [
+        c
+        for c in data["cells"]
+        if not (c["ratio"] in (ANCHOR_RATIO, HOLD) and c["quality"] in qualities)
+    ]
+    data["cells"] = sorted(keep + tuned + hold, key=lambda c: (c["ratio"], c["quality"]))
+    path.write_text(json.dumps(data, indent=1) + "\n")
+
+
+def _at(cells: list[dict[str, Any]], quality: object, ratio: float) -> list[float]:
+    """The file's moves at ``ratio`` for ``quality``: linear in log ratio between its cells,
+    held beyond them (as jpegsal.codec.machine reads them)."""
+    row = sorted((c["ratio"], c["delta"]) for c in cells if c["quality"] == quality)
+    x = np.log([r for r, _ in row])
+    grid = np.array([d for _, d in row], np.float64)
+    at = [float(np.interp(math.log(ratio), x, grid[:, g])) for g in range(grid.shape[1])]
+    return [round(v, 4) for v in at]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--limit", type=int, help="first N tuning images")
     parser.add_argument("--qualities", type=int, nargs="+", default=list(QUALITIES))
     parser.add_argument("--side", type=int, help="tune on copies downsized to about SIDE^2")
-    parser.add_argument("--out", type=Path, required=True)
+    out = parser.add_mutually_exclusive_group(required=True)
+    out.add_argument("--out", type=Path, help="a new steps file (zero cells at ratio 1)")
+    out.add_argument("--into", type=Path, help="fill this steps file's ratio-1 cells")
     args = parser.parse_args(argv)
     nets = tuners()
     originals = [load_rgb(p) for p in tune_split(args.dataset)[: args.limit]]
     zero = [0.0] * len(GROUPS)
     cells: list[dict[str, object]] = []
-    if args.side is None:
+    if args.side is None and args.into is None:
         cells = [
             {"quality": q, "ratio": ANCHOR_RATIO, "delta": zero, "anchor": True}
             for q in args.qualities
@@ -164,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cell: side {args.side or 'native'}, quality {q}", flush=True)
         cells.append(tune_cell(Cell(images, probs, q, nets), lambda s: print(s, flush=True)))
         print(f"  {cells[-1]} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    if args.into is not None:
+        merge(args.into, args.dataset.name, len(originals), cells)
+        print(f"wrote {args.into}")
+        return 0
     result = {
         "dataset": args.dataset.name,
         "split": "index % 5 == 0",
@@ -172,10 +216,10 @@ def main(argv: list[str] | None = None) -> int:
         "groups": [name for name, _, _ in GROUPS],
         "cells": cells,
         "anchor": (
-            "At ratio 1 (images about the classifier's input size) the second-order tables "
-            "are kept: moves tuned there on 227x227 copies of the tuning images did not hold "
-            "on held-out images (docs/experiments.md, section 11). Between ratio 1 and the "
-            "tuned cells the moves are interpolated in log ratio."
+            "Cells at ratio 1 (images about the classifier's input size) are zero until "
+            "python -m jpegsal.train.tables DATASET --into FILE tunes them on files of that "
+            "size (docs/experiments.md, section 12). Between the cells the moves are "
+            "interpolated in log ratio and quality."
         ),
     }
     args.out.write_text(json.dumps(result, indent=1) + "\n")
