@@ -125,9 +125,9 @@ def preserve_images(dataset: Path | None, stride: int) -> list[Path]:
     jpegsal.ratesearch's prior was not fitted on: index % 5 != 0)."""
     if dataset is None:
         return sorted((ROOT / "jpegsal" / "data").glob("*.png"))
-    from jpegsal.bench.data import read_labels
+    from jpegsal.bench.data import read_labels, split_of
 
-    return [p for i, (p, _) in enumerate(read_labels(dataset)) if i % 5 != 0][::stride]
+    return [p for p, _ in split_of(read_labels(dataset), "report")][::stride]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,10 +37,10 @@ from typing import Any
 from tqdm import tqdm
 
 from jpegsal.bench.bd import versus_base
+from jpegsal.bench.data import read_labels, split_of
 from jpegsal.bench.stats import interval, resampled_ratios, save_images
 from jpegsal.bench.sweep import TAIL, Sweep, ratios, run_sweep
 from jpegsal.bench.sweep import curves as sweep_curves
-from jpegsal.train.data import read_labels
 
 from .common import EVALUATORS, Evaluator, machine, write_json
 from .contenders import Codec, parse_codec
@@ -105,10 +105,7 @@ def run(spec: RunSpec) -> dict[str, Any]:
 def run_sweep_of(spec: RunSpec) -> tuple[dict[str, Any], Sweep]:
     """The result and the sweep it came from (each image's rows: ``save_images``)."""
     # Every stride-th image: folders sorted by synset would make a plain --limit all animals.
-    pairs = read_labels(spec.dataset)
-    if spec.split != "all":
-        pairs = [pr for i, pr in enumerate(pairs) if (i % 5 == 0) == (spec.split == "tune")]
-    pairs = pairs[:: spec.stride][: spec.limit]
+    pairs = split_of(read_labels(spec.dataset), spec.split)[:: spec.stride][: spec.limit]
     if not pairs:
         raise SystemExit(f"{spec.dataset}: no labelled images")
     evs = {name: Evaluator(name) for name in {*spec.evaluators, *spec.crop_evaluators}}

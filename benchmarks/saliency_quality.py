@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 import jpegsal
-from jpegsal.train.data import read_labels
+from jpegsal.bench.data import read_labels, split_of
 
 from .common import Evaluator, load_rgb, machine, write_json
 
@@ -73,10 +73,8 @@ def run(
     names: tuple[str, ...] = MAPS,
     split: str = "all",
 ) -> dict[str, Any]:
-    pairs = read_labels(dataset)
-    if split != "all":  # "report" leaves out the tuning (and int8 calibration) images
-        pairs = [pr for i, pr in enumerate(pairs) if (i % 5 == 0) == (split == "tune")]
-    pairs = pairs[:limit]
+    # "report" leaves out the tuning (and int8 calibration) images
+    pairs = split_of(read_labels(dataset), split)[:limit]
     ev = Evaluator(evaluator)
     rng = np.random.default_rng(seed)
     scores: dict[str, list[tuple[float, float]]] = {m: [] for m in names}

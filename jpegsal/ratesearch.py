@@ -63,11 +63,15 @@ def quality_for(log_budget: float, shift: float) -> float:
     return 101.0  # beyond the curve: above any quality
 
 
+def entropy(probabilities: np.ndarray) -> float:
+    """The entropy of a prediction, in nats."""
+    p = np.asarray(probabilities, np.float64)
+    return float(-(p * np.log(np.maximum(p, 1e-12))).sum())
+
+
 def prior_shift(probabilities: np.ndarray) -> float:
     """The shift predicted from the entropy of the prediction on the original."""
-    p = np.asarray(probabilities, np.float64)
-    entropy = float(-(p * np.log(np.maximum(p, 1e-12))).sum())
-    return _SHIFT[0] + _SHIFT[1] * math.log(entropy + 1e-3)
+    return _SHIFT[0] + _SHIFT[1] * math.log(entropy(probabilities) + 1e-3)
 
 
 def predicted_passing(

@@ -18,7 +18,7 @@ from PIL import Image
 import jpegsal
 from jpegsal.bench import codecs
 from jpegsal.bench.classifiers import OnnxClassifier, load_classifier
-from jpegsal.bench.data import Item, list_items, resolve_labels
+from jpegsal.bench.data import Item, list_items, resolve_labels, split_of
 from jpegsal.cli import main
 from jpegsal.demo import sample_images
 
@@ -512,3 +512,11 @@ def test_the_resize_can_skip_the_low_pass(tiny: Path) -> None:
     assert area.shape == linear.shape == default.shape
     assert np.ptp(area[2:-2, 2:-2]) < 40  # low-passed: the checkerboard averages out
     assert np.ptp(linear[2:-2, 2:-2]) > 100  # sampled: it aliases through
+
+
+def test_split_of_names_the_splits() -> None:
+    items = list(range(12))
+    assert split_of(items, "all") == items
+    assert sorted(split_of(items, "tune") + split_of(items, "report")) == items
+    with pytest.raises(ValueError, match="split must be 'all', 'tune' or 'report', got 'held'"):
+        split_of(items, "held")

@@ -45,6 +45,7 @@ def test_doctests_of_the_pure_modules() -> None:
     import doctest
 
     import jpegsal._check
+    import jpegsal.bench.data
     import jpegsal.bench.stats
     import jpegsal.codec.coefficients
     import jpegsal.codec.dct_writer
@@ -60,6 +61,7 @@ def test_doctests_of_the_pure_modules() -> None:
         jpegsal.codec.machine,
         jpegsal.codec.quantise,
         jpegsal.bench.stats,
+        jpegsal.bench.data,
     )
     for module in (*modules, jpegsal.codec.turbojpeg):
         failed, tried = doctest.testmod(module)

@@ -19,8 +19,11 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-__all__ = ["IMAGE_SUFFIXES", "Item", "list_items", "read_labels", "resolve_labels"]
+__all__ = ["IMAGE_SUFFIXES", "Item", "list_items", "read_labels", "resolve_labels", "split_of"]
+
+T = TypeVar("T")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm"}
 
@@ -57,6 +60,20 @@ def read_labels(dataset: Path) -> list[tuple[Path, int]]:
     index = {s: i for i, s in enumerate(synsets)}
     files = sorted(p for p in dataset.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     return [(p, index[p.name.split("_", 1)[0]]) for p in files if p.name.split("_", 1)[0] in index]
+
+
+def split_of(pairs: Sequence[T], split: str) -> list[T]:
+    """``pairs`` of one split: ``"tune"`` every 5th in order (index % 5 == 0, the images
+    jpegsal's recipes tune on), ``"report"`` the rest, ``"all"`` all of them.
+
+    >>> split_of(range(7), "tune"), split_of(range(7), "report")
+    ([0, 5], [1, 2, 3, 4, 6])
+    """
+    if split == "all":
+        return list(pairs)
+    if split not in ("tune", "report"):
+        raise ValueError(f"split must be 'all', 'tune' or 'report', got {split!r}")
+    return [p for i, p in enumerate(pairs) if (i % 5 == 0) == (split == "tune")]
 
 
 def _synset_words(dataset: Path) -> Path | None:

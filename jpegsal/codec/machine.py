@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .._check import check_choice
-from .tables import _STD_CHROMA, _STD_LUMA
+from .tables import _STD_CHROMA, _STD_LUMA, scale_table
 
 __all__ = [
     "CLASSIFIER_SIDE",
@@ -167,13 +167,10 @@ def _all_qualities(width: int, height: int, config: MachineTables) -> np.ndarray
 
     norm = math.exp(level([_STD_LUMA, _STD_CHROMA]) - level(base))
     shape = np.stack([np.round(b * norm * 100) / 100 for b in base])  # (2, 8, 8)
-    q = np.arange(1, 101)
-    scale = np.where(q < 50, 5000 // q, 200 - 2 * q).astype(np.float64)  # libjpeg's scaling
-    stack = np.clip(np.floor((shape[None] * scale[:, None, None, None] + 50) / 100), 1, 255)
+    stack = np.stack([scale_table(shape, q) for q in range(1, 101)])
     if config.adjust:
-        delta = _adjustments(width, height)  # (100, groups)
-        factor = np.exp(delta @ _GROUP_OF.reshape(len(GROUPS), -1)).reshape(stack.shape)
-        stack = np.minimum.accumulate(np.clip(np.round(stack * factor), 1, 255), axis=0)
+        moved = np.clip(np.round(stack * _factor(_adjustments(width, height))), 1, 255)
+        stack = np.minimum.accumulate(moved, axis=0)
     out: np.ndarray = stack.astype(np.uint8)
     out.setflags(write=False)
     return out
@@ -182,10 +179,14 @@ def _all_qualities(width: int, height: int, config: MachineTables) -> np.ndarray
 def adjust(tables: list[np.ndarray], delta: np.ndarray) -> list[np.ndarray]:
     """[luma, chroma] with each group of :data:`GROUPS` scaled by ``exp(delta[g])``,
     rounded and kept in 1..255 (baseline tables)."""
-    out = [np.asarray(t, np.float64).copy() for t in tables]
-    for d, (_, table, _), mask in zip(delta, GROUPS, _MASKS, strict=True):
-        out[table][mask] *= math.exp(d)
-    return [np.clip(np.round(t), 1, 255) for t in out]
+    moved = np.clip(np.round(np.stack(tables) * _factor(np.asarray(delta))), 1, 255)
+    return [moved[0], moved[1]]
+
+
+def _factor(delta: np.ndarray) -> np.ndarray:
+    """``(..., 2, 8, 8)``: the factor of every step for group adjustments ``(..., groups)``."""
+    out: np.ndarray = np.exp(delta @ _GROUP_OF.reshape(len(GROUPS), -1))
+    return out.reshape(*delta.shape[:-1], 2, 8, 8)
 
 
 @cache

@@ -37,7 +37,7 @@ from ..codec.tables import quant_tables
 from ..maps.compute import classify
 from ..maps.contract import kl_divergence, softmax
 from ..maps.registry import get_model
-from ..ratesearch import predicted_passing
+from ..ratesearch import entropy, predicted_passing
 from .sensitivity import tune_split
 
 BUDGETS = (0.03, 0.1, 0.3, 1.0)
@@ -50,6 +50,7 @@ def curves(paths: list[Path]) -> dict[str, list]:
 
     model = get_model("cam")
     out: dict[str, list] = {"kl": [], "entropy": [], "predicted": []}
+    tables = list(quant_tables(normalize_options({"quality": 50})))
     for path in tqdm(paths, desc="KL curves", unit="img"):
         image = load_rgb(path)
         p0 = softmax(classify(model, image))
@@ -59,9 +60,8 @@ def curves(paths: list[Path]) -> dict[str, list]:
             image.save(buf, "JPEG", quality=q)
             with Image.open(buf) as im:
                 row.append(kl_divergence(p0, softmax(classify(model, im.convert("RGB")))))
-        tables = list(quant_tables(normalize_options({"quality": 50})))
         out["kl"].append(row)
-        out["entropy"].append(float(-(p0 * np.log(np.maximum(p0, 1e-12))).sum()))
+        out["entropy"].append(entropy(p0))
         out["predicted"].append(predicted_kl(sample_blocks(image), tables, fisher_at(*image.size)))
     return out
 

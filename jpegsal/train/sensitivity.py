@@ -30,8 +30,8 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import nn
 
+from ..bench.data import read_labels, split_of
 from ..codec.coefficients import DCT
-from .data import read_labels
 from .lite0 import MEAN, STD
 
 RATIOS = (1.0, 1.4, 2.0)
@@ -43,7 +43,7 @@ def tune_split(dataset: Path) -> list[Path]:
 
     The benchmarks report on the others (``benchmarks.rate_accuracy --split report``).
     """
-    return [p for i, (p, _) in enumerate(read_labels(dataset)) if i % 5 == 0]
+    return [p for p, _ in split_of(read_labels(dataset), "tune")]
 
 
 def load_classifier(name: str) -> nn.Module:

@@ -41,7 +41,14 @@ from PIL import Image
 
 from ..bench.classifiers import Classifier, OnnxClassifier, load_classifier
 from ..bench.sweep import load_rgb
-from ..codec.machine import CLASSIFIER_SIDE, GROUPS, MachineTables, adjust, machine_tables
+from ..codec.machine import (
+    CLASSIFIER_SIDE,
+    GROUPS,
+    MachineTables,
+    _between,
+    adjust,
+    machine_tables,
+)
 from ..maps.contract import kl_divergence
 from .evaluators import evaluator_path
 from .sensitivity import tune_split
@@ -169,13 +176,11 @@ def merge(path: Path, dataset: str, images: int, tuned: list[dict[str, object]])
 
 
 def _at(cells: list[dict[str, Any]], quality: object, ratio: float) -> list[float]:
-    """The file's moves at ``ratio`` for ``quality``: linear in log ratio between its cells,
-    held beyond them (as jpegsal.codec.machine reads them)."""
+    """The file's moves at ``ratio`` for ``quality``, as jpegsal.codec.machine reads them."""
     row = sorted((c["ratio"], c["delta"]) for c in cells if c["quality"] == quality)
-    x = np.log([r for r, _ in row])
-    grid = np.array([d for _, d in row], np.float64)
-    at = [float(np.interp(math.log(ratio), x, grid[:, g])) for g in range(grid.shape[1])]
-    return [round(v, 4) for v in at]
+    xs = np.log([r for r, _ in row])
+    at = _between(math.log(ratio), xs, np.array([d for _, d in row], np.float64))
+    return [round(float(v), 4) for v in at]
 
 
 def main(argv: list[str] | None = None) -> int:
