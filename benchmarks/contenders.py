@@ -50,7 +50,8 @@ class MachineCodec(Codec):
     """The ``preset="machine"`` engine at a quality, or one of its ablations.
 
     ``options``: ``tables`` (``machine`` or ``std``), ``gamma``, ``chroma``, ``blend``,
-    ``adjust`` (0/1; see :class:`jpegsal.codec.machine.MachineTables`), ``optimize`` /
+    ``adjust`` (0/1), ``steps`` (a steps file of :mod:`jpegsal.train.tables`; see
+    :class:`jpegsal.codec.machine.MachineTables`), ``optimize`` /
     ``progressive`` (0/1),
     ``backend`` (``pillow``, ``mozjpeg``: the same tables through mozjpeg's trellis, or
     ``coef``: :mod:`jpegsal.codec.dct_writer` with rounding ``offset``/``coffset``, or
@@ -96,6 +97,7 @@ class MachineCodec(Codec):
             float(o.get("chroma", 1.0)),
             float(o.get("blend", 0.5)),
             o.get("adjust", "1") == "1",
+            o.get("steps"),
         )
         if o.get("tables", "machine") == "std":
             tables = None

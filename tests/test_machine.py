@@ -96,7 +96,8 @@ def test_step_adjustment_interpolates_between_tuned_cells(monkeypatch: pytest.Mo
 
     n = len(GROUPS)
     grid = np.array([[np.zeros(n), np.ones(n)], [np.full(n, 2.0), np.full(n, 4.0)]])
-    monkeypatch.setattr(m, "_steps", lambda: (np.log([1.0, 2.0]), np.array([25.0, 75.0]), grid))
+    fake = (np.log([1.0, 2.0]), np.array([25.0, 75.0]), grid)
+    monkeypatch.setattr(m, "_steps", lambda path=None: fake)
     np.testing.assert_allclose(step_adjustment(25, 224, 224), 0.0)
     np.testing.assert_allclose(step_adjustment(50, 224, 224), 0.5)  # halfway in quality
     np.testing.assert_allclose(step_adjustment(75, 448, 448), 4.0)
@@ -116,6 +117,24 @@ def test_the_shipped_adjustment_is_used() -> None:
         assert (t <= m).all()
         assert (t == m).mean() > 0.5
     assert not np.array_equal(tuned[0], base[0])
+
+
+def test_another_steps_file_is_read(tmp_path: Path) -> None:
+    n = len(GROUPS)
+    cells = [{"quality": q, "ratio": r, "delta": [0.0] * n} for r in (1.0, 2.0) for q in (25, 80)]
+    zero = tmp_path / "zero.json"
+    zero.write_text(json.dumps({"cells": cells}))
+    for c in cells:
+        c["delta"] = [0.3] * n
+    up = tmp_path / "up.json"
+    up.write_text(json.dumps({"cells": cells}))
+    base = machine_tables(50, 448, 448, MachineTables(adjust=False))
+    got = machine_tables(50, 448, 448, MachineTables(steps=str(zero)))
+    np.testing.assert_array_equal(np.stack(got), np.stack(base))
+    coarser = machine_tables(50, 448, 448, MachineTables(steps=str(up)))
+    assert (np.stack(coarser) >= np.stack(base)).all()
+    assert (np.stack(coarser) > np.stack(base)).mean() > 0.5
+    assert not np.array_equal(np.stack(machine_tables(50, 448, 448)), np.stack(coarser))
 
 
 def test_fisher_interpolates_and_clamps() -> None:
@@ -306,3 +325,32 @@ def test_tables_recipe_merges_ratio_one_cells(tmp_path: Path) -> None:
     assert out[1.0, 25]["delta"] == zero  # the other quality and the other ratio stay
     with pytest.raises(ValueError, match="about the classifier's size"):
         merge(steps, "big", 1, [{"quality": 50, "ratio": 1.9, "delta": zero}])
+
+
+class _QuadraticCell:
+    """A stand-in for jpegsal.train.tables.Cell: log bytes fall and KL rises with every
+    group's move; the trade is best at a move of 1.5 for the first group, 0 elsewhere."""
+
+    quality = 50
+    side = 448.0
+
+    def measure(self, delta: np.ndarray) -> tuple[float, float]:
+        target = np.zeros(len(GROUPS))
+        target[0] = 1.5
+        log_bytes = -float(delta.sum())
+        return log_bytes, float(((delta - target) ** 2).sum() + delta.sum())
+
+
+def test_tables_recipe_starts_from_a_file_and_respects_the_bound() -> None:
+    pytest.importorskip("torch")
+    from jpegsal.train.tables import tune_cell
+
+    cell = _QuadraticCell()
+    first = tune_cell(cell, lambda s: None)  # type: ignore[arg-type]
+    assert first["delta"][0] == pytest.approx(1.2)  # held at the default bound
+    start = np.array(first["delta"])
+    again = tune_cell(cell, lambda s: None, start=start, bound=2.0)  # type: ignore[arg-type]
+    assert again["delta"][0] == pytest.approx(1.5)
+    assert "start" in again
+    assert "start" not in first
+    assert np.abs(np.array(again["delta"][1:])).max() < 0.2

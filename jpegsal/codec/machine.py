@@ -82,13 +82,15 @@ class MachineTables:
     ``gamma`` tempers the allocation (Q ~ F^(-gamma/2); 1 is the equal-slope rule, 0
     flat tables); ``chroma`` multiplies the chroma sensitivity before the allocation;
     ``blend`` is the weight of that measured shape against the standard tables' shape
-    (geometric: 1 is the measured shape alone, 0 the standard tables).
+    (geometric: 1 is the measured shape alone, 0 the standard tables); ``steps`` a steps
+    file of :mod:`jpegsal.train.tables` other than the shipped one (for experiments).
     """
 
     gamma: float = 1.0
     chroma: float = 1.0
     blend: float = 0.5  # tuned on Lite0/Lite1 (docs/experiments.md, section 3)
     adjust: bool = True  # the measured equal-slope adjustment (docs/experiments.md, section 12)
+    steps: str | None = None  # None: the shipped machine_steps.json
 
 
 @cache
@@ -169,7 +171,9 @@ def _all_qualities(width: int, height: int, config: MachineTables) -> np.ndarray
     shape = np.stack([np.round(b * norm * 100) / 100 for b in base])  # (2, 8, 8)
     stack = np.stack([scale_table(shape, q) for q in range(1, 101)])
     if config.adjust:
-        moved = np.clip(np.round(stack * _factor(_adjustments(width, height))), 1, 255)
+        moved = np.clip(
+            np.round(stack * _factor(_adjustments(width, height, config.steps))), 1, 255
+        )
         stack = np.minimum.accumulate(moved, axis=0)
     out: np.ndarray = stack.astype(np.uint8)
     out.setflags(write=False)
@@ -190,9 +194,10 @@ def _factor(delta: np.ndarray) -> np.ndarray:
 
 
 @cache
-def _steps() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(log ratios (R,), qualities (Q,), adjustments (R, Q, groups)) from the shipped file."""
-    data = json.loads(_STEPS.read_text())
+def _steps(path: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(log ratios (R,), qualities (Q,), adjustments (R, Q, groups)) from the shipped file
+    (or the steps file at ``path``)."""
+    data = json.loads((_STEPS if path is None else Path(path)).read_text())
     cells = {(c["ratio"], c["quality"]): c["delta"] for c in data["cells"]}
     ratios = sorted({r for r, _ in cells})
     qualities = sorted({q for _, q in cells})
@@ -208,9 +213,10 @@ def step_adjustment(quality: int, width: int, height: int) -> np.ndarray:
     return row
 
 
-def _adjustments(width: int, height: int) -> np.ndarray:
-    """(100, groups): :func:`step_adjustment` at qualities 1..100."""
-    log_r, qualities, grid = _steps()
+def _adjustments(width: int, height: int, path: str | None = None) -> np.ndarray:
+    """(100, groups): :func:`step_adjustment` at qualities 1..100 (from the steps file at
+    ``path``; None: the shipped one)."""
+    log_r, qualities, grid = _steps(path)
     q = np.arange(1, 101)
     per_ratio = np.stack([np.stack([np.interp(q, qualities, g) for g in row.T]) for row in grid])
     out: np.ndarray = _between(_log_ratio(width, height), log_r, per_ratio).T

@@ -111,13 +111,21 @@ class Cell:
         return math.log(nbytes / len(self.images)), kl / len(self.images) / len(self.nets)
 
 
-def tune_cell(cell: Cell, log: Callable[[str], None] = print) -> dict[str, object]:
-    """Coordinate descent of the group adjustments of one cell (see the module)."""
-    delta = np.zeros(len(GROUPS))
-    b0, k0 = cell.measure(delta)
-    b1, k1 = cell.measure(delta + STEPS[1])  # every step coarser: what a quality change trades
+def tune_cell(
+    cell: Cell,
+    log: Callable[[str], None] = print,
+    start: np.ndarray | None = None,
+    bound: float = BOUND,
+) -> dict[str, object]:
+    """Coordinate descent of the group adjustments of one cell (see the module), from
+    ``start`` (zero moves by default), each move within ``bound``."""
+    zero = np.zeros(len(GROUPS))
+    b0, k0 = cell.measure(zero)
+    b1, k1 = cell.measure(zero + STEPS[1])  # every step coarser: what a quality change trades
     lam = (b0 - b1) / max(k1 - k0, 1e-9)
-    best = b0 + lam * k0
+    delta = zero if start is None else np.asarray(start, np.float64)
+    bs, ks = (b0, k0) if start is None else cell.measure(delta)
+    best = bs + lam * ks
     for step in STEPS:
         improved = True
         while improved:
@@ -125,7 +133,7 @@ def tune_cell(cell: Cell, log: Callable[[str], None] = print) -> dict[str, objec
             for g in range(len(GROUPS)):
                 for sign in (1.0, -1.0):
                     trial = delta.copy()
-                    trial[g] = float(np.clip(trial[g] + sign * step, -BOUND, BOUND))
+                    trial[g] = float(np.clip(trial[g] + sign * step, -bound, bound))
                     if trial[g] == delta[g]:
                         continue
                     b, k = cell.measure(trial)
@@ -140,6 +148,7 @@ def tune_cell(cell: Cell, log: Callable[[str], None] = print) -> dict[str, objec
         "lambda": lam,
         "delta": [round(float(d), 4) for d in delta],
         "base": {"log_bytes": b0, "kl": k0},
+        **({} if start is None else {"start": {"log_bytes": bs, "kl": ks}}),
         "tuned": {"log_bytes": b, "kl": k},
     }
 
@@ -189,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="first N tuning images")
     parser.add_argument("--qualities", type=int, nargs="+", default=list(QUALITIES))
     parser.add_argument("--side", type=int, help="tune on copies downsized to about SIDE^2")
+    parser.add_argument(
+        "--start", type=Path, help="start each cell from this steps file's moves there"
+    )
+    parser.add_argument("--bound", type=float, default=BOUND, help="largest |log move|")
     out = parser.add_mutually_exclusive_group(required=True)
     out.add_argument("--out", type=Path, help="a new steps file (zero cells at ratio 1)")
     out.add_argument("--into", type=Path, help="fill this steps file's ratio-1 cells")
@@ -204,10 +217,15 @@ def main(argv: list[str] | None = None) -> int:
         ]
     images = [_shrink(im, args.side) for im in originals]
     probs = {n: [net.probs([np.asarray(im)])[0] for im in images] for n, net in nets.items()}
+    start_cells = None if args.start is None else json.loads(args.start.read_text())["cells"]
     for q in args.qualities:
         t0 = time.perf_counter()
         print(f"cell: side {args.side or 'native'}, quality {q}", flush=True)
-        cells.append(tune_cell(Cell(images, probs, q, nets), lambda s: print(s, flush=True)))
+        cell = Cell(images, probs, q, nets)
+        start = None
+        if start_cells is not None:
+            start = np.array(_at(start_cells, q, cell.side / CLASSIFIER_SIDE))
+        cells.append(tune_cell(cell, lambda s: print(s, flush=True), start, args.bound))
         print(f"  {cells[-1]} ({time.perf_counter() - t0:.0f} s)", flush=True)
     if args.into is not None:
         merge(args.into, args.dataset.name, len(originals), cells)
