@@ -354,3 +354,22 @@ def test_tables_recipe_starts_from_a_file_and_respects_the_bound() -> None:
     assert "start" in again
     assert "start" not in first
     assert np.abs(np.array(again["delta"][1:])).max() < 0.2
+
+
+def test_a_continued_search_keeps_the_other_qualities() -> None:
+    pytest.importorskip("torch")
+    from jpegsal.train.tables import continued
+
+    old = [{"quality": q, "ratio": r, "delta": [0.0]} for r in (1.0, 1.9) for q in (25, 50)]
+    new: list[dict[str, object]] = [
+        {"quality": 50, "ratio": 1.0, "delta": [0.0]},
+        {"quality": 50, "ratio": 1.9, "delta": [0.3]},
+        {"quality": 65, "ratio": 1.0, "delta": [0.0]},
+        {"quality": 65, "ratio": 1.9, "delta": [0.6]},
+    ]
+    out = continued(old, new)
+    assert [(c["ratio"], c["quality"]) for c in out] == [
+        (1.0, 25), (1.0, 50), (1.0, 65), (1.9, 25), (1.9, 50), (1.9, 65)
+    ]  # fmt: skip
+    assert out[4]["delta"] == [0.3]  # the tuned cell replaced the old one
+    assert out[3] is old[2]  # the untuned quality is the file's own

@@ -22,6 +22,10 @@ those and cost small photos of imagenet-sample as much, so it is not shipped
     python -m jpegsal.train.tables ../shared/data/imagenet-sample \
         --out jpegsal/codec/machine_steps.json                          # 45 min, 2 cores
     python -m jpegsal.train.tables ../shared/data/imagenet-val-1300 --into steps.json
+
+``--start FILE`` continues a search from a steps file's moves (interpolated at each
+cell's quality and size) and writes a full file: the start's cells at the qualities not
+tuned stay as they were; ``--bound`` widens the limit on each move.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from ..codec.machine import (
     CLASSIFIER_SIDE,
     GROUPS,
     MachineTables,
+    _adjustments,
     _between,
     adjust,
     machine_tables,
@@ -184,6 +189,20 @@ def merge(path: Path, dataset: str, images: int, tuned: list[dict[str, object]])
     path.write_text(json.dumps(data, indent=1) + "\n")
 
 
+def continued(old: list[dict[str, Any]], new: list[dict[str, object]]) -> list[dict[str, Any]]:
+    """The cells of a search continued from a file (``--start``): ``new`` (a tuned cell per
+    size and quality, and their ratio-1 anchors), and ``old``'s cells at every quality
+    ``new`` did not tune, sorted as the shipped file is.
+
+    >>> old = [{"quality": 25, "ratio": 1.0}, {"quality": 50, "ratio": 1.0}]
+    >>> [c["quality"] for c in continued(old, [{"quality": 50, "ratio": 1.0, "new": 1}])]
+    [25, 50]
+    """
+    tuned = {c["quality"] for c in new}
+    keep = [c for c in old if c["quality"] not in tuned]
+    return sorted(keep + new, key=lambda c: (c["ratio"], c["quality"]))
+
+
 def _at(cells: list[dict[str, Any]], quality: object, ratio: float) -> list[float]:
     """The file's moves at ``ratio`` for ``quality``, as jpegsal.codec.machine reads them."""
     row = sorted((c["ratio"], c["delta"]) for c in cells if c["quality"] == quality)
@@ -217,20 +236,22 @@ def main(argv: list[str] | None = None) -> int:
         ]
     images = [_shrink(im, args.side) for im in originals]
     probs = {n: [net.probs([np.asarray(im)])[0] for im in images] for n, net in nets.items()}
-    start_cells = None if args.start is None else json.loads(args.start.read_text())["cells"]
     for q in args.qualities:
         t0 = time.perf_counter()
         print(f"cell: side {args.side or 'native'}, quality {q}", flush=True)
         cell = Cell(images, probs, q, nets)
         start = None
-        if start_cells is not None:
-            start = np.array(_at(start_cells, q, cell.side / CLASSIFIER_SIDE))
+        if args.start is not None:  # the moves the file gives at this quality and size
+            side = round(cell.side)
+            start = np.round(_adjustments(side, side, str(args.start))[q - 1], 4)
         cells.append(tune_cell(cell, lambda s: print(s, flush=True), start, args.bound))
         print(f"  {cells[-1]} ({time.perf_counter() - t0:.0f} s)", flush=True)
     if args.into is not None:
         merge(args.into, args.dataset.name, len(originals), cells)
         print(f"wrote {args.into}")
         return 0
+    if args.start is not None:  # a full file: the start's cells at the other qualities stay
+        cells = continued(json.loads(args.start.read_text())["cells"], cells)
     result = {
         "dataset": args.dataset.name,
         "split": "index % 5 == 0",
