@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -373,3 +374,24 @@ def test_a_continued_search_keeps_the_other_qualities() -> None:
     ]  # fmt: skip
     assert out[4]["delta"] == [0.3]  # the tuned cell replaced the old one
     assert out[3] is old[2]  # the untuned quality is the file's own
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--bound", "0"], "--bound must be a positive"),
+        (["--bound", "nan"], "--bound must be a positive"),
+        (["--qualities", "0", "50"], r"--qualities must lie in 1..100, got \[0\]"),
+        (["--start", "missing.json"], "--start missing.json is not a file"),
+    ],
+)
+def test_tables_recipe_names_a_bad_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    pytest.importorskip("torch")
+    from jpegsal.train.tables import main as tables_main
+
+    with pytest.raises(SystemExit) as stop:
+        tables_main([str(tmp_path), "--out", str(tmp_path / "o.json"), *extra])
+    assert stop.value.code == 2
+    assert re.search(message, capsys.readouterr().err)

@@ -211,6 +211,18 @@ def _at(cells: list[dict[str, Any]], quality: object, ratio: float) -> list[floa
     return [round(float(v), 4) for v in at]
 
 
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Wrong options end before the classifiers load (minutes on a cold machine)."""
+    if not (math.isfinite(args.bound) and args.bound > 0):
+        parser.error(f"--bound must be a positive log move (1.2 is 3.3x), got {args.bound}")
+    if bad := [q for q in args.qualities if not 1 <= q <= 100]:
+        parser.error(f"--qualities must lie in 1..100, got {bad}")
+    if args.start is not None and not args.start.is_file():
+        parser.error(f"--start {args.start} is not a file; give a steps JSON file")
+    if not args.dataset.is_dir():
+        parser.error(f"dataset {args.dataset} is not a folder of images")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", type=Path)
@@ -225,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     out.add_argument("--out", type=Path, help="a new steps file (zero cells at ratio 1)")
     out.add_argument("--into", type=Path, help="fill this steps file's ratio-1 cells")
     args = parser.parse_args(argv)
+    _check(parser, args)
     nets = tuners()
     originals = [load_rgb(p) for p in tune_split(args.dataset)[: args.limit]]
     zero = [0.0] * len(GROUPS)
