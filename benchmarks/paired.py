@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jpegsal.bench.stats import interval, load_images, paired, resampled_ratios
+from jpegsal.bench.stats import SCORE_INDEX, interval, load_images, paired, resampled_ratios
 from jpegsal.bench.sweep import TAIL, Sweep
 
 
@@ -53,7 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("result", type=Path, help="a result .json with its .npz beside it")
     parser.add_argument("a", help="contender A")
     parser.add_argument("b", help="contender B (pillow: A's own ratio)")
-    parser.add_argument("--scores", nargs="+", default=["top1", "agree1"])
+    parser.add_argument(
+        "--scores",
+        nargs="+",
+        default=["top1", "agree1"],
+        choices=sorted(SCORE_INDEX),
+        help="scores to compare; each judge's crop protocol, where run, comes with them",
+    )
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--b-from", type=Path, help="B from this result (the same images)")
     args = parser.parse_args(argv)

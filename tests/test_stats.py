@@ -127,3 +127,13 @@ def test_paired_command_takes_b_from_another_run_of_the_same_images(
     save_images(_sweep({"c": (0.8, 0.0)}, seed=2), tmp_path / "old.npz")  # other images
     with pytest.raises(SystemExit, match="not the same images"):
         main(args)
+
+
+def test_paired_command_names_an_unknown_score(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks.paired import main
+
+    with pytest.raises(SystemExit):  # the crop protocol is a column, not a score
+        main([str(tmp_path / "r.json"), "a", "b", "--scores", "top1_crop"])
+    assert "--scores: invalid choice: 'top1_crop'" in capsys.readouterr().err
