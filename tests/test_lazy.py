@@ -39,6 +39,29 @@ def test_rows_are_the_full_map_cut_and_block_means_match() -> None:
         assert np.allclose(lazy.block_means(bh, bw), block_means(full, bh, bw), atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("grid", "size", "block"),
+    [((7, 7), (4000, 3000), (16, 16)), ((14, 14), (1225, 817), (8, 8)), ((1, 1), (9, 5), (16, 8))],
+)
+def test_block_means_fold_the_enlargement_without_making_it(
+    grid: tuple[int, int], size: tuple[int, int], block: tuple[int, int]
+) -> None:
+    """The matrix form against the slow reference: the enlarged map's own block means."""
+    lazy = CoarseMap(np.random.default_rng(2).random(grid).astype(np.float32), size)
+    fast = lazy.block_means(*block)
+    assert fast.dtype == np.float32
+    assert fast.shape == (-(-size[1] // block[0]), -(-size[0] // block[1]))
+    np.testing.assert_allclose(fast, block_means(lazy.full(), *block), atol=1e-6)
+
+
+def test_a_grid_outside_0_1_is_clipped_after_enlargement_as_before() -> None:
+    coarse = np.array([[-1.0, 2.0], [0.5, 3.0]], np.float32)  # clipping is not linear
+    lazy = CoarseMap(coarse, (64, 48))
+    np.testing.assert_allclose(
+        lazy.block_means(16, 16), block_means(lazy.full(), 16, 16), atol=1e-6
+    )
+
+
 def test_a_coarse_saliency_enlarges_only_when_read_in_full() -> None:
     lazy = CoarseMap(np.array([[0.0, 1.0], [1.0, 0.5]], np.float32), (40, 30))
     sal = Saliency.from_coarse(lazy, "toy", 1, np.zeros(3))

@@ -35,6 +35,26 @@ def _taps(n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return s, np.minimum(s + 1, n_in - 1), np.float32(1.0) - f, f
 
 
+def _block_taps(n_out: int, n_in: int, block: int) -> np.ndarray:
+    """(ceil(n_out / block), n_in) float64: row i averages the enlargement's taps over
+    output block i, the last, partial block padded with copies of the last output (as
+    block means pad by replication).
+
+    >>> _block_taps(4, 2, 2).tolist()  # outputs 0.0, 0.25, 0.75, 1.0 of inputs (0, 1)
+    [[0.875, 0.125], [0.125, 0.875]]
+    """
+    r0, r1, w0, w1 = _taps(n_out, n_in)
+    blocks = -(-n_out // block)
+    pad = blocks * block - n_out
+    index = np.concatenate([np.arange(n_out), np.full(pad, n_out - 1)])
+    which = np.arange(blocks * block) // block
+    out = np.zeros((blocks, n_in), np.float64)
+    np.add.at(out, (which, r0[index]), w0[index].astype(np.float64))
+    np.add.at(out, (which, r1[index]), w1[index].astype(np.float64))
+    out /= block
+    return out
+
+
 def enlarge_rows(coarse: np.ndarray, size: tuple[int, int], y0: int, y1: int) -> np.ndarray:
     """Rows ``y0..y1`` of ``coarse`` enlarged bilinearly to PIL ``size`` (W, H), clipped
     to [0, 1]: float32 (y1 - y0, W).
@@ -80,7 +100,26 @@ class CoarseMap:
 
     def block_means(self, bh: int, bw: int) -> np.ndarray:
         """Mean of the enlarged map over each bh x bw block, partial edge blocks padded by
-        replication (as :func:`jpegsal.methods._grid.block_means`), a strip at a time."""
+        replication (as :func:`jpegsal.methods._grid.block_means`): float32 (ceil(H/bh),
+        ceil(W/bw)).
+
+        The enlargement is linear in the grid, and so are block means: both fold into one
+        small matrix per axis (:func:`_block_taps`), and no pixel row is made. That is the
+        enlarged map's means up to float rounding (about 1e-7) wherever the enlargement
+        needs no clipping, which a grid in [0, 1] never does; other grids are enlarged a
+        strip at a time and clipped first (:meth:`_strip_means`).
+        """
+        c = self.coarse
+        if c.min() < 0.0 or c.max() > 1.0:
+            return self._strip_means(bh, bw)
+        width, height = self.size
+        rows = _block_taps(height, c.shape[0], bh)
+        cols = _block_taps(width, c.shape[1], bw)
+        out: np.ndarray = (rows @ c.astype(np.float64) @ cols.T).astype(np.float32)
+        return out
+
+    def _strip_means(self, bh: int, bw: int) -> np.ndarray:
+        """:meth:`block_means` from the enlarged map itself, a strip of rows at a time."""
         from ..methods._grid import block_means
 
         height = self.size[1]
