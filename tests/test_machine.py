@@ -138,6 +138,31 @@ def test_another_steps_file_is_read(tmp_path: Path) -> None:
     assert not np.array_equal(np.stack(machine_tables(50, 448, 448)), np.stack(coarser))
 
 
+@pytest.mark.parametrize(
+    ("content", "error", "message"),
+    [
+        (None, FileNotFoundError, "steps: no steps file at"),
+        ("not json", ValueError, "is not a steps file"),
+        ('{"cells": [{"quality": 50, "ratio": 1.0}]}', ValueError, "is not a steps file"),
+        (  # a ratio x quality cell missing from the grid
+            '{"cells": [{"quality": 50, "ratio": 1.0, "delta": [0]},'
+            ' {"quality": 80, "ratio": 2.0, "delta": [0]}]}',
+            ValueError,
+            "is not a steps file",
+        ),
+        ('{"cells": [{"quality": 50, "ratio": 1.0, "delta": [0, 0]}]}', ValueError, "groups"),
+    ],
+)
+def test_a_bad_steps_file_is_named(
+    tmp_path: Path, content: str | None, error: type[Exception], message: str
+) -> None:
+    path = tmp_path / "steps.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(error, match=message):
+        machine_tables(50, 448, 448, MachineTables(steps=str(path)))
+
+
 def test_fisher_interpolates_and_clamps() -> None:
     small, big, huge = fisher_at(100, 100), fisher_at(448, 448), fisher_at(8000, 8000)
     np.testing.assert_allclose(small, fisher_at(224, 224))  # below ratio 1: clamped

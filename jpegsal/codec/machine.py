@@ -197,11 +197,27 @@ def _factor(delta: np.ndarray) -> np.ndarray:
 def _steps(path: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(log ratios (R,), qualities (Q,), adjustments (R, Q, groups)) from the shipped file
     (or the steps file at ``path``)."""
-    data = json.loads((_STEPS if path is None else Path(path)).read_text())
-    cells = {(c["ratio"], c["quality"]): c["delta"] for c in data["cells"]}
-    ratios = sorted({r for r, _ in cells})
-    qualities = sorted({q for _, q in cells})
-    grid = np.array([[cells[r, q] for q in qualities] for r in ratios], np.float64)
+    source = _STEPS if path is None else Path(path)
+    if not source.is_file():
+        raise FileNotFoundError(f"steps: no steps file at {str(source)!r}")
+    try:
+        cells = {
+            (float(c["ratio"]), int(c["quality"])): c["delta"]
+            for c in json.loads(source.read_text())["cells"]
+        }
+        ratios = sorted({r for r, _ in cells})
+        qualities = sorted({q for _, q in cells})
+        grid = np.array([[cells[r, q] for q in qualities] for r in ratios], np.float64)
+    except (ValueError, KeyError, TypeError) as e:  # JSON errors are ValueErrors
+        raise ValueError(
+            f"steps: {str(source)!r} is not a steps file of jpegsal.train.tables "
+            f"(cells of quality, ratio and delta at every ratio x quality): {e!r}"
+        ) from None
+    if grid.ndim != 3 or grid.shape[2] != len(GROUPS) or min(ratios) <= 0:
+        raise ValueError(
+            f"steps: {str(source)!r} needs a delta of {len(GROUPS)} groups per cell "
+            "and ratios above 0"
+        )
     return np.log(ratios), np.array(qualities, np.float64), grid
 
 
