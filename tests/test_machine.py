@@ -408,6 +408,7 @@ def test_a_continued_search_keeps_the_other_qualities() -> None:
         (["--bound", "nan"], "--bound must be a positive"),
         (["--qualities", "0", "50"], r"--qualities must lie in 1..100, got \[0\]"),
         (["--start", "missing.json"], "--start missing.json is not a file"),
+        (["--start", "{bad}"], "--start: steps: .* is not a steps file"),
     ],
 )
 def test_tables_recipe_names_a_bad_option(
@@ -416,6 +417,9 @@ def test_tables_recipe_names_a_bad_option(
     pytest.importorskip("torch")
     from jpegsal.train.tables import main as tables_main
 
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"cells": [{"quality": 50}]}')  # no ratio, no delta
+    extra = [str(bad) if a == "{bad}" else a for a in extra]
     with pytest.raises(SystemExit) as stop:
         tables_main([str(tmp_path), "--out", str(tmp_path / "o.json"), *extra])
     assert stop.value.code == 2

@@ -51,6 +51,7 @@ from ..codec.machine import (
     MachineTables,
     _adjustments,
     _between,
+    _steps,
     adjust,
     machine_tables,
 )
@@ -217,8 +218,13 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error(f"--bound must be a positive log move (1.2 is 3.3x), got {args.bound}")
     if bad := [q for q in args.qualities if not 1 <= q <= 100]:
         parser.error(f"--qualities must lie in 1..100, got {bad}")
-    if args.start is not None and not args.start.is_file():
-        parser.error(f"--start {args.start} is not a file; give a steps JSON file")
+    if args.start is not None:
+        if not args.start.is_file():
+            parser.error(f"--start {args.start} is not a file; give a steps JSON file")
+        try:  # the reader the tables use (cached), so its checks run now, not after loading
+            _steps(str(args.start))
+        except ValueError as e:
+            parser.error(f"--start: {e}")
     if not args.dataset.is_dir():
         parser.error(f"dataset {args.dataset} is not a folder of images")
 
