@@ -151,6 +151,11 @@ def test_another_steps_file_is_read(tmp_path: Path) -> None:
             "is not a steps file",
         ),
         ('{"cells": [{"quality": 50, "ratio": 1.0, "delta": [0, 0]}]}', ValueError, "groups"),
+        (
+            '{"cells": [{"quality": 50, "ratio": 0, "delta": [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]}]}',
+            ValueError,
+            "and ratios above 0",
+        ),
     ],
 )
 def test_a_bad_steps_file_is_named(
@@ -424,3 +429,17 @@ def test_tables_recipe_names_a_bad_option(
         tables_main([str(tmp_path), "--out", str(tmp_path / "o.json"), *extra])
     assert stop.value.code == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_tables_recipe_names_a_dataset_that_is_not_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("torch")
+    from jpegsal.train.tables import main as tables_main
+
+    photo = tmp_path / "one.jpg"
+    photo.write_bytes(b"")
+    with pytest.raises(SystemExit) as stop:
+        tables_main([str(photo), "--out", str(tmp_path / "o.json")])
+    assert stop.value.code == 2
+    assert f"dataset {photo} is not a folder of images" in capsys.readouterr().err
