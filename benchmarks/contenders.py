@@ -53,7 +53,8 @@ class MachineCodec(Codec):
     ``adjust`` (0/1), ``steps`` (a steps file of :mod:`jpegsal.train.tables`; see
     :class:`jpegsal.codec.machine.MachineTables`), ``optimize`` /
     ``progressive`` (0/1),
-    ``backend`` (``pillow``, ``mozjpeg``: the same tables through mozjpeg's trellis, or
+    ``backend`` (``pillow``, ``mozjpeg``: the same tables through mozjpeg's trellis
+    (``trellis=0``: its progressive scans alone), or
     ``coef``: :mod:`jpegsal.codec.dct_writer` with rounding ``offset``/``coffset``, or
     ``energy=S``: rounding that restores share S of the AC energy rounding removes;
     ``optimize``/``progressive`` apply to it too),
@@ -104,7 +105,9 @@ class MachineCodec(Codec):
         else:
             tables = machine_tables(quality, image.width, image.height, config)
         if o.get("backend", "pillow") == "mozjpeg":
-            return mozjpeg_bytes(image, quality if tables is None else np.stack(tables))
+            # trellis=0: mozjpeg's progressive scans without its trellis (what trellis adds)
+            off = [] if o.get("trellis", "1") == "1" else ["-TRELLIS_QUANT", "-TRELLIS_QUANT_DC"]
+            return mozjpeg_bytes(image, quality if tables is None else np.stack(tables), flags=off)
         if o.get("backend") == "coef":  # one quantisation of the pixels' DCT, a dead zone
             from jpegsal.codec.dct_writer import write_coefficients
 

@@ -446,6 +446,23 @@ def test_machine_and_per_image_contenders_run(tmp_path: Path) -> None:
     assert isinstance(parse_codec("preset=machine"), PresetCodec)
 
 
+def test_mozjpeg_backend_trellis_switch(rgb: Image.Image) -> None:
+    """``trellis=0`` really turns mozjpeg's trellis off: the same tables, other levels."""
+    pytest.importorskip("jpeglib", reason="mozjpeg comes with jpeglib (extra bench)")
+    from benchmarks.contenders import parse_codec
+
+    on = parse_codec("machine:backend=mozjpeg").encode(rgb, 40)
+    off = parse_codec("machine:backend=mozjpeg,trellis=0").encode(rgb, 40)
+    assert on != off
+    for data in (on, off):
+        with Image.open(io.BytesIO(data)) as im:
+            assert im.size == rgb.size
+            assert im.info.get("progressive")
+            tables = im.quantization
+        with Image.open(io.BytesIO(on)) as im:
+            assert tables == im.quantization
+
+
 @pytest.mark.skipif(
     not MOBILENET.is_file(),
     reason="the MobileNet judge lives in ../shared/models",

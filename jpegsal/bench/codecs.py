@@ -212,14 +212,20 @@ class PresetCodec(Codec):
         return self.encoder.encode(image, **{key: quality})
 
 
-def mozjpeg_bytes(image: Image.Image, qt: Any, library: str = "mozjpeg403") -> bytes:
+def mozjpeg_bytes(
+    image: Image.Image, qt: Any, library: str = "mozjpeg403", flags: list[str] | None = None
+) -> bytes:
+    """mozjpeg's bytes for ``image`` at quality or tables ``qt``; ``flags``: jpeglib's
+    boolean switches (``["-TRELLIS_QUANT", "-TRELLIS_QUANT_DC"]``: no trellis)."""
     jpeglib = require("jpeglib")
 
     fd, path = tempfile.mkstemp(suffix=".jpg")  # jpeglib writes only to files
     os.close(fd)
     try:
         with jpeglib.version(library):
-            jpeglib.from_spatial(np.ascontiguousarray(np.asarray(image))).write_spatial(path, qt=qt)
+            jpeglib.from_spatial(np.ascontiguousarray(np.asarray(image))).write_spatial(
+                path, qt=qt, flags=flags or []
+            )
         with open(path, "rb") as f:
             return f.read()
     finally:
