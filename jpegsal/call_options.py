@@ -11,11 +11,11 @@ from typing import Any
 from PIL import Image
 
 from ._check import check_bool, check_choice, check_int, check_number, check_optional_int
+from .checks import VIEWS, check_preserve
 from .codec.machine import PRESETS
 from .inputs import Source, background_rgb
 from .maps.orientation import orientation
 from .methods import Method
-from .ratecontrol import check_preserve
 
 __all__ = ["CALL_OPTIONS", "carry_metadata", "check_call", "needs_model", "split"]
 
@@ -34,6 +34,7 @@ CALL_OPTIONS = frozenset(
         "min_quality",
         "if_unmet",
         "preserve_search",
+        "preserve_view",
         "coefficients",
     }
 )
@@ -59,6 +60,8 @@ def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         check_choice("if_unmet", call["if_unmet"], IF_UNMET)
     if call.get("preserve_search") is not None:
         check_choice("preserve_search", call["preserve_search"], SEARCHES)
+    if call.get("preserve_view") is not None:
+        check_choice("preserve_view", call["preserve_view"], VIEWS)
     return jpeg, call
 
 
@@ -111,6 +114,11 @@ def check_call(call: dict[str, Any], method: Method | None, *, has_model: bool) 
                 "preset='machine' runs no classifier, so preserve='top1' cannot be "
                 "checked; pass a predicted-KL budget such as preserve=0.02"
             )
+        if preset is not None and call.get("preserve_view") is not None:
+            raise ValueError(
+                "preserve_view says how candidates are decoded for the classifier; "
+                "preset='machine' predicts the KL without decoding: drop preserve_view"
+            )
         if not has_model and preset is None:
             raise ValueError(
                 f"preserve={preserve!r} needs a model with a classifier; pass model='cam' "
@@ -119,7 +127,7 @@ def check_call(call: dict[str, Any], method: Method | None, *, has_model: bool) 
     searches = preserve is not None or call.get("target_bytes") is not None
     if call.get("min_quality") is not None and not searches:
         raise ValueError("min_quality is a floor for rate control; pass preserve or target_bytes")
-    for name in ("if_unmet", "preserve_search"):
+    for name in ("if_unmet", "preserve_search", "preserve_view"):
         if call.get(name) is not None and preserve is None:
             raise ValueError(f"{name} says how preserve works; pass preserve")
     strength = call.get("strength")

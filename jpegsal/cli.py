@@ -20,12 +20,12 @@ from PIL import ImageColor
 from ._check import DEVICES
 from ._version import __version__
 from .bench.command import add_evaluate_parser
+from .checks import check_preserve
 from .codec.machine import PRESETS
 from .commands import encode_command, models_command, optimize_command, saliency_command
 from .distributed import add_ray_options
 from .maps.registry import available_models
 from .methods import available_methods
-from .ratecontrol import check_preserve
 from .report import cli_words, warnings_as_lines
 
 __all__ = ["main"]
@@ -222,16 +222,10 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="drop EXIF (except the orientation tag), ICC and XMP (kept by default)",
     )
-    p.add_argument(
-        "--allow-corrupt",
-        action="store_true",
-        help="encode JPEG inputs with damaged data (a warning) instead of failing them",
-    )
-    p.add_argument(
-        "--max-pixels",
-        type=int,
-        help="decompression-bomb limit per input in pixels (default: Pillow's, about 89 M)",
-    )
+    corrupt_help = "encode JPEG inputs with damaged data (a warning) instead of failing them"
+    p.add_argument("--allow-corrupt", action="store_true", help=corrupt_help)
+    bomb_help = "decompression-bomb limit per input in pixels (default: Pillow's, about 89 M)"
+    p.add_argument("--max-pixels", type=int, help=bomb_help)
     p.add_argument("--device", choices=DEVICES, default="auto")
 
 
@@ -251,6 +245,8 @@ def _add_rate_options(p: argparse.ArgumentParser) -> None:
     )
     search_help = "a --preserve KL budget: about 2 checks (predict, default) or 8 (bisect)"
     p.add_argument("--preserve-search", choices=("predict", "bisect"), help=search_help)
+    view_help = "check --preserve candidates of large images on a reduced decode (default)"
+    p.add_argument("--preserve-view", choices=("reduced", "full"), help=view_help)
     p.add_argument(
         "--no-coefficient-path",
         action="store_true",

@@ -44,6 +44,7 @@ _OPTION_NAMES = (
     "min_quality",
     "if_unmet",
     "preserve_search",
+    "preserve_view",
 )
 
 

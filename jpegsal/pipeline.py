@@ -13,15 +13,16 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from .checks import preserve_check
 from .codec import encode_jpeg
 from .codec.options import JpegOptions
 from .inputs import Source
-from .maps.compute import classify, compute, model_view
+from .maps.compute import compute, model_view
 from .maps.contract import Classifier, Saliency, SaliencyModel
 from .maps.orientation import orientation
 from .methods import Method, per_quality
 from .methods.registry import apply_method as prepare
-from .ratecontrol import Control, PredictedBudget, PreserveCheck, choose
+from .ratecontrol import Control, PredictedBudget, choose
 
 # The machine preset's lowest quality under ``preserve`` (docs/experiments.md).
 MACHINE_FLOOR = 20
@@ -189,6 +190,7 @@ def encode_source(
     min_quality: int | None = None,
     if_unmet: str = "best",
     search: str = "predict",
+    preserve_view: str = "reduced",
 ) -> EncodeResult:
     """Saliency (computed once, or given), then the method and rate control (Control's)."""
     active, tag = method is not None and method.strength > 0, source_tag(source)
@@ -208,11 +210,10 @@ def encode_source(
         if active and sal is None:
             sal, runs = compute(need_model(model), view, tag), 1
         if preserve is not None:
-            classifier = _classifier(need_model(model))
             logits = sal.logits if sal is not None else None
-            if logits is None:
-                logits, runs = classify(classifier, view, tag), runs + 1
-            check = PreserveCheck(classifier, logits, preserve, view.mode, tag)
+            classifier = _classifier(need_model(model))
+            check, extra = preserve_check(classifier, view, tag, preserve, logits, preserve_view)
+            runs += extra
     quality, data = run(
         source,
         view,

@@ -6,10 +6,11 @@
   rare byte-level wobbles): at most 7 encodes for 1..100, and what comes back was
   encoded and measured, so the budget is never exceeded;
 * ``preserve``: the lowest quality whose decoded output the classifier still sees as it
-  saw the original (:class:`PreserveCheck`), one classifier run per checked candidate, no
-  saliency map made. A KL budget is searched by :func:`~jpegsal.ratesearch.predicted_passing`
-  (about two checks); ``"top1"`` and ``Control(search="bisect")`` bisect
-  (:func:`smallest_passing`, 8 checks);
+  saw the original (:class:`~jpegsal.checks.PreserveCheck`), one classifier run per
+  checked candidate, no saliency map made; candidates of large images are checked on
+  libjpeg's reduced decode (:mod:`jpegsal.checks`). A KL budget is searched by
+  :func:`~jpegsal.ratesearch.predicted_passing` (about two checks); ``"top1"`` and
+  ``Control(search="bisect")`` bisect (:func:`smallest_passing`, 8 checks);
 * ``preserve`` under ``preset="machine"`` (:class:`PredictedBudget`): the lowest
   quality whose *predicted* KL (from the shipped sensitivity, no network) is within the
   budget, found without encoding; then one encode.
@@ -19,87 +20,23 @@ Where to add a rate controller: a branch of :func:`choose` and a field of :class
 
 from __future__ import annotations
 
-import io
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 from PIL import Image
 
-from ._check import check_int, check_number
+from ._check import check_int
+from .checks import PreserveCheck
 from .codec.options import JpegOptions
-from .maps.compute import classify
-from .maps.contract import Classifier, kl_divergence, softmax
 from .ratesearch import predicted_passing
 
 __all__ = [
     "Control",
     "PredictedBudget",
-    "PreserveCheck",
-    "check_preserve",
     "choose",
     "fit_quality",
     "smallest_passing",
 ]
-
-
-def check_preserve(preserve: object) -> str | float:
-    """Validate a ``preserve`` value: ``"top1"`` or a KL budget in nats (a positive number)."""
-    if preserve == "top1":
-        return "top1"
-    try:
-        return check_number("preserve", preserve, 0, lo_open=True)
-    except (TypeError, ValueError) as e:
-        kind = ValueError if isinstance(preserve, str) else type(e)  # a str, just not "top1"
-        raise kind(
-            f"preserve must be None, 'top1' or a KL budget in nats (a positive number such "
-            f"as 0.1), got {preserve!r}"
-        ) from None
-
-
-@dataclass
-class PreserveCheck:
-    """``check(data) -> bool``: does the classifier see the decoded ``data`` as the original?
-
-    ``reference`` is the classifier's logits on the original; ``budget`` is ``"top1"``
-    (same decision) or a KL budget in nats. Each call decodes, turns the candidate
-    upright (``tag``) and runs the classifier once; the divergences are recorded.
-    """
-
-    classifier: Classifier
-    reference: np.ndarray
-    budget: str | float
-    mode: str
-    tag: int = 1
-    kl: dict[bytes, float] = field(default_factory=dict, repr=False)
-    passed: dict[bytes, bool] = field(default_factory=dict, repr=False)
-    runs: int = 0
-    seconds: float = 0.0
-
-    def __post_init__(self) -> None:
-        self._probs = softmax(np.asarray(self.reference, np.float64).ravel())
-        self.top1 = int(np.argmax(self._probs))
-
-    @property
-    def probabilities(self) -> np.ndarray:
-        """The classifier's probabilities on the original."""
-        return self._probs
-
-    def __call__(self, data: bytes) -> bool:
-        t = time.perf_counter()
-        with Image.open(io.BytesIO(data)) as im:
-            decoded = im.convert(self.mode)
-        probs = softmax(classify(self.classifier, decoded, self.tag))
-        self.runs += 1
-        self.seconds += time.perf_counter() - t
-        self.kl[data] = kl_divergence(self._probs, probs)
-        if self.budget == "top1":
-            ok = int(np.argmax(probs)) == self.top1
-        else:
-            ok = self.kl[data] <= float(self.budget)
-        self.passed[data] = ok
-        return ok
 
 
 @dataclass

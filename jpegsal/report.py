@@ -132,6 +132,7 @@ _API_NAMES = (
     "min_quality",
     "if_unmet",
     "preserve_search",
+    "preserve_view",
     "strength",
     "quality",
     "subsampling",

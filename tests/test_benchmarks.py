@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -479,3 +480,28 @@ def test_mobilenet_judge_ranks_classes() -> None:
     assert judge.probs(image[None, ..., :3], crop=True).shape == (1, 1000)
     with pytest.raises(ValueError, match="unknown evaluator"):
         Evaluator("resnet")
+
+
+def test_preserve_view_benchmark_compares_both_views(
+    tmp_path: Path, rgb: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """benchmarks.preserve_view on one stand-in image (../shared's Kodak may be absent)."""
+    from benchmarks import preserve_view
+
+    folder = tmp_path / "kodak"
+    folder.mkdir()
+    rgb.save(folder / "a.png")
+    monkeypatch.setattr(preserve_view, "KODAK", folder)
+    out = tmp_path / "pv.json"
+    argv = ["--budgets", "0.3", "--size", "1400", "1400", "--out", str(out)]
+    assert preserve_view.main(argv) == 0
+    row = json.loads(out.read_text())["budgets"]["0.3"]
+    assert row["runs_reduced"] >= 2
+    assert 0 <= row["same_quality"] <= 1
+    assert row["median_check_ms_reduced"] > 0
+    sweep = tmp_path / "sweep.json"
+    assert preserve_view.main(["--sweep", "--size", "1400", "1400", "--out", str(sweep)]) == 0
+    q100 = json.loads(sweep.read_text())["q100_kl"]
+    assert set(q100) == {"full", "reduced, matched reference", "reduced, full reference"}
+    with pytest.raises(SystemExit):
+        preserve_view.main(["--budgets", "0", "--out", str(out)])

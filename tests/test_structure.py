@@ -47,6 +47,7 @@ def test_doctests_of_the_pure_modules() -> None:
     import jpegsal._check
     import jpegsal.bench.data
     import jpegsal.bench.stats
+    import jpegsal.checks
     import jpegsal.codec.coefficients
     import jpegsal.codec.dct_writer
     import jpegsal.codec.machine
@@ -62,6 +63,7 @@ def test_doctests_of_the_pure_modules() -> None:
         jpegsal.codec.quantise,
         jpegsal.bench.stats,
         jpegsal.bench.data,
+        jpegsal.checks,
     )
     for module in (*modules, jpegsal.codec.turbojpeg):
         failed, tried = doctest.testmod(module)
