@@ -60,7 +60,8 @@ def _paths() -> dict[str, Callable[[bytes], tuple[bytes, str]]]:
 
     def dct(progressive: bool) -> Callable[[bytes], tuple[bytes, str]]:
         def fn(d: bytes) -> tuple[bytes, str]:
-            r = reencode_with_info(d, quality=QUALITY, progressive=progressive)
+            # Markers dropped, as the pixel path drops them: the bytes compare pixels only.
+            r = reencode_with_info(d, quality=QUALITY, progressive=progressive, keep_metadata=False)
             return r.data, r.path
 
         return fn

@@ -505,3 +505,36 @@ def test_preserve_view_benchmark_compares_both_views(
     assert set(q100) == {"full", "reduced, matched reference", "reduced, full reference"}
     with pytest.raises(SystemExit):
         preserve_view.main(["--budgets", "0", "--out", str(out)])
+
+
+def test_bd_psnr_of_a_shifted_curve() -> None:
+    from benchmarks.generation_loss import bd_psnr
+
+    base = [(1000.0, 30.0), (2000.0, 33.0), (4000.0, 36.0)]
+    assert bd_psnr(base, [(b, p + 1.5) for b, p in base]) == 1.5
+    assert bd_psnr(base, [(b * 10, p) for b, p in base]) is None  # no shared bytes
+
+
+def test_generation_loss_compares_the_four_ways(
+    tmp_path: Path, rgb: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks import generation_loss
+
+    for i, q in enumerate((85, 92)):
+        rgb.save(tmp_path / f"n{i}_x.JPEG", quality=q, subsampling=2)
+    rgb.save(tmp_path / "n9_x.JPEG", quality=90, subsampling=0)  # 4:4:4: not taken
+    monkeypatch.setattr(generation_loss, "SAMPLE", tmp_path)
+    out = tmp_path / "gl.json"
+    argv = ["--kodak", "0", "--photos", "5", "--qualities", "30", "60", "--out", str(out)]
+    assert generation_loss.main(argv) == 0
+    got = json.loads(out.read_text())["imagenet_sample_420"]
+    assert got["files"] == 2
+    assert set(got["curves"]) == {
+        "pillow (decode, save)",
+        "pixel path",
+        "reencode",
+        "reencode progressive",
+    }
+    assert "reencode progressive vs pixel path" in got["bd_up_to_q60"]
+    with pytest.raises(SystemExit):
+        generation_loss.main(["--qualities", "0", "--out", str(out)])
