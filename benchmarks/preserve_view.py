@@ -68,7 +68,7 @@ def run(limit: int | None, budgets: tuple[float, ...], size: tuple[int, int]) ->
                 *((f"total_ms_{v}", 1000 * got[v].timings["total"]) for v in VIEWS),
                 *((f"runs_{v}", got[v].network_runs) for v in VIEWS),
             ):
-                row.setdefault(key, []).append(float(value))  # type: ignore[arg-type]
+                row.setdefault(key, []).append(float(value))
     return {
         "benchmark": "preserve_view",
         "size": list(size),
