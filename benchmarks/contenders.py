@@ -33,6 +33,7 @@ from jpegsal.maps.contract import kl_divergence
 
 __all__ = [
     "Codec",
+    "FloorCodec",
     "JpegliCodec",
     "JpegsalCodec",
     "MachineCodec",
@@ -220,9 +221,48 @@ class PerImageCodec(Codec):
         return self._kl(image, hi, memo)[1]
 
 
+@dataclass
+class FloorCodec(Codec):
+    """``inner`` at the swept quality, raised per image (steps of ``step``, up to 100) while
+    a tuning proxy's top-1 on the output differs from its top-1 on the original: a floor
+    that only ever spends more bytes, on the images the proxy finds fragile."""
+
+    inner: Codec = field(default_factory=lambda: MachineCodec())
+    proxy: str = "lite0"
+    step: int = 10
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        from .common import Evaluator
+
+        self.name = self.name or f"{self.inner.name}+floor"
+        self.share_key = f"top1:{self.proxy}"  # its prepare differs from PerImageCodec's
+        self._proxy = Evaluator(self.proxy)
+
+    @property
+    def version(self) -> str:
+        return f"{self.inner.version}, quality raised while {self.proxy}'s top-1 flips"
+
+    def prepare(self, image: Image.Image) -> int:
+        return int(self._proxy.probs(np.asarray(image)[None])[0].argmax())
+
+    def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
+        top1 = prepared if prepared is not None else self.prepare(image)
+        q = int(quality)
+        while True:
+            data = self.inner.encode(image, q)
+            with Image.open(io.BytesIO(data)) as im:
+                p = self._proxy.probs(np.asarray(im.convert("RGB"))[None])[0]
+            if int(p.argmax()) == top1 or q >= 100:
+                return data
+            q = min(100, q + self.step)
+
+
 def parse_codec(spec: str) -> Codec:
-    """``machine[:k=v,...]``, ``reencode[+progressive]``, ``SPEC+perimage`` or any spec of
-    :func:`jpegsal.bench.codecs.parse_codec`."""
+    """``machine[:k=v,...]``, ``reencode[+progressive]``, ``SPEC+perimage``, ``SPEC+floor``
+    or any spec of :func:`jpegsal.bench.codecs.parse_codec`."""
+    if spec.endswith("+floor"):
+        return FloorCodec(inner=parse_codec(spec[: -len("+floor")]), name=spec)
     if spec.endswith("+perimage"):
         inner = parse_codec(spec[: -len("+perimage")])
         return PerImageCodec(inner=inner, name=spec)

@@ -538,3 +538,20 @@ def test_generation_loss_compares_the_four_ways(
     assert "reencode progressive vs pixel path" in got["bd_up_to_q60"]
     with pytest.raises(SystemExit):
         generation_loss.main(["--qualities", "0", "--out", str(out)])
+
+
+def test_floor_contender_raises_quality_only_while_the_proxy_flips(rgb: Image.Image) -> None:
+    from benchmarks.contenders import FloorCodec, MachineCodec, parse_codec
+
+    codec = parse_codec("machine+floor")
+    assert isinstance(codec, FloorCodec)
+    assert isinstance(codec.inner, MachineCodec)
+
+    class Proxy:  # top-1 is class 0 on every image
+        def probs(self, batch: np.ndarray) -> np.ndarray:
+            return np.array([[0.9, 0.1]])
+
+    codec._proxy = Proxy()  # type: ignore[assignment]
+    assert codec.encode(rgb, 30, prepared=0) == codec.inner.encode(rgb, 30)
+    # A decision the proxy never reaches again: raised in steps of 10 up to 100.
+    assert codec.encode(rgb, 30, prepared=1) == codec.inner.encode(rgb, 100)
