@@ -140,8 +140,9 @@ def preserve_check(
     budget: str | float,
     logits: np.ndarray | None = None,
     view_kind: str = "reduced",
-) -> tuple[PreserveCheck, int]:
-    """(the check for ``preserve=budget`` on ``view``, classifier runs it took).
+) -> PreserveCheck:
+    """The check for ``preserve=budget`` on ``view``; its ``runs`` count the reference run
+    when it made one.
 
     KL budgets of at least :data:`REDUCED_MIN_BUDGET` on large images get a reduced check
     (:func:`check_scale`); ``"top1"`` and smaller budgets decode every candidate in full.
@@ -156,4 +157,6 @@ def preserve_check(
     runs = 0
     if scale > 1 or logits is None:
         logits, runs = classify(classifier, reduced_view(view, scale), tag), 1
-    return PreserveCheck(classifier, logits, budget, view.mode, tag, scale), runs
+    check = PreserveCheck(classifier, logits, budget, view.mode, tag, scale)
+    check.runs = runs
+    return check

@@ -82,8 +82,8 @@ class EncodeResult:
         With ``preserve``: the classifier's decision on the original.
     kl : float or None
         With ``preserve``: the KL divergence, in nats, from the classifier's
-        probabilities on the original to those on the decoded output (under
-        ``preset="machine"``: the predicted KL of the chosen quality, no network run).
+        probabilities on the original to those on the decoded output (both reduced when
+        ``check_scale`` > 1; under ``preset="machine"``: the predicted KL, no network run).
     encodes : int
         JPEG encodes performed (rate control may try several).
     network_runs : int
@@ -98,6 +98,9 @@ class EncodeResult:
     path, path_reason : str, str or None
         ``"dct"`` (a JPEG file requantised, :func:`jpegsal.reencode`) or ``"pixels"``,
         with the reason when a JPEG file under the preset could not take the DCT path.
+    check_scale : int or None
+        With a classifier's ``preserve``: candidates were decoded at 1/``check_scale``
+        (1: in full; ``preserve_view``).
     """
 
     data: bytes = field(repr=False)
@@ -112,6 +115,7 @@ class EncodeResult:
     met: bool | None = None
     path: str = "pixels"
     path_reason: str | None = None
+    check_scale: int | None = None
 
     def __len__(self) -> int:
         return len(self.data)
@@ -212,8 +216,7 @@ def encode_source(
         if preserve is not None:
             logits = sal.logits if sal is not None else None
             classifier = _classifier(need_model(model))
-            check, extra = preserve_check(classifier, view, tag, preserve, logits, preserve_view)
-            runs += extra
+            check = preserve_check(classifier, view, tag, preserve, logits, preserve_view)
     quality, data = run(
         source,
         view,
@@ -236,6 +239,7 @@ def encode_source(
         runs + (check.runs if check is not None else 0),
         watch.timings(),
         check.passed.get(data) if check is not None else None,
+        check_scale=check.scale if check is not None else None,
     )
 
 

@@ -82,22 +82,21 @@ def test_a_reduced_check_decodes_candidates_at_the_scale(rgb: Image.Image) -> No
 def test_preserve_check_takes_the_reference_from_the_same_view(rgb: Image.Image) -> None:
     big = rgb.resize((1400, 1400))
     net = Net()
-    check, runs = preserve_check(net, big, 1, 0.1, logits=np.zeros(3))
+    check = preserve_check(net, big, 1, 0.1, logits=np.zeros(3))
     # The full view's logits cannot serve a reduced check: one run on the reduced view.
-    assert (check.scale, runs, net.seen) == (2, 1, [(700, 700)])
-    check, runs = preserve_check(net, big, 1, 0.1, logits=np.zeros(3), view_kind="full")
-    assert (check.scale, runs, check.top1) == (1, 0, 0)  # the given logits, no run
+    assert (check.scale, check.runs, net.seen) == (2, 1, [(700, 700)])
+    check = preserve_check(net, big, 1, 0.1, logits=np.zeros(3), view_kind="full")
+    assert (check.scale, check.runs, check.top1) == (1, 0, 0)  # the given logits, no run
     small = rgb.resize((600, 400))
-    check, runs = preserve_check(net, small, 1, 0.1)
-    assert (check.scale, runs, net.seen[-1]) == (1, 1, (600, 400))
+    check = preserve_check(net, small, 1, 0.1)
+    assert (check.scale, check.runs, net.seen[-1]) == (1, 1, (600, 400))
 
 
 def test_top1_and_small_budgets_are_checked_in_full(rgb: Image.Image) -> None:
     big = rgb.resize((1400, 1400))
     for budget in ("top1", 0.05, REDUCED_MIN_BUDGET / 2):
-        check, _ = preserve_check(Net(), big, 1, budget)
-        assert check.scale == 1, budget
-    assert preserve_check(Net(), big, 1, REDUCED_MIN_BUDGET)[0].scale == 2
+        assert preserve_check(Net(), big, 1, budget).scale == 1, budget
+    assert preserve_check(Net(), big, 1, REDUCED_MIN_BUDGET).scale == 2
 
 
 def test_encode_checks_large_images_on_reduced_decodes(rgb: Image.Image) -> None:
@@ -121,10 +120,13 @@ def test_encode_checks_large_images_on_reduced_decodes(rgb: Image.Image) -> None
     enc = jpegsal.Encoder(Recording())
     reduced = enc.encode_with_info(big, preserve=0.1)
     assert set(seen) == {(900, 700)}
+    assert reduced.check_scale == 2
     assert reduced.network_runs == len(seen) == 1 + reduced.encodes
     seen.clear()
     full = enc.encode_with_info(big, preserve=0.1, preserve_view="full")
     assert set(seen) == {(1800, 1400)}
+    assert full.check_scale == 1
+    assert jpegsal.Encoder().encode_with_info(big).check_scale is None
     assert full.kl is not None
     assert reduced.kl is not None
     assert reduced.kl <= 0.1
