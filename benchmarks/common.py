@@ -91,23 +91,33 @@ JUDGES = ("lite2", "mobilenet")  # never tune against these (docs/experiments.md
 EVALUATORS = ("lite0", "lite1", *JUDGES)
 
 
+def evaluator_name(name: str) -> str:
+    """``name`` if it is one of :data:`EVALUATORS` or ``lite1@N`` (the tuning classifier
+    Lite1 fed about N pixels a side, N in 32..512); else ``ValueError``."""
+    side = name.partition("@")[2] if name.startswith("lite1@") else ""
+    if name in EVALUATORS or (side.isdigit() and 32 <= int(side) <= 512):
+        return name
+    raise ValueError(f"unknown evaluator {name!r}; choose from {EVALUATORS} or lite1@N")
+
+
 def Evaluator(name: str) -> Classifier:
-    """The evaluator ``name`` (one of :data:`EVALUATORS`) as a :mod:`jpegsal.bench` classifier.
+    """The evaluator ``name`` (:func:`evaluator_name`) as a :mod:`jpegsal.bench` classifier.
 
     ``lite0``: the logits of the shipped graph; ``lite1``/``lite2``: EfficientNet-Lite
-    exported on first use (extra ``train``), fed about their native size, aspect kept;
-    ``mobilenet``: the cross-family judge (``../shared/models/README.md``), the whole
-    image stretched to 160x160, output 0 ("background") dropped.
+    exported on first use (extra ``train``), fed about their native size, aspect kept
+    (``lite1@N``: about N pixels a side); ``mobilenet``: the cross-family judge
+    (``../shared/models/README.md``), the whole image stretched to 160x160, output 0
+    ("background") dropped.
     """
-    if name not in EVALUATORS:
-        raise ValueError(f"unknown evaluator {name!r}; choose from {EVALUATORS}")
-    if name == "mobilenet":
+    base, _, side = evaluator_name(name).partition("@")
+    if base == "mobilenet":
         if not MOBILENET.is_file():
             raise FileNotFoundError(f"{MOBILENET}: the MobileNet judge needs ../shared/models")
         return load_classifier(MOBILENET, label_offset=1)
-    if name == "lite0":
+    if base == "lite0":
         return load_classifier("cam", threads=None)
     from jpegsal.train.evaluators import evaluator_path
 
-    path, size = evaluator_path(name)
+    path, size = evaluator_path(base)
+    size = int(side) if side else size
     return OnnxClassifier(path, mean=[127.0], std=[128.0], input_size=size, output="logits")

@@ -83,7 +83,7 @@ class MachineCodec(Codec):
         return super().version
 
     def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
-        from jpegsal.codec.machine import MachineTables, machine_tables
+        from jpegsal.codec.machine import CLASSIFIER_SIDE, MachineTables, machine_tables
 
         o = self.options
         if o.get("saliency"):
@@ -101,10 +101,13 @@ class MachineCodec(Codec):
             o.get("adjust", "1") == "1",
             o.get("steps"),
         )
+        # side=N: tables for a classifier of N-pixel inputs (the ratio of the image to it).
+        grow = CLASSIFIER_SIDE / float(o.get("side", CLASSIFIER_SIDE))
+        w, h = round(image.width * grow), round(image.height * grow)
         if o.get("tables", "machine") == "std":
             tables = None
         else:
-            tables = machine_tables(quality, image.width, image.height, config)
+            tables = machine_tables(quality, w, h, config)
         if o.get("backend", "pillow") == "mozjpeg":
             # trellis=0: mozjpeg's progressive scans without its trellis (what trellis adds)
             off = [] if o.get("trellis", "1") == "1" else ["-TRELLIS_QUANT", "-TRELLIS_QUANT_DC"]

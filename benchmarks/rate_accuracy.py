@@ -42,7 +42,7 @@ from jpegsal.bench.stats import interval, resampled_ratios, save_images
 from jpegsal.bench.sweep import TAIL, Sweep, ratios, run_sweep
 from jpegsal.bench.sweep import curves as sweep_curves
 
-from .common import EVALUATORS, Evaluator, machine, write_json
+from .common import EVALUATORS, Evaluator, evaluator_name, machine, write_json
 from .contenders import Codec, parse_codec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -220,7 +220,9 @@ def print_summary(result: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", nargs="?", type=Path, default=DEFAULT)
-    parser.add_argument("--evaluators", nargs="+", default=["lite0", "lite2"], choices=EVALUATORS)
+    parser.add_argument(
+        "--evaluators", nargs="+", default=["lite0", "lite2"], type=evaluator_name, metavar="NAME"
+    )
     parser.add_argument(
         "--codecs",
         nargs="*",

@@ -555,3 +555,22 @@ def test_floor_contender_raises_quality_only_while_the_proxy_flips(rgb: Image.Im
     assert codec.encode(rgb, 30, prepared=0) == codec.inner.encode(rgb, 30)
     # A decision the proxy never reaches again: raised in steps of 10 up to 100.
     assert codec.encode(rgb, 30, prepared=1) == codec.inner.encode(rgb, 100)
+
+
+def test_evaluator_names_and_the_side_option(rgb: Image.Image) -> None:
+    from benchmarks.common import evaluator_name
+    from benchmarks.contenders import parse_codec
+
+    assert evaluator_name("lite1@160") == "lite1@160"
+    assert evaluator_name("mobilenet") == "mobilenet"
+    for bad in ("lite2@160", "lite1@", "lite1@9", "lite1@x", "lite9"):
+        with pytest.raises(ValueError, match="unknown evaluator"):
+            evaluator_name(bad)
+    # side=N: the tables of an image (224 / N) times larger for a 224-pixel classifier.
+    small = parse_codec("machine:side=160").encode(rgb, 50)
+    grown = rgb.resize((round(rgb.width * 1.4), round(rgb.height * 1.4)))
+    with (
+        Image.open(io.BytesIO(small)) as a,
+        Image.open(io.BytesIO(jpegsal.encode(grown, preset="machine", quality=50))) as b,
+    ):
+        assert a.quantization == b.quantization
