@@ -78,16 +78,22 @@ def bd_psnr(base: list[tuple[float, float]], test: list[tuple[float, float]]) ->
 
 
 def run_set(files: list[bytes], qualities: tuple[int, ...]) -> dict[str, Any]:
-    curves: dict[str, list[tuple[float, float]]] = {}
-    for name, way in _ways().items():
-        for q in qualities:
-            sizes, psnrs = [], []
-            for data in files:
-                decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float64)
+    ways = _ways()
+    # (way, quality) -> (bytes, PSNR) of every file; each input is decoded once.
+    rows: dict[tuple[str, int], list[tuple[int, float]]] = {}
+    for data in files:
+        decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float64)
+        for name, way in ways.items():
+            for q in qualities:
                 out = way(data, q)
-                sizes.append(len(out))
-                psnrs.append(min(_psnr(out, decoded), PSNR_CAP))
-            curves.setdefault(name, []).append((float(np.mean(sizes)), float(np.mean(psnrs))))
+                rows.setdefault((name, q), []).append(
+                    (len(out), min(_psnr(out, decoded), PSNR_CAP))
+                )
+    curves: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}
+    for name in ways:
+        for q in qualities:
+            size, psnr = np.mean(rows[name, q], axis=0)
+            curves[name].append((float(size), float(psnr)))
     return {
         "files": len(files),
         "curves": {

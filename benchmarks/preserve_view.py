@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 import jpegsal
-from jpegsal.checks import reduced_view
+from jpegsal.checks import VIEWS, reduced_view
 from jpegsal.maps.compute import classify
 from jpegsal.maps.contract import kl_divergence, softmax
 from jpegsal.maps.registry import get_model
@@ -33,7 +33,6 @@ from .common import machine, write_json
 from .reencode import KODAK
 
 BUDGETS = (0.03, 0.1, 0.3, 1.0)
-VIEWS = ("reduced", "full")
 
 
 def _images(limit: int | None, size: tuple[int, int]) -> list[tuple[str, Image.Image]]:

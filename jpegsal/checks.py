@@ -157,6 +157,4 @@ def preserve_check(
     runs = 0
     if scale > 1 or logits is None:
         logits, runs = classify(classifier, reduced_view(view, scale), tag), 1
-    check = PreserveCheck(classifier, logits, budget, view.mode, tag, scale)
-    check.runs = runs
-    return check
+    return PreserveCheck(classifier, logits, budget, view.mode, tag, scale, runs=runs)
