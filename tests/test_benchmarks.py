@@ -483,7 +483,10 @@ def test_mobilenet_judge_ranks_classes() -> None:
 
 
 def test_preserve_view_benchmark_compares_both_views(
-    tmp_path: Path, rgb: Image.Image, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    rgb: Image.Image,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """benchmarks.preserve_view on one stand-in image (../shared's Kodak may be absent)."""
     from benchmarks import preserve_view
@@ -505,6 +508,10 @@ def test_preserve_view_benchmark_compares_both_views(
     assert set(q100) == {"full", "reduced, matched reference", "reduced, full reference"}
     with pytest.raises(SystemExit):
         preserve_view.main(["--budgets", "0", "--out", str(out)])
+    assert "KL budgets are positive numbers" in capsys.readouterr().err
+    monkeypatch.setattr(preserve_view, "KODAK", tmp_path / "empty")
+    with pytest.raises(SystemExit, match="no Kodak images in"):
+        preserve_view.main(["--out", str(out)])
 
 
 def test_bd_psnr_of_a_shifted_curve() -> None:
@@ -516,7 +523,10 @@ def test_bd_psnr_of_a_shifted_curve() -> None:
 
 
 def test_generation_loss_compares_the_four_ways(
-    tmp_path: Path, rgb: Image.Image, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    rgb: Image.Image,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from benchmarks import generation_loss
 
@@ -538,6 +548,7 @@ def test_generation_loss_compares_the_four_ways(
     assert "reencode progressive vs pixel path" in got["bd_up_to_q60"]
     with pytest.raises(SystemExit):
         generation_loss.main(["--qualities", "0", "--out", str(out)])
+    assert "--qualities are 1..100" in capsys.readouterr().err
 
 
 def test_floor_contender_raises_quality_only_while_the_proxy_flips(rgb: Image.Image) -> None:
