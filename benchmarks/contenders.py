@@ -100,14 +100,12 @@ class MachineCodec(Codec):
             float(o.get("blend", 0.5)),
             o.get("adjust", "1") == "1",
             o.get("steps"),
+            int(o.get("side", CLASSIFIER_SIDE)),  # tables for a classifier of N-pixel inputs
         )
-        # side=N: tables for a classifier of N-pixel inputs (the ratio of the image to it).
-        grow = CLASSIFIER_SIDE / float(o.get("side", CLASSIFIER_SIDE))
-        w, h = round(image.width * grow), round(image.height * grow)
         if o.get("tables", "machine") == "std":
             tables = None
         else:
-            tables = machine_tables(quality, w, h, config)
+            tables = machine_tables(quality, image.width, image.height, config)
         if o.get("backend", "pillow") == "mozjpeg":
             # trellis=0: mozjpeg's progressive scans without its trellis (what trellis adds)
             off = [] if o.get("trellis", "1") == "1" else ["-TRELLIS_QUANT", "-TRELLIS_QUANT_DC"]

@@ -17,11 +17,12 @@ from typing import Any, BinaryIO
 
 from . import pipeline
 from ._check import check_device, check_optional_int
-from .call_options import carry_metadata, check_call, needs_model
+from .call_options import carry_metadata, check_call, needs_model, preset_fields
 from .call_options import split as _split
 from .codec.files import check_not_input, write_to
 from .codec.machine import apply_preset
 from .codec.options import is_keep, normalize_options
+from .codec.tables import check_jpeg_size
 from .inputs import PILLOW_DEFAULT, ImageInput, Source, load_image
 from .maps.compute import compute, model_view
 from .maps.contract import Saliency, SaliencyModel
@@ -31,8 +32,6 @@ from .pipeline import EncodeResult, Stopwatch
 from .reencode import dct_route
 
 __all__ = ["Encoder", "encode", "save"]
-
-_JPEG_MAX_SIDE = 65535  # the SOF marker's 16-bit width and height
 
 
 class Encoder:
@@ -96,6 +95,10 @@ class Encoder:
         *file* with ``progressive=True`` and only ``quality``/``keep_metadata`` is
         requantised in the DCT domain instead (``EncodeResult.path``; ``coefficients=
         False``: pixels). Not with ``method``, ``qtables`` or string qualities.
+    classifier_side : int in 16..4096, optional
+        With ``preset="machine"``: the input side, in pixels, of the classifier that will
+        read the files (default 224). On 227-pixel photos, MobileNet v1 (160 px) needed
+        0.9x the bytes at equal top-1 with ``classifier_side=160`` (docs/benchmarks.md).
     **defaults
         Pillow JPEG options (``quality``, ``subsampling``, ``progressive``, ...).
 
@@ -209,13 +212,10 @@ class Encoder:
                 return routed
         with watch("load"):
             source = self._load(image, call)
-        if max(source.image.size) > _JPEG_MAX_SIDE:  # fail before any network runs
-            w, h = source.image.size
-            raise ValueError(f"image is {w}x{h}; a JPEG holds at most 65,535 pixels per side")
+        check_jpeg_size(*source.image.size)  # fail before any network runs
         carry_metadata(jpeg, source, call.get("keep_metadata"), recoloured=bool(self.method))
-        preset = call.get("preset")
-        options = normalize_options(apply_preset(preset, jpeg), source.image)
-        options = dataclasses.replace(options, preset=preset)
+        options = normalize_options(apply_preset(call.get("preset"), jpeg), source.image)
+        options = dataclasses.replace(options, **preset_fields(call))
         method = self.method
         if method is not None and call.get("strength") is not None:
             method = with_strength(method, float(call["strength"]))

@@ -12,12 +12,12 @@ from PIL import Image
 
 from ._check import check_bool, check_choice, check_int, check_number, check_optional_int
 from .checks import VIEWS, check_preserve
-from .codec.machine import PRESETS
+from .codec.machine import CLASSIFIER_SIDE, PRESETS, check_side
 from .inputs import Source, background_rgb
 from .maps.orientation import orientation
 from .methods import Method
 
-__all__ = ["CALL_OPTIONS", "carry_metadata", "check_call", "needs_model", "split"]
+__all__ = ["CALL_OPTIONS", "carry_metadata", "check_call", "needs_model", "preset_fields", "split"]
 
 _KEPT_METADATA = ("exif", "icc_profile", "xmp")
 
@@ -36,6 +36,7 @@ CALL_OPTIONS = frozenset(
         "preserve_search",
         "preserve_view",
         "coefficients",
+        "classifier_side",
     }
 )
 IF_UNMET = ("best", "error")
@@ -62,7 +63,15 @@ def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         check_choice("preserve_search", call["preserve_search"], SEARCHES)
     if call.get("preserve_view") is not None:
         check_choice("preserve_view", call["preserve_view"], VIEWS)
+    if call.get("classifier_side") is not None:
+        check_side(call["classifier_side"])
     return jpeg, call
+
+
+def preset_fields(call: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`~jpegsal.codec.options.JpegOptions` fields that ``call`` sets."""
+    side = call.get("classifier_side")
+    return {"preset": call.get("preset"), "classifier_side": side or CLASSIFIER_SIDE}
 
 
 def carry_metadata(
@@ -98,6 +107,11 @@ def needs_model(call: dict[str, Any], method: Method | None) -> bool:
 def check_call(call: dict[str, Any], method: Method | None, *, has_model: bool) -> None:
     """Check the combination of per-call options against the encoder's method and model."""
     preserve, preset = call.get("preserve"), call.get("preset")
+    if call.get("classifier_side") is not None and preset is None:
+        raise ValueError(
+            "classifier_side says which classifier the machine tables are made for; "
+            "pass preset='machine' (or drop classifier_side)"
+        )
     if preset is not None:
         check_choice("preset", preset, PRESETS)
         if method is not None:

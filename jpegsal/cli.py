@@ -193,6 +193,8 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
         choices=PRESETS,
         help="machine: tables made for classifiers, optimised Huffman (no model runs)",
     )
+    side_help = "with --preset machine: the input side of the classifier that reads the files"
+    p.add_argument("--classifier-side", type=int, metavar="PX", help=side_help + " (default 224)")
     p.add_argument("--quality", type=_quality, help="0..100 or a Pillow preset (default: 75)")
     p.add_argument(
         "--subsampling",

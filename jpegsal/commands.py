@@ -40,6 +40,7 @@ _OPTION_NAMES = (
     "strength",
     "preserve",
     "preset",
+    "classifier_side",
     "max_pixels",
     "min_quality",
     "if_unmet",

@@ -261,7 +261,8 @@ def _machine(
     """The machine preset: no model; ``preserve`` is a predicted-KL budget."""
     predicted, met = None, None
     if preserve is not None:
-        predicted = PredictedBudget(source.image, float(preserve), control.min_quality)
+        side = options.classifier_side
+        predicted = PredictedBudget(source.image, float(preserve), control.min_quality, side)
         with watch("check"):  # the prediction is the preset's check: no decode, no network
             options = options.with_quality(predicted.quality())
         met = predicted.predicted[options.quality] <= float(preserve)

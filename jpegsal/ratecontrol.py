@@ -27,6 +27,7 @@ from PIL import Image
 
 from ._check import check_int
 from .checks import PreserveCheck
+from .codec.machine import CLASSIFIER_SIDE
 from .codec.options import JpegOptions
 from .ratesearch import predicted_passing
 
@@ -47,23 +48,25 @@ class PredictedBudget:
     coefficients under each quality's machine tables. Qualities below ``floor`` are never
     chosen (a second-order prediction is least reliable for large errors), and a budget
     that quality 100 does not meet gives quality 100, the safest output, without an error.
+    ``side``: the downstream classifier's input side (the tables' and the prediction's).
     """
 
     image: Image.Image
     budget: float
     floor: int
+    side: int = CLASSIFIER_SIDE
     predicted: dict[int, float] = field(default_factory=dict)  # quality -> predicted KL
 
     def quality(self) -> int:
         """The lowest quality in floor..100 whose predicted KL is within the budget."""
         from .codec.coefficients import predicted_kl, sample_blocks
-        from .codec.machine import fisher_at, machine_tables
+        from .codec.machine import MachineTables, fisher_at, machine_tables
 
-        w, h = self.image.size
-        planes, fisher = sample_blocks(self.image), fisher_at(w, h)
+        (w, h), config = self.image.size, MachineTables(side=self.side)
+        planes, fisher = sample_blocks(self.image), fisher_at(w, h, self.side)
 
         def kl(q: int) -> float:
-            self.predicted[q] = predicted_kl(planes, machine_tables(q, w, h), fisher)
+            self.predicted[q] = predicted_kl(planes, machine_tables(q, w, h, config), fisher)
             return self.predicted[q]
 
         lo, hi = self.floor, 100  # invariant: hi meets the budget, or hi is 100

@@ -27,7 +27,7 @@ import numpy as np
 from ._check import check_bool, check_int
 from .codec import turbojpeg
 from .codec.lossless import SOI, _read, read_jpeg
-from .codec.machine import machine_tables
+from .codec.machine import CLASSIFIER_SIDE, MachineTables, check_side, machine_tables
 from .codec.requantise import jpeg_frame, requantise
 
 __all__ = ["Reencoded", "dct_route", "reencode", "reencode_with_info"]
@@ -49,14 +49,18 @@ def reencode(
     progressive: bool = False,
     corrupt: str = "error",
     keep_metadata: bool = True,
+    classifier_side: int = CLASSIFIER_SIDE,
 ) -> bytes:
     """The JPEG ``src`` (path, bytes or binary file) at the ``preset="machine"`` tables of
     ``quality``; see the module. ``corrupt``: a damaged file raises ``OSError``
     (``"error"``) or is re-encoded as libjpeg decodes it (``"ignore"``).
-    ``keep_metadata=False`` drops EXIF, ICC, XMP and comments (kept by default)."""
+    ``keep_metadata=False`` drops EXIF, ICC, XMP and comments (kept by default).
+    ``classifier_side``: the input side of the classifier that will read the file, as
+    for :func:`jpegsal.encode`."""
     return reencode_with_info(
-        src, quality=quality, progressive=progressive, corrupt=corrupt, keep_metadata=keep_metadata
-    ).data
+        src, quality=quality, progressive=progressive, corrupt=corrupt,
+        keep_metadata=keep_metadata, classifier_side=classifier_side,
+    ).data  # fmt: skip
 
 
 def reencode_with_info(
@@ -66,18 +70,21 @@ def reencode_with_info(
     progressive: bool = False,
     corrupt: str = "error",
     keep_metadata: bool = True,
+    classifier_side: int = CLASSIFIER_SIDE,
 ) -> Reencoded:
     """:func:`reencode`, with the path taken and the reason for a fallback."""
     check_int("quality", quality, 0, 100)
     check_bool("progressive", progressive)
     check_bool("keep_metadata", keep_metadata)
+    side = check_side(classifier_side)
     data, name = read_jpeg(src, corrupt, "reencode")
     reason = _no_dct_path(data)
     if reason is None:  # a damaged file makes the strict transform raise: no separate check
         try:
             out = _machine_requantise(
-                data, quality, progressive, strict=corrupt == "error", markers=keep_metadata
-            )
+                data, quality, progressive, strict=corrupt == "error", markers=keep_metadata,
+                side=side,
+            )  # fmt: skip
             path = "dct"
         except OSError as e:  # libjpeg's words: "Corrupt JPEG data: ...", "Premature end ..."
             if corrupt == "error":
@@ -88,7 +95,7 @@ def reencode_with_info(
 
         out = encode(
             data, preset="machine", quality=quality, progressive=progressive,
-            keep_metadata=keep_metadata, corrupt=corrupt,
+            keep_metadata=keep_metadata, corrupt=corrupt, classifier_side=side,
         )  # fmt: skip
         path = "pixels"
     if len(out) >= len(data):
@@ -97,11 +104,13 @@ def reencode_with_info(
 
 
 def _machine_requantise(
-    data: bytes, quality: int, progressive: bool, *, strict: bool, markers: bool
+    data: bytes, quality: int, progressive: bool, *, strict: bool, markers: bool, side: int
 ) -> bytes:
-    """``data``'s stored levels requantised to the machine tables of ``quality`` for its size."""
+    """``data``'s stored levels requantised to the machine tables of ``quality`` for its
+    size, seen by a classifier of ``side``-pixel inputs."""
     _, width, height, _ = jpeg_frame(data)
-    tables = [np.clip(np.rint(t), 1, 255) for t in machine_tables(quality, width, height)]
+    machine = machine_tables(quality, width, height, MachineTables(side=side))
+    tables = [np.clip(np.rint(t), 1, 255) for t in machine]
     out = requantise(data, tables, progressive=progressive, strict=strict, markers=markers)
     # Damaged data let through (strict=False) can come out cut short, which decoders refuse.
     if not strict and (problem := turbojpeg.corrupt_data(out)) is not None:
@@ -127,7 +136,7 @@ def _no_dct_path(data: bytes) -> str | None:
 
 
 _DCT_JPEG = {"quality", "progressive", "optimize"}  # options the DCT route can honour
-_DCT_CALL = {"preset", "keep_metadata", "corrupt", "coefficients"}
+_DCT_CALL = {"preset", "keep_metadata", "corrupt", "coefficients", "classifier_side"}
 
 
 def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
@@ -166,7 +175,8 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
     keep = bool(call.get("keep_metadata", False))
     try:
         strict = call.get("corrupt") != "ignore"
-        out = _machine_requantise(data, quality, True, strict=strict, markers=keep)
+        side = call.get("classifier_side") or CLASSIFIER_SIDE
+        out = _machine_requantise(data, quality, True, strict=strict, markers=keep, side=side)
     except OSError as e:  # damaged data: the pixel path decodes it and warns or raises
         return f"libjpeg: {e}"
     seconds = time.perf_counter() - t

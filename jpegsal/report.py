@@ -127,6 +127,7 @@ _API_NAMES = (
     "method",
     "model",
     "preset",
+    "classifier_side",
     "preserve",
     "target_bytes",
     "min_quality",

@@ -577,11 +577,17 @@ def test_evaluator_names_and_the_side_option(rgb: Image.Image) -> None:
     for bad in ("lite2@160", "lite1@", "lite1@9", "lite1@x", "lite9"):
         with pytest.raises(ValueError, match="unknown evaluator"):
             evaluator_name(bad)
-    # side=N: the tables of an image (224 / N) times larger for a 224-pixel classifier.
+    # side=N: the preset's classifier_side=N, whose tables differ from the default's (at
+    # sizes between the measured ratios: smaller images clamp to the ratio-1 tables).
+    rgb = rgb.resize((384, 256))
     small = parse_codec("machine:side=160").encode(rgb, 50)
-    grown = rgb.resize((round(rgb.width * 1.4), round(rgb.height * 1.4)))
+    shipped = jpegsal.encode(rgb, preset="machine", quality=50, classifier_side=160)
+    assert small == shipped
+    assert parse_codec("preset=machine:side=160").encode(rgb, 50) == shipped
     with (
         Image.open(io.BytesIO(small)) as a,
-        Image.open(io.BytesIO(jpegsal.encode(grown, preset="machine", quality=50))) as b,
+        Image.open(io.BytesIO(jpegsal.encode(rgb, preset="machine", quality=50))) as b,
     ):
-        assert a.quantization == b.quantization
+        assert a.quantization != b.quantization
+    with pytest.raises(ValueError, match="side='x' is not a number of pixels"):
+        parse_codec("preset=machine:side=x")

@@ -118,8 +118,9 @@ def test_replace_revalidates() -> None:
 
 
 def test_every_option_is_documented() -> None:
-    # preset is jpegsal's own (never handed to Pillow), so it has no Pillow description.
-    # progression is Pillow's alias of progressive, folded into that field.
+    # preset and classifier_side are jpegsal's own (never handed to Pillow), so they have
+    # no Pillow description. progression is Pillow's alias of progressive, in that field.
     assert set(JPEG_OPTION_NAMES) - {"progression"} == (
-        set(JpegOptions.__dataclass_fields__) - {"preset"}
+        set(JpegOptions.__dataclass_fields__) - {"preset", "classifier_side"}
     )
+    assert "classifier_side" not in JpegOptions(classifier_side=160).pillow_kwargs()

@@ -192,16 +192,21 @@ class JpegsalCodec(Codec):
 
 @dataclass
 class PresetCodec(Codec):
-    """``jpegsal.Encoder(preset=...)`` itself at a quality, or with ``preserve`` at a budget."""
+    """``jpegsal.Encoder(preset=...)`` itself at a quality, or with ``preserve`` at a budget
+    (``classifier_side``: the preset's option, None for its default)."""
 
     preset: str = "machine"
     preserve: bool = False
     name: str = ""
+    classifier_side: int | None = None
 
     def __post_init__(self) -> None:
         self.name = self.name or f"preset={self.preset}" + ("+preserve" if self.preserve else "")
         self.budgeted = self.preserve
-        self.encoder = jpegsal.Encoder(preset=self.preset)
+        side: dict[str, Any] = (
+            {} if self.classifier_side is None else {"classifier_side": self.classifier_side}
+        )
+        self.encoder = jpegsal.Encoder(preset=self.preset, **side)
 
     @property
     def version(self) -> str:
@@ -240,7 +245,7 @@ PEERS: dict[str, type[Codec]] = {
 
 
 def parse_codec(spec: str) -> Codec:
-    """``pillow``, ``jpegli``, ``mozjpeg``, ``preset=machine[+preserve]`` or
+    """``pillow``, ``jpegli``, ``mozjpeg``, ``preset=machine[:side=N][+preserve]`` or
     ``MODEL+METHOD[@STRENGTH][+preserve[-bisect]]``.
 
     ``METHOD`` may be ``none`` (useful with ``+preserve``: per-image quality alone).
@@ -249,7 +254,11 @@ def parse_codec(spec: str) -> Codec:
         return PEERS[spec]()
     if spec.startswith("preset="):
         preset, _, tail = spec[len("preset=") :].partition("+")
-        return PresetCodec(preset=preset, preserve=tail == "preserve", name=spec)
+        preset, _, option = preset.partition(":side=")
+        if option and not option.isdigit():
+            raise ValueError(f"contender {spec!r}: side={option!r} is not a number of pixels")
+        side = int(option) if option else None
+        return PresetCodec(preset, tail == "preserve", spec, classifier_side=side)
     model, plus, rest = spec.partition("+")
     search = "bisect" if rest.endswith("+preserve-bisect") else "predict"
     rest = rest.removesuffix("-bisect") if search == "bisect" else rest

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .._check import check_choice
+from .._check import check_choice, check_int
 from .tables import _STD_CHROMA, _STD_LUMA, scale_table
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "MachineTables",
     "adjust",
     "apply_preset",
+    "check_side",
     "fisher_at",
     "machine_tables",
     "step_adjustment",
@@ -47,6 +48,7 @@ _PRESET_DEFAULTS = {"machine": {"optimize": True}}
 
 # The input side the tables assume a downstream classifier resizes to (224 is the usual).
 CLASSIFIER_SIDE = 224
+_SIDES = (16, 4096)  # classifier_side= accepted (the tables are measured at ratios 1..2)
 _DATA = Path(__file__).with_name("machine_fisher.json")
 _STEPS = Path(__file__).with_name("machine_steps.json")
 
@@ -83,7 +85,9 @@ class MachineTables:
     flat tables); ``chroma`` multiplies the chroma sensitivity before the allocation;
     ``blend`` is the weight of that measured shape against the standard tables' shape
     (geometric: 1 is the measured shape alone, 0 the standard tables); ``steps`` a steps
-    file of :mod:`jpegsal.train.tables` other than the shipped one (for experiments).
+    file of :mod:`jpegsal.train.tables` other than the shipped one (for experiments);
+    ``side`` the input side, in pixels, that the downstream classifier resizes images to
+    (an image's tables are those measured at its size over ``side``).
     """
 
     gamma: float = 1.0
@@ -91,6 +95,7 @@ class MachineTables:
     blend: float = 0.5  # tuned on Lite0/Lite1 (docs/experiments.md, section 3)
     adjust: bool = True  # the measured equal-slope adjustment (docs/experiments.md, section 12)
     steps: str | None = None  # None: the shipped machine_steps.json
+    side: int = CLASSIFIER_SIDE  # the downstream classifier's input (docs/experiments.md, 19)
 
 
 @cache
@@ -102,20 +107,25 @@ def _fisher() -> tuple[np.ndarray, np.ndarray]:
     return np.log(np.array(ratios, np.float64)), logf
 
 
-def fisher_at(width: int, height: int) -> np.ndarray:
-    """(3, 8, 8) Fisher diagonal (Y, Cb, Cr) for an image of this size.
+def fisher_at(width: int, height: int, side: int = CLASSIFIER_SIDE) -> np.ndarray:
+    """(3, 8, 8) Fisher diagonal (Y, Cb, Cr) for an image of this size, seen by a
+    classifier of ``side``-pixel inputs.
 
     Interpolated linearly in log-log between the measured ratios, clamped at both ends
     (an image much larger than the largest ratio keeps that ratio's, finer, tables).
     """
     log_r, logf = _fisher()
-    out: np.ndarray = np.exp(_between(_log_ratio(width, height), log_r, logf))
+    out: np.ndarray = np.exp(_between(_log_ratio(width, height, side), log_r, logf))
     return out
 
 
-def _log_ratio(width: int, height: int) -> float:
-    """log of the image's side (square root of its pixels) over the classifier's input."""
-    return math.log(max(1.0, math.sqrt(width * height)) / CLASSIFIER_SIDE)
+def _log_ratio(width: int, height: int, side: int = CLASSIFIER_SIDE) -> float:
+    """log of the image's side (square root of its pixels) over the classifier's input.
+
+    >>> round(_log_ratio(448, 448), 4), round(_log_ratio(320, 320, side=160), 4)
+    (0.6931, 0.6931)
+    """
+    return math.log(max(1.0, math.sqrt(width * height)) / side)
 
 
 def _between(x: float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -156,7 +166,7 @@ def machine_tables(
 @lru_cache(maxsize=256)
 def _all_qualities(width: int, height: int, config: MachineTables) -> np.ndarray:
     """(100, 2, 8, 8) uint8: the tables at qualities 1..100 (see :func:`machine_tables`)."""
-    f = fisher_at(width, height)
+    f = fisher_at(width, height, config.side)
     luma = f[0]
     chroma = config.chroma * np.sqrt(f[1] * f[2])  # one table serves Cb and Cr
     base = [
@@ -172,7 +182,9 @@ def _all_qualities(width: int, height: int, config: MachineTables) -> np.ndarray
     stack = np.stack([scale_table(shape, q) for q in range(1, 101)])
     if config.adjust:
         moved = np.clip(
-            np.round(stack * _factor(_adjustments(width, height, config.steps))), 1, 255
+            np.round(stack * _factor(_adjustments(width, height, config.steps, config.side))),
+            1,
+            255,
         )
         stack = np.minimum.accumulate(moved, axis=0)
     out: np.ndarray = stack.astype(np.uint8)
@@ -229,14 +241,25 @@ def step_adjustment(quality: int, width: int, height: int) -> np.ndarray:
     return row
 
 
-def _adjustments(width: int, height: int, path: str | None = None) -> np.ndarray:
+def _adjustments(
+    width: int, height: int, path: str | None = None, side: int = CLASSIFIER_SIDE
+) -> np.ndarray:
     """(100, groups): :func:`step_adjustment` at qualities 1..100 (from the steps file at
-    ``path``; None: the shipped one)."""
+    ``path``; None: the shipped one) for a classifier of ``side``-pixel inputs."""
     log_r, qualities, grid = _steps(path)
     q = np.arange(1, 101)
     per_ratio = np.stack([np.stack([np.interp(q, qualities, g) for g in row.T]) for row in grid])
-    out: np.ndarray = _between(_log_ratio(width, height), log_r, per_ratio).T
+    out: np.ndarray = _between(_log_ratio(width, height, side), log_r, per_ratio).T
     return out
+
+
+def check_side(value: object) -> int:
+    """``classifier_side``: an int in 16..4096, else ``TypeError``/``ValueError`` naming it.
+
+    >>> check_side(160)
+    160
+    """
+    return check_int("classifier_side", value, *_SIDES)
 
 
 def apply_preset(preset: str | None, jpeg: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from PIL import Image, JpegPresets
 from PIL.JpegImagePlugin import get_sampling
 
 from .._check import check_bool, check_int
+from .machine import CLASSIFIER_SIDE
 
 __all__ = ["JPEG_OPTION_NAMES", "JpegOptions", "is_keep", "normalize_options"]
 
@@ -74,15 +75,17 @@ class JpegOptions:
     smooth: int = 0
     keep_rgb: bool = False
     streamtype: int = 0
-    # jpegsal's own: "machine" makes the tables per image (jpegsal.codec.machine).
+    # jpegsal's own: "machine" makes the tables per image (jpegsal.codec.machine), for a
+    # downstream classifier of classifier_side-pixel inputs.
     preset: str | None = None
+    classifier_side: int = CLASSIFIER_SIDE
 
     def pillow_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``Image.save(fp, "JPEG", **kwargs)`` (without ``preset``)."""
+        """Keyword arguments for ``Image.save(fp, "JPEG", **kwargs)`` (without jpegsal's own)."""
         kwargs: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None or f.name == "preset" or (f.name == "streamtype" and not value):
+            if value is None or f.name in _OWN or (f.name == "streamtype" and not value):
                 continue
             if f.name == "qtables":
                 value = [list(t) for t in value]
@@ -97,10 +100,13 @@ class JpegOptions:
         """A copy with ``changes`` validated like any other options."""
         merged = {f.name: getattr(self, f.name) for f in fields(self)}
         merged.update(changes)
-        preset = merged.pop("preset")
+        own = {name: merged.pop(name) for name in _OWN}
         if merged.get("comment") is None:
             del merged["comment"]  # not given: an explicit None would remove a comment
-        return dataclasses.replace(normalize_options(merged), preset=preset)
+        return dataclasses.replace(normalize_options(merged), **own)
+
+
+_OWN = ("preset", "classifier_side")  # JpegOptions fields that are not Pillow's
 
 
 def is_keep(value: Any) -> bool:

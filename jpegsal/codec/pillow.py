@@ -10,7 +10,7 @@ import io
 
 from PIL import Image
 
-from .machine import machine_tables
+from .machine import MachineTables, machine_tables
 from .options import JpegOptions
 
 __all__ = ["encode_jpeg"]
@@ -20,12 +20,14 @@ def encode_jpeg(image: Image.Image, options: JpegOptions) -> bytes:
     """Encode ``image`` (a JPEG-writable mode) with canonical ``options``.
 
     With ``options.preset == "machine"`` the quality picks this image's machine tables
-    (:func:`~jpegsal.codec.machine.machine_tables`), written as explicit tables.
+    (:func:`~jpegsal.codec.machine.machine_tables`, for ``options.classifier_side``),
+    written as explicit tables.
     """
     kwargs = options.pillow_kwargs()
     if options.preset == "machine":
         quality = 75 if options.quality == -1 else options.quality
-        tables = machine_tables(quality, image.width, image.height)
+        config = MachineTables(side=options.classifier_side)
+        tables = machine_tables(quality, image.width, image.height, config)
         del kwargs["quality"]  # explicit tables are used as given
         kwargs["qtables"] = [
             t.astype(int).ravel().tolist() for t in tables[: _planes(image, options)]

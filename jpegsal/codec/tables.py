@@ -7,11 +7,16 @@ and in units of its quantisation steps.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .options import JpegOptions
+if TYPE_CHECKING:  # options.py needs machine.py, which needs this module's tables
+    from .options import JpegOptions
 
-__all__ = ["chroma_factors", "mcu_shape", "quant_tables", "scale_table"]
+__all__ = ["check_jpeg_size", "chroma_factors", "mcu_shape", "quant_tables", "scale_table"]
+
+_JPEG_MAX_SIDE = 65535  # the SOF marker's 16-bit width and height
 
 # ITU-T T.81 Annex K tables (libjpeg's std_luminance/chrominance_quant_tbl), natural order.
 _STD_LUMA = np.array([
@@ -26,6 +31,12 @@ _STD_CHROMA = np.array([
     99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
     99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
 ], np.float64).reshape(8, 8)  # fmt: skip
+
+
+def check_jpeg_size(width: int, height: int) -> None:
+    """``ValueError`` when a JPEG cannot hold an image of this size (65,535 a side)."""
+    if max(width, height) > _JPEG_MAX_SIDE:
+        raise ValueError(f"image is {width}x{height}; a JPEG holds at most 65,535 pixels per side")
 
 
 def chroma_factors(options: JpegOptions) -> tuple[int, int]:
