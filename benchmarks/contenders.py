@@ -52,7 +52,8 @@ class MachineCodec(Codec):
 
     ``options``: ``tables`` (``machine`` or ``std``), ``gamma``, ``chroma``, ``blend``,
     ``adjust`` (0/1), ``steps`` (a steps file of :mod:`jpegsal.train.tables`; see
-    :class:`jpegsal.codec.machine.MachineTables`), ``optimize`` /
+    :class:`jpegsal.codec.machine.MachineTables`), ``side`` (the classifier's input),
+    ``fisher`` (a sensitivity file of :mod:`jpegsal.train.sensitivity` ``--ship``), ``optimize`` /
     ``progressive`` (0/1),
     ``backend`` (``pillow``, ``mozjpeg``: the same tables through mozjpeg's trellis
     (``trellis=0``: its progressive scans alone), or
@@ -101,6 +102,7 @@ class MachineCodec(Codec):
             o.get("adjust", "1") == "1",
             o.get("steps"),
             int(o.get("side", CLASSIFIER_SIDE)),  # tables for a classifier of N-pixel inputs
+            o.get("fisher"),  # another sensitivity file (jpegsal.train.sensitivity --ship)
         )
         if o.get("tables", "machine") == "std":
             tables = None

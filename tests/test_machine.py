@@ -120,6 +120,37 @@ def test_the_shipped_adjustment_is_used() -> None:
     assert not np.array_equal(tuned[0], base[0])
 
 
+def test_another_fisher_file_extends_the_ratios(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch", reason="jpegsal.train needs torch (extra 'train')")
+    del torch
+    from jpegsal.train.sensitivity import shipped
+
+    base = json.loads((Path(jpegsal.__file__).parent / "codec/machine_fisher.json").read_text())
+    ratio2 = np.array(base["fisher"]["2"])
+    steeper = ratio2 * np.exp(-np.add.outer(np.arange(8), np.arange(8)))  # falls faster
+    result = {
+        "ratios": [4.0],
+        "classifiers": {"lite0": 112, "lite1": 120},
+        "images": {"lite0@4": 3, "lite1@4": 0},  # lite1 reached no image: left out
+        "fisher": {"lite0@4": steeper.tolist(), "lite1@4": (ratio2 * 0).tolist()},
+    }
+    merged = shipped(result, base)
+    assert sorted(merged["fisher"], key=float) == ["1", "1.4", "2", "4"]
+    np.testing.assert_allclose(merged["fisher"]["4"], steeper)
+    path = tmp_path / "fisher.json"
+    path.write_text(json.dumps(merged))
+    config = MachineTables(fisher=str(path))
+    # Below ratio 2 nothing changes; at ratio 4 (896 px for 224) the steeper shape shows.
+    np.testing.assert_array_equal(
+        np.stack(machine_tables(50, 448, 448, config)), np.stack(machine_tables(50, 448, 448))
+    )
+    np.testing.assert_allclose(fisher_at(896, 896, path=str(path)), steeper)
+    np.testing.assert_allclose(fisher_at(896, 896), ratio2)  # the shipped file clamps at 2
+    assert not np.array_equal(
+        np.stack(machine_tables(50, 896, 896, config)), np.stack(machine_tables(50, 896, 896))
+    )
+
+
 def test_another_steps_file_is_read(tmp_path: Path) -> None:
     n = len(GROUPS)
     cells = [{"quality": q, "ratio": r, "delta": [0.0] * n} for r in (1.0, 2.0) for q in (25, 80)]

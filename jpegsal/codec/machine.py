@@ -96,25 +96,29 @@ class MachineTables:
     adjust: bool = True  # the measured equal-slope adjustment (docs/experiments.md, section 12)
     steps: str | None = None  # None: the shipped machine_steps.json
     side: int = CLASSIFIER_SIDE  # the downstream classifier's input (docs/experiments.md, 19)
+    fisher: str | None = None  # None: the shipped machine_fisher.json (else for experiments)
 
 
 @cache
-def _fisher() -> tuple[np.ndarray, np.ndarray]:
-    """(log ratios (R,), log Fisher (R, 3, 8, 8)) from the shipped file."""
-    data = json.loads(_DATA.read_text())
+def _fisher(path: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(log ratios (R,), log Fisher (R, 3, 8, 8)) from the shipped file (or the file of
+    :mod:`jpegsal.train.sensitivity`'s ``--ship`` at ``path``)."""
+    data = json.loads((_DATA if path is None else Path(path)).read_text())
     ratios = sorted(data["fisher"], key=float)
     logf = np.log(np.array([data["fisher"][r] for r in ratios], np.float64))
     return np.log(np.array(ratios, np.float64)), logf
 
 
-def fisher_at(width: int, height: int, side: int = CLASSIFIER_SIDE) -> np.ndarray:
+def fisher_at(
+    width: int, height: int, side: int = CLASSIFIER_SIDE, path: str | None = None
+) -> np.ndarray:
     """(3, 8, 8) Fisher diagonal (Y, Cb, Cr) for an image of this size, seen by a
     classifier of ``side``-pixel inputs.
 
     Interpolated linearly in log-log between the measured ratios, clamped at both ends
     (an image much larger than the largest ratio keeps that ratio's, finer, tables).
     """
-    log_r, logf = _fisher()
+    log_r, logf = _fisher(path)
     out: np.ndarray = np.exp(_between(_log_ratio(width, height, side), log_r, logf))
     return out
 
@@ -166,7 +170,7 @@ def machine_tables(
 @lru_cache(maxsize=256)
 def _all_qualities(width: int, height: int, config: MachineTables) -> np.ndarray:
     """(100, 2, 8, 8) uint8: the tables at qualities 1..100 (see :func:`machine_tables`)."""
-    f = fisher_at(width, height, config.side)
+    f = fisher_at(width, height, config.side, config.fisher)
     luma = f[0]
     chroma = config.chroma * np.sqrt(f[1] * f[2])  # one table serves Cb and Cr
     base = [

@@ -15,6 +15,11 @@ the classifier shrinks the image, so it is measured at several ratios ``r`` of t
 size (sqrt(w h)) to the classifier's input, each image first downsized to ``r`` times it.
 
     python -m jpegsal.train.sensitivity ../shared/data/imagenet-sample --out sens.json
+
+Ratios above 2 need photos larger than this dataset's; ``--inputs lite0=112 lite1=120``
+feeds the tuning classifiers smaller inputs so the same photos reach them, and ``--ship
+FILE`` writes the geometric mean over the classifiers merged into a file in the shipped
+format (``machine_fisher.json``), for ``MachineTables(fisher=...)``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -113,31 +119,51 @@ def fisher(net: nn.Module, size: int, rgb: np.ndarray) -> np.ndarray:
     return np.stack([(g.double() ** 2).mean((0, 1)).numpy() for g in grads])
 
 
-def measure(paths: list[Path], ratios: tuple[float, ...] = RATIOS) -> dict[str, object]:
-    """Fisher diagonals per classifier and ratio, averaged over ``paths``."""
+def measure(
+    paths: list[Path],
+    ratios: tuple[float, ...] = RATIOS,
+    inputs: dict[str, int] = CLASSIFIERS,
+) -> dict[str, object]:
+    """Fisher diagonals per classifier and ratio, averaged over ``paths``; ``inputs``:
+    each tuning classifier's input side."""
     from tqdm import tqdm
 
-    nets = {name: load_classifier(name) for name in CLASSIFIERS}
+    nets = {name: load_classifier(name) for name in inputs}
     sums = {(n, r): np.zeros((3, 8, 8)) for n in nets for r in ratios}
     counts = dict.fromkeys(sums, 0)
     for path in tqdm(paths, desc="sensitivity", unit="img"):
         with Image.open(path) as im:
             im = ImageOps.exif_transpose(im).convert("RGB")
         for (name, r), acc in sums.items():
-            side = r * CLASSIFIERS[name]
+            side = r * inputs[name]
             s = side / math.sqrt(im.width * im.height)
             if s > 1.05:  # never upsample: the image has no detail at that ratio
                 continue
             size = (round(im.width * s), round(im.height * s))
             small = im.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
-            acc += fisher(nets[name], CLASSIFIERS[name], np.asarray(small))
+            acc += fisher(nets[name], inputs[name], np.asarray(small))
             counts[name, r] += 1
     return {
-        "classifiers": CLASSIFIERS,
+        "classifiers": inputs,
         "ratios": list(ratios),
         "images": {f"{n}@{r:g}": counts[n, r] for n, r in sums},
         "fisher": {f"{n}@{r:g}": (sums[n, r] / max(1, counts[n, r])).tolist() for n, r in sums},
     }
+
+
+def shipped(result: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """``base`` (the shipped format: ratio -> (3, 8, 8)) with each ratio of ``result``
+    set to the geometric mean over its classifiers (ratios no image reached are left out)."""
+    out = {**base, "fisher": dict(base["fisher"]), "merged": result["images"]}
+    for r in result["ratios"]:
+        per = [
+            np.log(np.array(result["fisher"][f"{n}@{r:g}"]))
+            for n in result["classifiers"]
+            if result["images"][f"{n}@{r:g}"] > 0
+        ]
+        if per:
+            out["fisher"][f"{r:g}"] = np.exp(np.mean(per, 0)).tolist()
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,10 +171,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--limit", type=int, help="first N tuning images")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--ratios", type=float, nargs="+", default=list(RATIOS))
+    parser.add_argument("--inputs", nargs="+", metavar="NAME=SIDE", help="e.g. lite0=112")
+    parser.add_argument("--ship", type=Path, help="merge into this shipped-format file")
     args = parser.parse_args(argv)
+    inputs = dict(CLASSIFIERS)
+    for item in args.inputs or []:
+        name, _, side = item.partition("=")
+        if name not in CLASSIFIERS or not side.isdigit():
+            parser.error(f"--inputs {item!r}: use NAME=SIDE, NAME one of {list(CLASSIFIERS)}")
+        inputs[name] = int(side)
     torch.set_grad_enabled(True)
     paths = tune_split(args.dataset)[: args.limit]
-    result = {"dataset": args.dataset.name, "split": "index % 5 == 0", **measure(paths)}
+    result = {
+        "dataset": args.dataset.name,
+        "split": "index % 5 == 0",
+        **measure(paths, tuple(args.ratios), inputs),
+    }
+    if args.ship is not None:
+        result = shipped(result, json.loads(args.ship.read_text()))
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.out} from {len(paths)} images")
     return 0
