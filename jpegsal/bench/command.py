@@ -58,7 +58,8 @@ def add_evaluate_parser(sub: Any) -> None:
         "--contenders",
         nargs="*",
         metavar="SPEC",
-        help="preset=machine, MODEL+METHOD[@S][+preserve], mozjpeg, jpegli "
+        help="preset=machine[:side=N] (N: your classifier's input side), "
+        "MODEL+METHOD[@S][+preserve], mozjpeg, jpegli "
         "(default: preset=machine cam+guided and the installed peers)",
     )
     p.add_argument("--qualities", type=int, nargs="+", metavar="Q")
