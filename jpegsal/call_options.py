@@ -17,7 +17,15 @@ from .inputs import Source, background_rgb
 from .maps.orientation import orientation
 from .methods import Method
 
-__all__ = ["CALL_OPTIONS", "carry_metadata", "check_call", "needs_model", "preset_fields", "split"]
+__all__ = [
+    "CALL_OPTIONS",
+    "carry_metadata",
+    "check_call",
+    "classifier_side",
+    "needs_model",
+    "preset_fields",
+    "split",
+]
 
 _KEPT_METADATA = ("exif", "icc_profile", "xmp")
 
@@ -68,10 +76,14 @@ def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return jpeg, call
 
 
+def classifier_side(call: dict[str, Any]) -> int:
+    """The (checked) ``classifier_side`` of ``call``, or the default when not given."""
+    return int(call.get("classifier_side") or CLASSIFIER_SIDE)
+
+
 def preset_fields(call: dict[str, Any]) -> dict[str, Any]:
     """The :class:`~jpegsal.codec.options.JpegOptions` fields that ``call`` sets."""
-    side = call.get("classifier_side")
-    return {"preset": call.get("preset"), "classifier_side": side or CLASSIFIER_SIDE}
+    return {"preset": call.get("preset"), "classifier_side": classifier_side(call)}
 
 
 def carry_metadata(

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ._check import check_bool, check_int
+from .call_options import classifier_side
 from .codec import turbojpeg
 from .codec.lossless import SOI, _read, read_jpeg
 from .codec.machine import CLASSIFIER_SIDE, MachineTables, check_side, machine_tables
@@ -175,7 +176,7 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
     keep = bool(call.get("keep_metadata", False))
     try:
         strict = call.get("corrupt") != "ignore"
-        side = call.get("classifier_side") or CLASSIFIER_SIDE
+        side = classifier_side(call)
         out = _machine_requantise(data, quality, True, strict=strict, markers=keep, side=side)
     except OSError as e:  # damaged data: the pixel path decodes it and warns or raises
         return f"libjpeg: {e}"

@@ -28,6 +28,14 @@ def photo() -> Image.Image:
     return Image.open(path).convert("RGB").resize((384, 256))
 
 
+@pytest.fixture
+def png(tmp_path: Path, photo: Image.Image) -> Path:
+    """The photo as a PNG file, a CLI input."""
+    path = tmp_path / "in.png"
+    photo.save(path)
+    return path
+
+
 def _tables(data: bytes) -> list[np.ndarray]:
     """The file's [luma, chroma] tables in natural order (Pillow's ``quantization``)."""
     with Image.open(io.BytesIO(data)) as im:
@@ -62,11 +70,9 @@ def test_the_api_writes_the_tables_of_the_side(photo: Image.Image) -> None:
     assert encoder.encode(photo, quality=50, classifier_side=224) == default
 
 
-def test_the_cli_passes_the_side(tmp_path: Path, photo: Image.Image) -> None:
-    src = tmp_path / "in.png"
-    photo.save(src)
+def test_the_cli_passes_the_side(tmp_path: Path, png: Path, photo: Image.Image) -> None:
     out = tmp_path / "out.jpg"
-    argv = ["encode", str(src), "-o", str(out), "--preset", "machine", "--quality", "50"]
+    argv = ["encode", str(png), "-o", str(out), "--preset", "machine", "--quality", "50"]
     assert main([*argv, "--classifier-side", "160"]) == 0
     assert out.read_bytes() == jpegsal.encode(
         photo, preset="machine", quality=50, classifier_side=160
@@ -74,12 +80,10 @@ def test_the_cli_passes_the_side(tmp_path: Path, photo: Image.Image) -> None:
 
 
 def test_the_cli_names_a_side_without_the_preset(
-    tmp_path: Path, photo: Image.Image, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, png: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    src = tmp_path / "in.png"
-    photo.save(src)
     out = tmp_path / "out.jpg"
-    assert main(["encode", str(src), "-o", str(out), "--classifier-side", "160"]) != 0
+    assert main(["encode", str(png), "-o", str(out), "--classifier-side", "160"]) == 2
     assert "--preset machine" in capsys.readouterr().err
     assert not out.exists()
 

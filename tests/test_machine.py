@@ -121,8 +121,7 @@ def test_the_shipped_adjustment_is_used() -> None:
 
 
 def test_another_fisher_file_extends_the_ratios(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch", reason="jpegsal.train needs torch (extra 'train')")
-    del torch
+    pytest.importorskip("torch", reason="jpegsal.train needs torch (extra 'train')")
     from jpegsal.train.sensitivity import shipped
 
     base = json.loads((Path(jpegsal.__file__).parent / "codec/machine_fisher.json").read_text())
@@ -149,6 +148,18 @@ def test_another_fisher_file_extends_the_ratios(tmp_path: Path) -> None:
     assert not np.array_equal(
         np.stack(machine_tables(50, 896, 896, config)), np.stack(machine_tables(50, 896, 896))
     )
+    with pytest.raises(FileNotFoundError, match="fisher: no sensitivity file at"):
+        machine_tables(50, 448, 448, MachineTables(fisher=str(tmp_path / "missing.json")))
+
+
+def test_sensitivity_names_a_bad_input_side(capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("torch", reason="jpegsal.train needs torch (extra 'train')")
+    from jpegsal.train import sensitivity
+
+    for bad in ("lite9=112", "lite0=x", "lite0"):
+        with pytest.raises(SystemExit):
+            sensitivity.main(["data", "--out", "o.json", "--inputs", bad])
+        assert f"--inputs {bad!r}: use NAME=SIDE" in capsys.readouterr().err
 
 
 def test_another_steps_file_is_read(tmp_path: Path) -> None:

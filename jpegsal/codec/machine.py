@@ -103,7 +103,10 @@ class MachineTables:
 def _fisher(path: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(log ratios (R,), log Fisher (R, 3, 8, 8)) from the shipped file (or the file of
     :mod:`jpegsal.train.sensitivity`'s ``--ship`` at ``path``)."""
-    data = json.loads((_DATA if path is None else Path(path)).read_text())
+    source = _DATA if path is None else Path(path)
+    if not source.is_file():  # named like a missing steps file (research option)
+        raise FileNotFoundError(f"fisher: no sensitivity file at {str(source)!r}")
+    data = json.loads(source.read_text())
     ratios = sorted(data["fisher"], key=float)
     logf = np.log(np.array([data["fisher"][r] for r in ratios], np.float64))
     return np.log(np.array(ratios, np.float64)), logf
