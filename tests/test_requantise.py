@@ -15,7 +15,7 @@ from PIL import Image
 import jpegsal
 from jpegsal.codec import turbojpeg
 from jpegsal.codec.machine import machine_tables
-from jpegsal.codec.requantise import jpeg_tables, requantise
+from jpegsal.codec.requantise import COMPILED, jpeg_tables, requantise
 
 pytestmark = pytest.mark.skipif(
     not turbojpeg.available(), reason="no TurboJPEG 2.0+ library (libturbojpeg) on this machine"
@@ -200,3 +200,50 @@ def test_damaged_data_never_comes_out_undecodable() -> None:
         assert result.reason is not None
         assert result.reason.startswith("libjpeg: ")
         assert "the re-coded damaged data does not decode cleanly" in result.reason
+
+
+def _compiler() -> str | None:
+    import sysconfig
+
+    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    return shutil.which(cc)
+
+
+@pytest.mark.skipif(_compiler() is None, reason="no C compiler: the numpy filter is the one built")
+def test_the_compiled_filter_is_built_where_a_compiler_is() -> None:
+    assert COMPILED  # setup.py's optional extension failed silently if this fails
+
+
+@pytest.mark.skipif(
+    not COMPILED,
+    reason="the compiled filter was not built (no C compiler at install)",
+)
+@pytest.mark.parametrize("layout", [{}, {"subsampling": 0}, {"progressive": True}, {"mode": "L"}])
+def test_compiled_and_numpy_filters_write_the_same_bytes(
+    photo: Image.Image, layout: dict[str, object]
+) -> None:
+    options = {k: v for k, v in layout.items() if k != "mode"}
+    image = photo.convert("L") if "mode" in layout else photo
+    src = pillow_jpeg(image, quality=97, **options)
+    rng = np.random.default_rng(7)
+    # Random steps make ties (a level times old/new landing on .5) and every ratio; the
+    # machine tables are what reencode uses.
+    cases = [[rng.integers(1, 80, 64), rng.integers(1, 80, 64)] for _ in range(4)]
+    cases.append([np.clip(np.rint(t), 1, 255) for t in machine_tables(30, *photo.size)])
+    cases.append([np.full(64, 2), np.full(64, 6)])  # 2*level/... exact halves everywhere
+    for tables in cases:
+        fast = requantise(src, tables, compiled=True)
+        slow = requantise(src, tables, compiled=False)
+        assert fast == slow
+        assert fast != requantise(src, [np.ones(64), np.ones(64)])  # the filter did work
+
+
+def test_asking_for_a_filter_that_was_not_built(
+    photo: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jpegsal.codec import requantise as rq
+
+    monkeypatch.setattr(rq, "_filter_lib", None)
+    with pytest.raises(RuntimeError, match="compiled filter was not built"):
+        requantise(pillow_jpeg(photo, quality=90), [np.full(64, 9)], compiled=True)
+    assert requantise(pillow_jpeg(photo, quality=90), [np.full(64, 9)], compiled=False)

@@ -80,14 +80,16 @@ def transform(
     *,
     progressive: bool = False,
     custom_filter: Any = None,
+    filter_data: Any = None,
     strict: bool = True,
     markers: bool = True,
 ) -> bytes:
     """TurboJPEG's lossless transform of ``data`` with no geometric change: markers kept,
     optionally progressive, the coefficients passed through ``custom_filter`` (a ctypes
-    callback, TurboJPEG's ``customFilter``) on the way. Raises ``OSError`` when TurboJPEG is
-    missing or refuses the file, and for libjpeg's warnings (damaged or truncated data)
-    too unless ``strict=False``.
+    callback or a C function's address, TurboJPEG's ``customFilter``; ``filter_data``, a
+    ctypes object, is what it finds in ``transform->data``) on the way.
+    Raises ``OSError`` when TurboJPEG is missing or refuses the file, and for libjpeg's
+    warnings (damaged or truncated data) too unless ``strict=False``.
     ``markers=False`` drops the APPn and COM markers (EXIF, ICC, XMP, comments)."""
     with _LOCK:
         lib = _library()
@@ -99,7 +101,8 @@ def transform(
     out, size = ctypes.c_void_p(), ctypes.c_ulong(0)
     options = (_TJXOPT_PROGRESSIVE if progressive else 0) | (0 if markers else _TJXOPT_COPYNONE)
     filt = ctypes.cast(custom_filter, ctypes.c_void_p) if custom_filter is not None else None
-    spec = _Transform(_Region(0, 0, 0, 0), _TJXOP_NONE, options, None, filt)
+    where = None if filter_data is None else ctypes.cast(ctypes.byref(filter_data), ctypes.c_void_p)
+    spec = _Transform(_Region(0, 0, 0, 0), _TJXOP_NONE, options, where, filt)
     try:
         status = lib.tjTransform(
             handle, data, len(data), 1, ctypes.byref(out), ctypes.byref(size),

@@ -1,0 +1,24 @@
+"""The one compiled part: an optional C filter for the DCT re-encode (jpegsal/codec/_filter.c).
+
+Everything else is in pyproject.toml. ``optional=True``: where no C compiler is found the
+build goes on without it and jpegsal uses the numpy version of the same filter (same bytes,
+slower); ``jpegsal.codec.requantise.COMPILED`` says which one is in use.
+"""
+
+import sys
+
+from setuptools import Extension, setup
+
+# Contraction into fused multiply-adds would change the rounding (see the C file).
+FLAGS = [] if sys.platform == "win32" else ["-O3", "-ffp-contract=off"]
+
+setup(
+    ext_modules=[
+        Extension(
+            "jpegsal.codec._filter",
+            ["jpegsal/codec/_filter.c"],
+            extra_compile_args=FLAGS,
+            optional=True,
+        )
+    ]
+)
