@@ -19,6 +19,14 @@ setup(
             ["jpegsal/codec/_filter.c"],
             extra_compile_args=FLAGS,
             optional=True,
-        )
+        ),
+        # Needs libjpeg's headers (libjpeg-dev / libjpeg62-turbo-dev); optional too.
+        Extension(
+            "jpegsal.codec._transcode",
+            ["jpegsal/codec/_transcode.c"],
+            libraries=["jpeg"],
+            extra_compile_args=FLAGS,
+            optional=True,
+        ),
     ]
 )
