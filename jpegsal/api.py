@@ -92,7 +92,7 @@ class Encoder:
         two ImageNet classifiers' per-frequency sensitivity, moved to equal slope as they
         measure it (per image size), optimised Huffman tables. ``preserve=t``: the lowest
         quality (at least 20) whose predicted KL is at most ``t`` nats. A 4:2:0 JPEG
-        *file* with ``progressive=True`` and only ``quality``/``keep_metadata`` is
+        *file* with only ``quality``/``progressive``/``optimize``/``keep_metadata`` is
         requantised in the DCT domain instead (``EncodeResult.path``; ``coefficients=
         False``: pixels). Not with ``method``, ``qtables`` or string qualities.
     classifier_side : int in 16..4096, optional

@@ -29,7 +29,7 @@ from .call_options import classifier_side
 from .codec import turbojpeg
 from .codec.lossless import SOI, _read, read_jpeg
 from .codec.machine import CLASSIFIER_SIDE, MachineTables, check_side, machine_tables
-from .codec.requantise import jpeg_frame, requantise
+from .codec.requantise import OPTIMIZED, jpeg_frame, requantise
 
 __all__ = ["Reencoded", "dct_route", "reencode", "reencode_with_info"]
 
@@ -167,19 +167,8 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
     if not isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview)):
         return None
     quality = 75 if jpeg.get("quality") is None else jpeg["quality"]  # None: the default
-    # The options first: the file is read only when they allow the DCT path (the default,
-    # baseline, reads nothing but its first bytes here).
-    reason = None
-    if (
-        set(jpeg) - _DCT_JPEG
-        or set(call) - _DCT_CALL
-        or call.get("keep_metadata") not in (None, True, False)
-    ):
-        reason = "options only the pixel path honours"
-    elif not isinstance(quality, int) or isinstance(quality, bool) or not 0 <= quality <= 100:
-        reason = "quality is not an int in 0..100"
-    elif not jpeg.get("progressive", False):
-        reason = "baseline: TurboJPEG 2.x cannot optimise Huffman tables (progressive=True can)"
+    # The options first: the file is read only when they allow the DCT path.
+    reason = _options_reason(jpeg, call, quality)
     if reason is not None:
         return reason if _starts_as_jpeg(image) else None
     data, _ = _read(image)
@@ -193,7 +182,10 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
     try:
         strict = call.get("corrupt") != "ignore"
         side = classifier_side(call)
-        out = _machine_requantise(data, quality, True, strict=strict, markers=keep, side=side)
+        progressive, optimize = bool(jpeg.get("progressive")), jpeg.get("optimize") is not False
+        out = _machine_requantise(
+            data, quality, progressive, strict=strict, markers=keep, side=side, optimize=optimize
+        )
     except OSError as e:  # damaged data: the pixel path decodes it and warns or raises
         return f"libjpeg: {e}"
     seconds = time.perf_counter() - t
@@ -209,6 +201,26 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
         timings={"encode": seconds, "total": seconds},
         path="dct",
     )
+
+
+def _options_reason(jpeg: dict[str, Any], call: dict[str, Any], quality: Any) -> str | None:
+    """Why these options keep a JPEG file off the DCT route, or None."""
+    if (
+        set(jpeg) - _DCT_JPEG
+        or set(call) - _DCT_CALL
+        or call.get("keep_metadata") not in (None, True, False)
+    ):
+        return "options only the pixel path honours"
+    if not isinstance(quality, int) or isinstance(quality, bool) or not 0 <= quality <= 100:
+        return "quality is not an int in 0..100"
+    if not jpeg.get("progressive", False) and not OPTIMIZED:
+        return (
+            "baseline: jpegsal was installed without libjpeg's headers, and TurboJPEG 2.x "
+            "cannot optimise Huffman tables (progressive=True can)"
+        )
+    if jpeg.get("optimize") not in (None, True, False):
+        return "optimize is not a bool"
+    return None
 
 
 def _starts_as_jpeg(image: str | os.PathLike[str] | bytes | bytearray | memoryview) -> bool:

@@ -170,6 +170,7 @@ def test_without_jpeglib_the_error_names_both_ways_out(
         raise ImportError(f"{module} is needed ... pip install 'jpegsal[jpeg]'")
 
     monkeypatch.setattr(lossless, "require", missing)
+    monkeypatch.setattr(lossless, "OPTIMIZED", False)  # as where libjpeg's route is not built
     with pytest.raises(ImportError, match=r"jpegsal\[jpeg\].*progressive=True"):
         jpegsal.optimize(pillow_jpeg(photo))
 
@@ -194,3 +195,21 @@ def test_progressive_keeps_the_smaller_of_turbojpeg_and_mozjpeg(photo: Image.Ima
     assert kept.info.get("progressive")
     out = jpegsal.optimize(data, progressive=True)
     assert len(out) == min(len(moz), len(turbo), len(data))
+
+
+def test_baseline_routes_same_pixels_restart_markers_kept_by_libjpegs(
+    photo: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jpegsal.codec.lossless as lossless
+    from jpegsal.codec.requantise import OPTIMIZED
+
+    data = pillow_jpeg(photo, restart_marker_blocks=3, comment=b"kept")
+    if OPTIMIZED:  # the compiled route: restart interval and markers as they were
+        out = jpegsal.optimize(data)
+        assert b"\xff\xdd\x00\x04\x00\x03" in out  # DRI, 3 MCUs
+        assert np.array_equal(_pixels(out), _pixels(data))
+        assert Image.open(io.BytesIO(out)).info["comment"] == b"kept"
+    monkeypatch.setattr(lossless, "OPTIMIZED", False)  # jpeglib's: restart markers go
+    out = jpegsal.optimize(data)
+    assert b"\xff\xdd" not in out
+    assert np.array_equal(_pixels(out), _pixels(data))

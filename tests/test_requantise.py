@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from PIL import Image
 import jpegsal
 from jpegsal.codec import turbojpeg
 from jpegsal.codec.machine import machine_tables
-from jpegsal.codec.requantise import COMPILED, jpeg_tables, requantise
+from jpegsal.codec.requantise import COMPILED, OPTIMIZED, jpeg_tables, requantise
 
 pytestmark = pytest.mark.skipif(
     not turbojpeg.available(), reason="no TurboJPEG 2.0+ library (libturbojpeg) on this machine"
@@ -133,7 +134,9 @@ def test_damaged_input_is_refused_unless_ignored(rgb: Image.Image) -> None:
     assert_decodes(jpegsal.reencode(bad, quality=30, corrupt="ignore"), (192, 128))
 
 
-def test_encode_routes_jpeg_files_under_the_preset(photo: Image.Image, tmp_path: Path) -> None:
+def test_encode_routes_jpeg_files_under_the_preset(
+    photo: Image.Image, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     exif = Image.Exif()
     exif[0x010F] = "maker"
     src = pillow_jpeg(photo, quality=92, exif=exif.tobytes())
@@ -147,11 +150,25 @@ def test_encode_routes_jpeg_files_under_the_preset(photo: Image.Image, tmp_path:
     assert "exif" not in Image.open(io.BytesIO(routed.data)).info  # keep_metadata=False
     kept = enc.encode_with_info(src, progressive=True, keep_metadata=True)
     assert kept.data == jpegsal.reencode(src, quality=40, progressive=True)
-    # Baseline output, other options, a PIL image or a non-JPEG: the pixel path, with why.
+    # Baseline output takes it too where libjpeg's route was built (optimised Huffman tables;
+    # optimize=False: TurboJPEG's standard ones), and the pixel path, saying why, where not.
+    base = enc.encode_with_info(src)
+    if OPTIMIZED:
+        assert (base.path, base.path_reason) == ("dct", None)
+        assert base.data == jpegsal.reencode(src, quality=40, keep_metadata=False)
+        standard = enc.encode_with_info(src, optimize=False)
+        assert (standard.path, len(standard.data) > len(base.data)) == ("dct", True)
+        assert standard.data == jpegsal.reencode(
+            src, quality=40, keep_metadata=False, optimize=False
+        )
+    # (sys.modules: the package's name ``jpegsal.reencode`` is the function.)
+    monkeypatch.setattr(sys.modules["jpegsal.reencode"], "OPTIMIZED", False)
     base = enc.encode_with_info(src)
     assert base.path == "pixels"
     assert "TurboJPEG 2.x cannot optimise Huffman tables" in (base.path_reason or "")
     assert base.data == jpegsal.encode(Image.open(io.BytesIO(src)), preset="machine", quality=40)
+    monkeypatch.undo()
+    # Other options, a PIL image or a non-JPEG: the pixel path, with why.
     sub = enc.encode_with_info(src, progressive=True, subsampling=0)
     assert sub.path_reason == "options only the pixel path honours"
     as_image = enc.encode_with_info(Image.open(io.BytesIO(src)), progressive=True)

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import turbojpeg as tj
 
-__all__ = ["COMPILED", "OPTIMIZED", "jpeg_frame", "jpeg_tables", "requantise"]
+__all__ = ["COMPILED", "OPTIMIZED", "huffman_optimized", "jpeg_frame", "jpeg_tables", "requantise"]
 
 try:  # the C filter (_filter.c), built by setup.py where a compiler was found
     from . import _filter as _filter_lib
@@ -154,6 +154,17 @@ def requantise(
             **_filter(ratio, compiled=COMPILED if compiled is None else compiled),
         )  # fmt: skip
     return _write_tables(out, new)
+
+
+def huffman_optimized(data: bytes, *, strict: bool = True) -> bytes:
+    """``data`` (a JPEG) re-coded as baseline with Huffman tables optimised for it, every
+    level, table, marker and restart interval kept (the libjpeg route with no
+    requantisation; ``jpegtran -optimize -copy all``). Raises ``RuntimeError`` where the
+    route was not built (:data:`OPTIMIZED`), ``OSError`` for what libjpeg refuses (and,
+    with ``strict``, for damaged data)."""
+    if _transcode_lib is None:
+        raise RuntimeError("libjpeg's route was not built (no libjpeg headers at install)")
+    return _transcode_lib.transcode(data, b"", False, strict, True, 2)  # no ratios: as stored
 
 
 class _Ratios(ctypes.Structure):  # jsal_ratios in _filter.c
