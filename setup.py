@@ -11,6 +11,8 @@ from setuptools import Extension, setup
 
 # Contraction into fused multiply-adds would change the rounding (see the C file).
 FLAGS = [] if sys.platform == "win32" else ["-O3", "-ffp-contract=off"]
+# The libjpeg route splits large images between two POSIX threads (one thread on Windows).
+THREADS = [] if sys.platform == "win32" else ["-pthread"]
 
 setup(
     ext_modules=[
@@ -25,7 +27,8 @@ setup(
             "jpegsal.codec._transcode",
             ["jpegsal/codec/_transcode.c"],
             libraries=["jpeg"],
-            extra_compile_args=FLAGS,
+            extra_compile_args=FLAGS + THREADS,
+            extra_link_args=THREADS,
             optional=True,
         ),
     ]

@@ -4,8 +4,8 @@
     python -m benchmarks.reencode --quick
 
 Both produce ``preset="machine"`` tables at the same quality. The pixel path decodes the
-JPEG (Pillow) and encodes the pixels (``jpegsal.encode(..., preset="machine")``: baseline,
-optimised Huffman tables). ``jpegsal.reencode`` requantises the stored levels (baseline
+JPEG (Pillow) and encodes the pixels (``jpegsal.encode(..., preset="machine",
+coefficients=False)``: baseline, optimised Huffman tables). ``jpegsal.reencode`` requantises the stored levels (baseline
 with optimised Huffman tables through libjpeg, or with TurboJPEG's standard ones when
 ``optimize=False``, or progressive) where it can and falls back to the pixel path
 otherwise; the paths taken are counted. Reported per set: median ms per
@@ -71,7 +71,10 @@ def _paths() -> dict[str, Callable[[bytes], tuple[bytes, str]]]:
         return fn
 
     return {
-        "pixels": lambda d: (jpegsal.encode(d, preset="machine", quality=QUALITY), "pixels"),
+        "pixels": lambda d: (  # coefficients=False: encode would take the DCT path itself
+            jpegsal.encode(d, preset="machine", quality=QUALITY, coefficients=False),
+            "pixels",
+        ),
         "reencode": dct(False),
         "reencode optimize=False": dct(False, optimize=False),
         "reencode progressive": dct(True),
@@ -134,7 +137,7 @@ def hwm():
 data = open(sys.argv[1], "rb").read()
 before = hwm()
 if sys.argv[2] == "pixels":
-    jpegsal.encode(data, preset="machine", quality=50)
+    jpegsal.encode(data, preset="machine", quality=50, coefficients=False)
 else:
     jpegsal.reencode(data, quality=50)  # 4:2:0 input: the DCT path
 print(hwm() - before)

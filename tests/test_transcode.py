@@ -254,3 +254,22 @@ def test_reencode_optimises_unless_asked_not_to(odd_photo: Image.Image) -> None:
     assert np.array_equal(*pixels)
     with pytest.raises(TypeError, match="optimize"):
         jpegsal.reencode(src, optimize="yes")  # type: ignore[arg-type]
+
+
+@needs_route
+@pytest.mark.parametrize("layout", [{}, {"restart_marker_rows": 2}, {"mode": "L"}])
+def test_two_threads_write_the_same_bytes(
+    odd_photo: Image.Image, layout: dict[str, object]
+) -> None:
+    """Images of at least 16,384 blocks are split between two threads (by block rows, each
+    with its own counts): the bytes must be those of one thread."""
+    from jpegsal.codec import _transcode
+
+    image = odd_photo.resize((1283, 967))  # 25,000 blocks at 4:2:0, partial MCUs
+    image = image.convert("L") if layout.get("mode") else image
+    options = {k: v for k, v in layout.items() if k != "mode"}
+    src = pillow_jpeg(image, quality=95, **options)
+    ratio = _ratios(src, [np.clip(np.rint(t), 1, 255) for t in machine_tables(40, *image.size)])
+    one = _transcode.transcode(src, ratio, False, True, True, 2, 1)
+    assert one == _transcode.transcode(src, ratio, False, True, True, 2, 2)
+    assert one == _transcode.transcode(src, ratio, False, True, True, 1, 2)  # libjpeg's own

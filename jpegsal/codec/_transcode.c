@@ -20,6 +20,10 @@
 #include <string.h>
 #include <jpeglib.h>
 #include <jerror.h>
+#if !defined(_WIN32)
+#include <pthread.h>
+#define JSAL_THREADS
+#endif
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -90,6 +94,7 @@ typedef struct {
     int progressive;
     int huffman;          /* 0: standard tables, 1: libjpeg's optimize_coding, 2: own counts */
     int count_only;       /* stop after counting (symbol_counts, for the tests) */
+    int threads;          /* 1 or 2: the requantise-and-count loop of large images */
     jsal_counts *counts;  /* zeroed, for huffman == 2 */
     jsal_dest dest;
 } jsal_job;
@@ -249,28 +254,30 @@ static void count_dc(j_decompress_ptr d, JCOEF **dcs, j_compress_ptr c, unsigned
  * the tables, and the bytes, are those of libjpeg's own optimize_coding). */
 static void optimal_table(long *freq, JHUFF_TBL *table)
 {
-    int size[257] = {0}, next[257], bits[33] = {0};
-    for (int i = 0; i < 257; i++)
-        next[i] = -1;
+    int size[257] = {0}, next[257], bits[33] = {0}, live[257], n = 0;
     freq[256] = 1;
-    for (;;) {
-        int c1 = -1, c2 = -1;
-        long v = 0;
-        for (int i = 0; i <= 256; i++)
-            if (freq[i] && (c1 < 0 || freq[i] <= v)) {
-                v = freq[i];
-                c1 = i;
+    for (int i = 0; i <= 256; i++) {
+        next[i] = -1;
+        if (freq[i])
+            live[n++] = i; /* only these are scanned: O(n^2) in the symbols used */
+    }
+    while (n > 1) {
+        /* The least frequent (c1) and the next (c2); ties go to the larger symbol. */
+        int a = -1, b = -1;
+        for (int j = 0; j < n; j++) {
+            int i = live[j];
+            if (a < 0 || freq[i] < freq[live[a]] || (freq[i] == freq[live[a]] && i > live[a])) {
+                b = a;
+                a = j;
+            } else if (b < 0 || freq[i] < freq[live[b]] ||
+                       (freq[i] == freq[live[b]] && i > live[b])) {
+                b = j;
             }
-        v = 0;
-        for (int i = 0; i <= 256; i++)
-            if (freq[i] && i != c1 && (c2 < 0 || freq[i] <= v)) {
-                v = freq[i];
-                c2 = i;
-            }
-        if (c2 < 0)
-            break;
+        }
+        int c1 = live[a], c2 = live[b];
         freq[c1] += freq[c2];
         freq[c2] = 0;
+        live[b] = live[--n]; /* c2 leaves; the order of live does not matter */
         size[c1]++;
         while (next[c1] >= 0) {
             c1 = next[c1];
@@ -311,36 +318,110 @@ static void optimal_table(long *freq, JHUFF_TBL *table)
     table->sent_table = FALSE;
 }
 
-static void requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *arrays, j_compress_ptr c,
-                              const jsal_job *job, jsal_counts *n, JCOEF **dcs)
+/* One worker's share of requantise_blocks: block rows [from, to) of every component (as
+ * fractions of its height), its own AC counts. */
+typedef struct {
+    JBLOCKROW *rows[MAX_COMPONENTS]; /* each component's block rows, gathered beforehand */
+    int components;
+    const JDIMENSION *width, *height;
+    const jsal_job *job;
+    const int *ac_table;
+    JCOEF **dcs;
+    long (*ac)[257]; /* NULL: requantise only */
+    double from, to;
+} jsal_work;
+
+static void work(jsal_work *w)
 {
     const float magic = 12582912.0f; /* 1.5 * 2^23: rounds half to even, as _filter.c */
-    for (int ci = 0; ci < d->num_components; ci++) {
-        jpeg_component_info *comp = d->comp_info + ci;
-        const float *q = ci < job->count ? job->ratio + 64 * ci : NULL;
-        long *ac = n ? n->ac[c->comp_info[ci].ac_tbl_no] : NULL;
-        for (JDIMENSION row = 0; row < comp->height_in_blocks; row += comp->v_samp_factor) {
-            JBLOCKARRAY rows = (*d->mem->access_virt_barray)(
-                (j_common_ptr)d, arrays[ci], row, (JDIMENSION)comp->v_samp_factor, TRUE);
-            for (int r = 0; r < comp->v_samp_factor; r++) {
-                if (row + r >= comp->height_in_blocks)
-                    break;
-                for (JDIMENSION b = 0; b < comp->width_in_blocks; b++) {
-                    JCOEF *coef = rows[r][b];
-                    if (q)
-                        for (int k = 0; k < 64; k++) {
-                            float x = (float)coef[k] * q[k];
-                            x = (x + magic) - magic;
-                            coef[k] = (JCOEF)(int)x;
-                        }
-                    if (ac) {
-                        count_ac(coef, ac);
-                        dcs[ci][(size_t)(row + r) * comp->width_in_blocks + b] = coef[0];
+    for (int ci = 0; ci < w->components; ci++) {
+        const float *q = ci < w->job->count ? w->job->ratio + 64 * ci : NULL;
+        long *ac = w->ac ? w->ac[w->ac_table[ci]] : NULL;
+        JDIMENSION first = (JDIMENSION)(w->from * w->height[ci]);
+        JDIMENSION last = (JDIMENSION)(w->to * w->height[ci]);
+        for (JDIMENSION r = first; r < last; r++) {
+            for (JDIMENSION b = 0; b < w->width[ci]; b++) {
+                JCOEF *coef = w->rows[ci][r][b];
+                if (q)
+                    for (int k = 0; k < 64; k++) {
+                        float x = (float)coef[k] * q[k];
+                        x = (x + magic) - magic;
+                        coef[k] = (JCOEF)(int)x;
                     }
+                if (ac) {
+                    count_ac(coef, ac);
+                    w->dcs[ci][(size_t)r * w->width[ci] + b] = coef[0];
                 }
             }
         }
     }
+}
+
+#ifdef JSAL_THREADS
+static void *work_thread(void *w)
+{
+    work((jsal_work *)w);
+    return NULL;
+}
+#endif
+
+/* Every stored block requantised by the job's ratios and, with n, its AC symbols counted
+ * and its DC level kept in dcs. Large images are split between two threads (by block rows;
+ * the counts are added after): the loop is a third of a 12 MP re-encode. */
+static void requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *arrays, j_compress_ptr c,
+                              const jsal_job *job, jsal_counts *n, JCOEF **dcs)
+{
+    JDIMENSION width[MAX_COMPONENTS], height[MAX_COMPONENTS];
+    int ac_table[MAX_COMPONENTS];
+    jsal_work w;
+    memset(&w, 0, sizeof w);
+    size_t blocks = 0;
+    w.components = d->num_components;
+    for (int ci = 0; ci < d->num_components; ci++) {
+        jpeg_component_info *comp = d->comp_info + ci;
+        width[ci] = comp->width_in_blocks;
+        height[ci] = comp->height_in_blocks;
+        ac_table[ci] = c->comp_info[ci].ac_tbl_no;
+        blocks += (size_t)width[ci] * height[ci];
+        /* In-memory arrays (libjpeg-turbo has no backing store): the rows stay put. */
+        w.rows[ci] = (JBLOCKROW *)(*d->mem->alloc_small)(
+            (j_common_ptr)d, JPOOL_IMAGE, sizeof(JBLOCKROW) * (height[ci] + 1));
+        for (JDIMENSION row = 0; row < height[ci]; row += comp->v_samp_factor) {
+            JBLOCKARRAY got = (*d->mem->access_virt_barray)(
+                (j_common_ptr)d, arrays[ci], row, (JDIMENSION)comp->v_samp_factor, TRUE);
+            for (int r = 0; r < comp->v_samp_factor && row + r < height[ci]; r++)
+                w.rows[ci][row + r] = got[r];
+        }
+    }
+    w.width = width;
+    w.height = height;
+    w.job = job;
+    w.ac_table = ac_table;
+    w.dcs = dcs;
+    w.ac = n ? n->ac : NULL;
+    w.from = 0.0;
+    w.to = 1.0;
+#ifdef JSAL_THREADS
+    if (job->threads > 1 && blocks >= 16384) {
+        jsal_work other = w;
+        long (*ac2)[257] = n ? calloc(NUM_HUFF_TBLS, sizeof *ac2) : NULL;
+        pthread_t thread;
+        other.from = w.to = 0.5;
+        other.ac = ac2;
+        if ((!n || ac2) && pthread_create(&thread, NULL, work_thread, &other) == 0) {
+            work(&w);
+            pthread_join(thread, NULL);
+            for (int t = 0; n && t < NUM_HUFF_TBLS; t++)
+                for (int k = 0; k < 257; k++)
+                    n->ac[t][k] += ac2[t][k];
+            free(ac2);
+            return;
+        }
+        free(ac2);
+        w.to = 1.0;
+    }
+#endif
+    work(&w);
 }
 
 static void copy_markers(j_decompress_ptr d, j_compress_ptr c)
@@ -433,9 +514,9 @@ static int run(jsal_job *job, int markers, jsal_error *err)
 static PyObject *call(PyObject *args, int count_only)
 {
     Py_buffer data, ratio;
-    int progressive, strict, markers, huffman;
-    if (!PyArg_ParseTuple(args, "y*y*pppi", &data, &ratio, &progressive, &strict, &markers,
-                          &huffman))
+    int progressive, strict, markers, huffman, threads = 2;
+    if (!PyArg_ParseTuple(args, "y*y*pppi|i", &data, &ratio, &progressive, &strict, &markers,
+                          &huffman, &threads))
         return NULL;
     if (ratio.len % (64 * sizeof(float)) != 0) {
         PyBuffer_Release(&data);
@@ -452,6 +533,7 @@ static PyObject *call(PyObject *args, int count_only)
     job.progressive = progressive;
     job.huffman = huffman;
     job.count_only = count_only;
+    job.threads = threads;
     jsal_counts counts;
     memset(&counts, 0, sizeof counts);
     job.counts = &counts;
@@ -499,7 +581,7 @@ static PyObject *symbol_counts(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"transcode", transcode, METH_VARARGS,
-     "transcode(data, ratio, progressive, strict, markers, huffman) -> bytes"},
+     "transcode(data, ratio, progressive, strict, markers, huffman, threads=2) -> bytes"},
     {"symbol_counts", symbol_counts, METH_VARARGS,
      "The same arguments (huffman=2): the DC and AC symbol counts, int64 [2][4][257]."},
     {NULL, NULL, 0, NULL},

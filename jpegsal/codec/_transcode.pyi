@@ -1,7 +1,14 @@
 # The libjpeg coefficient re-encode (_transcode.c), built by setup.py where libjpeg's headers
-# are found. huffman: 0 standard tables, 1 libjpeg's optimize_coding, 2 tables from own counts.
+# are found. huffman: 0 standard tables, 1 libjpeg's optimize_coding, 2 tables from own counts;
+# threads: 1 or 2 for the requantise-and-count loop of images of 16,384 blocks or more.
 def transcode(
-    data: bytes, ratio: bytes, progressive: bool, strict: bool, markers: bool, huffman: int
+    data: bytes,
+    ratio: bytes,
+    progressive: bool,
+    strict: bool,
+    markers: bool,
+    huffman: int,
+    threads: int = 2,
 ) -> bytes: ...
 def symbol_counts(
     data: bytes, ratio: bytes, progressive: bool, strict: bool, markers: bool, huffman: int
