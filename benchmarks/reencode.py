@@ -5,9 +5,9 @@
 
 Both produce ``preset="machine"`` tables at the same quality. The pixel path decodes the
 JPEG (Pillow) and encodes the pixels (``jpegsal.encode(..., preset="machine",
-coefficients=False)``: baseline, optimised Huffman tables). ``jpegsal.reencode`` requantises the stored levels (baseline
-with optimised Huffman tables through libjpeg, or with TurboJPEG's standard ones when
-``optimize=False``, or progressive) where it can and falls back to the pixel path
+coefficients=False)``: baseline, optimised Huffman tables). ``jpegsal.reencode``
+requantises the stored levels (baseline with optimised Huffman tables through libjpeg, or
+with TurboJPEG's standard ones when ``optimize=False``, or progressive) where it can and falls back to the pixel path
 otherwise; the paths taken are counted. Reported per set: median ms per
 file, bytes against the pixel path's, PSNR against the decoded input (what the pixel path
 starts from), and the peak resident memory growth of one 12 MP re-encode in a child
