@@ -7,11 +7,12 @@ Both produce ``preset="machine"`` tables at the same quality. The pixel path dec
 JPEG (Pillow) and encodes the pixels (``jpegsal.encode(..., preset="machine",
 coefficients=False)``: baseline, optimised Huffman tables). ``jpegsal.reencode``
 requantises the stored levels (baseline with optimised Huffman tables through libjpeg, or
-with TurboJPEG's standard ones when ``optimize=False``, or progressive) where it can and falls back to the pixel path
-otherwise; the paths taken are counted. Reported per set: median ms per
-file, bytes against the pixel path's, PSNR against the decoded input (what the pixel path
-starts from), and the peak resident memory growth of one 12 MP re-encode in a child
-process (``tracemalloc`` does not see C buffers), as a multiple of the decoded RGB size.
+with TurboJPEG's standard ones when ``optimize=False``, or progressive) where it can and
+falls back to the pixel path otherwise; the paths taken are counted. Reported per set:
+median ms per file, bytes against the pixel path's, PSNR against the decoded input (what
+the pixel path starts from), the same for the files that took the DCT path alone, and the
+peak resident memory growth of one 12 MP re-encode in a child process (``tracemalloc``
+does not see C buffers), as a multiple of the decoded RGB size.
 """
 
 from __future__ import annotations
