@@ -150,11 +150,15 @@ class ReencodeCodec(Codec):
     not resize), so it compares with ``preset=machine`` on the decoded pixels."""
 
     progressive: bool = False
+    side: int = 224  # classifier_side
     name: str = "reencode"
 
     @property
     def version(self) -> str:
-        return f"jpegsal {jpegsal.__version__} (TurboJPEG transform)"
+        from jpegsal.codec.requantise import OPTIMIZED
+
+        route = "libjpeg, optimised tables" if OPTIMIZED and not self.progressive else "TurboJPEG"
+        return f"jpegsal {jpegsal.__version__} (DCT path: {route})"
 
     def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
         path = image.info.get("source_path")
@@ -165,8 +169,9 @@ class ReencodeCodec(Codec):
             # ICC profiles of about 3 kB, which would count against this one only).
             data = f.read()
         return jpegsal.reencode(
-            data, quality=quality, progressive=self.progressive, keep_metadata=False
-        )
+            data, quality=quality, progressive=self.progressive, keep_metadata=False,
+            classifier_side=self.side,
+        )  # fmt: skip
 
 
 @dataclass
@@ -262,15 +267,21 @@ class FloorCodec(Codec):
 
 
 def parse_codec(spec: str) -> Codec:
-    """``machine[:k=v,...]``, ``reencode[+progressive]``, ``SPEC+perimage``, ``SPEC+floor``
+    """``machine[:k=v,...]``, ``reencode[+progressive][:side=N]``, ``SPEC+perimage``, ``SPEC+floor``
     or any spec of :func:`jpegsal.bench.codecs.parse_codec`."""
     if spec.endswith("+floor"):
         return FloorCodec(inner=parse_codec(spec[: -len("+floor")]), name=spec)
     if spec.endswith("+perimage"):
         inner = parse_codec(spec[: -len("+perimage")])
         return PerImageCodec(inner=inner, name=spec)
-    if spec in ("reencode", "reencode+progressive"):
-        return ReencodeCodec(progressive=spec.endswith("progressive"), name=spec)
+    if spec.partition(":")[0] in ("reencode", "reencode+progressive"):
+        base, _, opts = spec.partition(":")
+        side = 224
+        for key, _, value in (kv.partition("=") for kv in opts.split(",") if kv):
+            if key != "side" or not value.isdigit():
+                raise ValueError(f"{spec!r}: reencode takes one option, side=N (pixels)")
+            side = int(value)
+        return ReencodeCodec(progressive=base.endswith("progressive"), side=side, name=spec)
     if spec == "machine" or spec.startswith("machine:"):
         pairs = [kv.partition("=") for kv in spec.partition(":")[2].split(",") if kv]
         return MachineCodec(options={k: v for k, _, v in pairs}, name=spec)

@@ -591,3 +591,23 @@ def test_evaluator_names_and_the_side_option(rgb: Image.Image) -> None:
         assert a.quantization != b.quantization
     with pytest.raises(ValueError, match="side='x' is not a number of pixels"):
         parse_codec("preset=machine:side=x")
+
+
+def test_reencode_contender_takes_the_side(rgb: Image.Image, tmp_path: Path) -> None:
+    from benchmarks.contenders import ReencodeCodec, parse_codec
+
+    codec = parse_codec("reencode:side=160")
+    assert isinstance(codec, ReencodeCodec)
+    assert (codec.side, codec.progressive, codec.name) == (160, False, "reencode:side=160")
+    assert parse_codec("reencode+progressive:side=96").progressive
+    with pytest.raises(ValueError, match="one option, side=N"):
+        parse_codec("reencode:quality=3")
+    path = tmp_path / "in.jpg"
+    rgb.resize((300, 225)).save(path, quality=95)  # ratio 1.0 at 224, 1.4 at 160
+    image = Image.open(path)
+    image.info["source_path"] = str(path)
+    data = path.read_bytes()
+    assert codec.encode(image, 40) == jpegsal.reencode(
+        data, quality=40, keep_metadata=False, classifier_side=160
+    )
+    assert codec.encode(image, 40) != parse_codec("reencode").encode(image, 40)
