@@ -124,7 +124,8 @@ def optimize_with_info(src: Any, *, progressive: bool = False, corrupt: str = "e
 
 def _baseline(data: bytes, name: str, *, strict: bool) -> bytes:
     """Baseline with optimised Huffman tables: libjpeg's route where it was built
-    (restart markers kept, about 5x faster than jpeglib at 12 MP), jpeglib otherwise."""
+    (restart markers kept; 2.5 ms per imagenet-sample photo against 13 ms with jpeglib),
+    jpeglib otherwise."""
     if not OPTIMIZED:
         return _recode(data, name)
     try:
