@@ -66,6 +66,8 @@ def versions() -> dict[str, str | None]:
 
     from PIL import features
 
+    from jpegsal.codec.requantise import BUILD
+
     def dist(name: str) -> str | None:
         try:
             return metadata.version(name)
@@ -82,6 +84,8 @@ def versions() -> dict[str, str | None]:
         "onnxruntime": dist("onnxruntime") or dist("onnxruntime-gpu"),
         "jpeglib (mozjpeg)": dist("jpeglib"),
         "pyjpegli": dist("pyjpegli"),
+        # The DCT path's optional C extensions (jpegsal/codec/_filter.c, _transcode.c).
+        "jpegsal_build": BUILD,
     }
 
 

@@ -22,6 +22,7 @@ from ._version import __version__
 from .bench.command import add_evaluate_parser
 from .checks import check_preserve
 from .codec.machine import PRESETS
+from .codec.requantise import BUILD
 from .commands import encode_command, models_command, optimize_command, saliency_command
 from .distributed import add_ray_options
 from .maps.registry import available_models
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="jpegsal",
         description="Saliency-guided JPEG encoding; every output decodes with any JPEG decoder.",
     )
-    parser.add_argument("--version", action="version", version=f"jpegsal {__version__}")
+    parser.add_argument("--version", action="version", version=f"jpegsal {__version__} ({BUILD})")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     enc = sub.add_parser(

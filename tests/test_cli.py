@@ -14,7 +14,7 @@ from PIL import Image
 
 import jpegsal
 from jpegsal.cli import main
-from jpegsal.codec.requantise import OPTIMIZED
+from jpegsal.codec.requantise import COMPILED, OPTIMIZED
 
 
 @pytest.fixture
@@ -232,8 +232,13 @@ def test_usage_errors_exit_2_without_traceback(
 
 
 def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from jpegsal.codec.requantise import BUILD
+
     assert main(["--version"]) == 0
-    assert capsys.readouterr().out.strip() == f"jpegsal {jpegsal.__version__}"
+    version = capsys.readouterr().out.strip()
+    assert version == f"jpegsal {jpegsal.__version__} ({BUILD})"
+    assert ("C filter" in version) == COMPILED
+    assert ("optimised baseline" in version) == OPTIMIZED
     assert main(["encode", "--help"]) == 0
     assert "--out-dir" in capsys.readouterr().out
 
@@ -242,7 +247,7 @@ def test_python_dash_m(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-m", "jpegsal", "--version"], capture_output=True, text=True, check=True
     )
-    assert out.stdout.strip() == f"jpegsal {jpegsal.__version__}"
+    assert out.stdout.strip().startswith(f"jpegsal {jpegsal.__version__} (DCT path: ")
 
 
 def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -31,7 +31,15 @@ import numpy as np
 
 from . import turbojpeg as tj
 
-__all__ = ["COMPILED", "OPTIMIZED", "huffman_optimized", "jpeg_frame", "jpeg_tables", "requantise"]
+__all__ = [
+    "BUILD",
+    "COMPILED",
+    "OPTIMIZED",
+    "huffman_optimized",
+    "jpeg_frame",
+    "jpeg_tables",
+    "requantise",
+]
 
 try:  # the C filter (_filter.c), built by setup.py where a compiler was found
     from . import _filter as _filter_lib
@@ -48,6 +56,11 @@ except ImportError:  # pragma: no cover - depends on the build
 #: Whether baseline output can get optimised Huffman tables (the libjpeg route): about 7 %
 #: fewer bytes than TurboJPEG 2.x's standard tables at 12 MP, for about 2-3 ms more.
 OPTIMIZED = _transcode_lib is not None
+#: What this install's DCT path runs on, for ``jpegsal --version`` and result files.
+BUILD = (
+    f"DCT path: {'C' if COMPILED else 'numpy'} filter, "
+    f"{'optimised' if OPTIMIZED else 'standard'} baseline Huffman tables"
+)
 
 # JPEG's zigzag scan: ZIGZAG[k] is the natural (row-major) index of the k-th coefficient.
 ZIGZAG = np.array(
