@@ -25,7 +25,8 @@ setup(
         # Needs libjpeg's headers (libjpeg-dev / libjpeg62-turbo-dev); optional too.
         Extension(
             "jpegsal.codec._transcode",
-            ["jpegsal/codec/_transcode.c"],
+            [f"jpegsal/codec/{name}.c" for name in ("_transcode", "_huffman", "_blocks")],
+            depends=["jpegsal/codec/_transcode.h"],
             libraries=["jpeg"],
             extra_compile_args=FLAGS + THREADS,
             extra_link_args=THREADS,

@@ -1,0 +1,234 @@
+/* Baseline Huffman coding's symbols, counted, and the optimal tables built from the counts
+ * (JPEG's Annex K.2), for the libjpeg route of jpegsal.codec.requantise (_transcode.c).
+ *
+ * The counts must be exact: libjpeg-turbo writes a symbol missing from a table as nothing,
+ * a corrupt file. tests/test_transcode.py checks the tables against libjpeg's own
+ * optimize_coding on every layout and the counts against a slow reference.
+ */
+#include <string.h>
+#include "_transcode.h"
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+/* Natural-order index of the k-th coefficient in zigzag order (the order AC is coded in). */
+static const int zigzag[64] = {
+    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48,
+    41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23,
+    30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63};
+
+#if defined(__GNUC__) || defined(__clang__)
+#define JSAL_CTZ64(x) __builtin_ctzll(x)
+#define JSAL_NBITS(a) ((a) ? 32 - __builtin_clz(a) : 0)
+#else
+static int ctz64(unsigned long long x)
+{
+    int n = 0;
+    while (!(x & 1)) {
+        x >>= 1;
+        n++;
+    }
+    return n;
+}
+static int nbits_slow(unsigned int a)
+{
+    int n = 0;
+    for (; a; a >>= 1)
+        n++;
+    return n;
+}
+#define JSAL_CTZ64(x) ctz64(x)
+#define JSAL_NBITS(a) nbits_slow(a)
+#endif
+
+static int nbits(int v)
+{
+    unsigned int a = (unsigned int)(v < 0 ? -v : v);
+    return JSAL_NBITS(a);
+}
+
+/* zz_bits[i][b]: the zigzag-order bits of byte i of a block's natural-order nonzero mask. */
+static unsigned long long zz_bits[8][256];
+
+void jsal_init_huffman(void)
+{
+    int where[64];
+    for (int k = 0; k < 64; k++)
+        where[zigzag[k]] = k;
+    for (int i = 0; i < 8; i++)
+        for (int b = 0; b < 256; b++) {
+            unsigned long long m = 0;
+            for (int j = 0; j < 8; j++)
+                if (b >> j & 1)
+                    m |= 1ULL << where[8 * i + j];
+            zz_bits[i][b] = m;
+        }
+}
+
+/* The AC symbols of one block: zero runs, ZRL (0xF0) for each 16 zeros before a value,
+ * EOB (0x00) after the last value. They do not depend on the coding order. The block's
+ * nonzero AC positions, as a 64-bit mask in zigzag order, are walked bit by bit. */
+void jsal_count_ac(const JCOEF *coef, long *ac)
+{
+    unsigned long long natural = 0, m = 0;
+#ifdef __SSE2__
+    const __m128i zero = _mm_setzero_si128();
+    for (int i = 0; i < 4; i++) {  /* 16 levels -> 16 bits of "is zero" */
+        __m128i a = _mm_loadu_si128((const __m128i *)(coef + 16 * i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(coef + 16 * i + 8));
+        __m128i z = _mm_packs_epi16(_mm_cmpeq_epi16(a, zero), _mm_cmpeq_epi16(b, zero));
+        natural |= (unsigned long long)(unsigned int)_mm_movemask_epi8(z) << (16 * i);
+    }
+    natural = ~natural;
+#else
+    for (int k = 0; k < 64; k++)
+        natural |= (unsigned long long)(coef[k] != 0) << k;
+#endif
+    for (int i = 0; i < 8; i++)
+        m |= zz_bits[i][(natural >> (8 * i)) & 255];
+    m &= ~1ULL;  /* DC is coded apart */
+    int last = 0;  /* zigzag index of the previous value */
+    while (m) {
+        int k = JSAL_CTZ64(m);
+        m &= m - 1;
+        int run = k - last - 1;
+        for (; run > 15; run -= 16)
+            ac[0xF0]++;
+        ac[(run << 4) + nbits(coef[zigzag[k]])]++;
+        last = k;
+    }
+    if (last < 63)
+        ac[0]++;
+}
+
+/* The DC symbols: the category of each block's difference from the previous block of its
+ * component, in the order the scan codes them (MCU by MCU; a single component in raster
+ * order), with libjpeg's dummy blocks at the right and bottom edges of an interleaved scan
+ * (their DC is the previous block's, so the difference is 0, and they add one EOB each)
+ * and the predictors reset at each restart marker. dcs[c]: component c's DC levels, row
+ * by row (width_in_blocks each), gathered by requantise_blocks. */
+void jsal_count_dc(j_decompress_ptr d, JCOEF **dcs, j_compress_ptr c, unsigned int restart,
+                   jsal_counts *n)
+{
+    int comps = d->num_components;
+    int pred[MAX_COMPONENTS] = {0};
+    unsigned long mcu = 0;
+    if (comps == 1) {
+        jpeg_component_info *comp = d->comp_info;
+        long *dc = n->dc[c->comp_info[0].dc_tbl_no];
+        size_t blocks = (size_t)comp->width_in_blocks * comp->height_in_blocks;
+        for (size_t i = 0; i < blocks; i++, mcu++) {
+            if (restart && mcu % restart == 0)
+                pred[0] = 0;
+            dc[nbits(dcs[0][i] - pred[0])]++;
+            pred[0] = dcs[0][i];
+        }
+        return;
+    }
+    int max_h = d->max_h_samp_factor, max_v = d->max_v_samp_factor;
+    JDIMENSION mcu_cols = (d->image_width + 8 * max_h - 1) / (8 * max_h);
+    JDIMENSION mcu_rows = (d->image_height + 8 * max_v - 1) / (8 * max_v);
+    for (JDIMENSION my = 0; my < mcu_rows; my++) {
+        for (JDIMENSION mx = 0; mx < mcu_cols; mx++, mcu++) {
+            if (restart && mcu % restart == 0)
+                memset(pred, 0, sizeof pred);
+            for (int ci = 0; ci < comps; ci++) {
+                jpeg_component_info *comp = d->comp_info + ci;
+                long *dc = n->dc[c->comp_info[ci].dc_tbl_no];
+                for (int yy = 0; yy < comp->v_samp_factor; yy++) {
+                    JDIMENSION r = my * (JDIMENSION)comp->v_samp_factor + (JDIMENSION)yy;
+                    for (int xx = 0; xx < comp->h_samp_factor; xx++) {
+                        JDIMENSION b = mx * (JDIMENSION)comp->h_samp_factor + (JDIMENSION)xx;
+                        if (r >= comp->height_in_blocks || b >= comp->width_in_blocks) {
+                            dc[0]++; /* a dummy block */
+                            n->ac[c->comp_info[ci].ac_tbl_no][0]++;
+                            continue;
+                        }
+                        int v = dcs[ci][(size_t)r * comp->width_in_blocks + b];
+                        dc[nbits(v - pred[ci])]++;
+                        pred[ci] = v;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* K.2's code sizes: the two least frequent symbols merged until one is left, each merge
+ * lengthening the codes of both chains by one. size[] must be zeroed. */
+static void code_sizes(long *freq, int *size)
+{
+    int next[257], live[257], n = 0;
+    freq[256] = 1;
+    for (int i = 0; i <= 256; i++) {
+        next[i] = -1;
+        if (freq[i])
+            live[n++] = i; /* only these are scanned: O(n^2) in the symbols used */
+    }
+    while (n > 1) {
+        /* The least frequent (c1) and the next (c2); ties go to the larger symbol. */
+        int a = -1, b = -1;
+        for (int j = 0; j < n; j++) {
+            int i = live[j];
+            if (a < 0 || freq[i] < freq[live[a]] || (freq[i] == freq[live[a]] && i > live[a])) {
+                b = a;
+                a = j;
+            } else if (b < 0 || freq[i] < freq[live[b]] ||
+                       (freq[i] == freq[live[b]] && i > live[b])) {
+                b = j;
+            }
+        }
+        int c1 = live[a], c2 = live[b];
+        freq[c1] += freq[c2];
+        freq[c2] = 0;
+        live[b] = live[--n]; /* c2 leaves; the order of live does not matter */
+        size[c1]++;
+        while (next[c1] >= 0) {
+            c1 = next[c1];
+            size[c1]++;
+        }
+        next[c1] = c2;
+        size[c2]++;
+        while (next[c2] >= 0) {
+            c2 = next[c2];
+            size[c2]++;
+        }
+    }
+}
+
+/* A JPEG Huffman table (code lengths at most 16) from symbol counts: JPEG's Annex K.2.
+ * Symbol 256 is a placeholder that keeps any code from being all ones. The two least
+ * frequent symbols are merged, ties going to the larger symbol number (as libjpeg does, so
+ * the tables, and the bytes, are those of libjpeg's own optimize_coding). */
+void jsal_optimal_table(long *freq, JHUFF_TBL *table)
+{
+    int size[257] = {0}, bits[33] = {0};
+    code_sizes(freq, size);
+    for (int i = 0; i <= 256; i++)
+        if (size[i])
+            bits[size[i] > 32 ? 32 : size[i]]++;
+    for (int i = 32; i > 16; i--)  /* Figure K.3: lengths above 16 moved up the tree */
+        while (bits[i] > 0) {
+            int j = i - 2;
+            while (bits[j] == 0)
+                j--;
+            bits[i] -= 2;
+            bits[i - 1]++;
+            bits[j + 1] += 2;
+            bits[j]--;
+        }
+    int longest = 16;
+    while (bits[longest] == 0)
+        longest--;
+    bits[longest]--;  /* the placeholder's code */
+    memset(table->bits, 0, sizeof table->bits);
+    for (int i = 1; i <= 16; i++)
+        table->bits[i] = (UINT8)bits[i];
+    int p = 0;
+    for (int len = 1; len <= 32; len++)
+        for (int i = 0; i < 256; i++)
+            if (size[i] == len)
+                table->huffval[p++] = (UINT8)i;
+    table->sent_table = FALSE;
+}
+
