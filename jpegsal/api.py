@@ -92,9 +92,9 @@ class Encoder:
         two ImageNet classifiers' per-frequency sensitivity, moved to equal slope as they
         measure it (per image size), optimised Huffman tables. ``preserve=t``: the lowest
         quality (at least 20) whose predicted KL is at most ``t`` nats. A 4:2:0 JPEG
-        *file* with only ``quality``/``progressive``/``optimize``/``keep_metadata`` is
-        requantised in the DCT domain instead (``EncodeResult.path``; ``coefficients=
-        False``: pixels). Not with ``method``, ``qtables`` or string qualities.
+        *file* is requantised in the DCT domain instead unless other options need pixels
+        (quality, progressive, optimize, keep_metadata, target_bytes do not; ``.path``;
+        ``coefficients=False``: pixels). Not with ``method``, ``qtables`` or string qualities.
     classifier_side : int in 16..4096, optional
         With ``preset="machine"``: the input side, in pixels, of the classifier that will
         read the files (default 224). On 227-pixel photos, MobileNet v1 (160 px) needed

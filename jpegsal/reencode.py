@@ -30,6 +30,7 @@ from .codec import turbojpeg
 from .codec.lossless import SOI, _read, read_jpeg
 from .codec.machine import CLASSIFIER_SIDE, MachineTables, check_side, machine_tables
 from .codec.requantise import OPTIMIZED, jpeg_frame, requantise
+from .ratecontrol import fit_quality
 
 __all__ = ["Reencoded", "dct_route", "reencode", "reencode_with_info"]
 
@@ -154,6 +155,7 @@ def _no_dct_path(data: bytes) -> str | None:
 
 _DCT_JPEG = {"quality", "progressive", "optimize"}  # options the DCT route can honour
 _DCT_CALL = {"preset", "keep_metadata", "corrupt", "coefficients", "classifier_side"}
+_DCT_CALL |= {"target_bytes", "min_quality"}  # rate control by size: a search over quality
 
 
 def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
@@ -178,14 +180,8 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
     if reason is not None:
         return reason
     t = time.perf_counter()
-    keep = bool(call.get("keep_metadata", False))
     try:
-        strict = call.get("corrupt") != "ignore"
-        side = classifier_side(call)
-        progressive, optimize = bool(jpeg.get("progressive")), jpeg.get("optimize") is not False
-        out = _machine_requantise(
-            data, quality, progressive, strict=strict, markers=keep, side=side, optimize=optimize
-        )
+        quality, out, encodes = _requantise_call(data, jpeg, call, quality)
     except OSError as e:  # damaged data: the pixel path decodes it and warns or raises
         return f"libjpeg: {e}"
     seconds = time.perf_counter() - t
@@ -196,11 +192,36 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
         saliency=None,
         top1=None,
         kl=None,
-        encodes=1,
+        encodes=encodes,
         network_runs=0,
         timings={"encode": seconds, "total": seconds},
         path="dct",
     )
+
+
+def _requantise_call(
+    data: bytes, jpeg: dict[str, Any], call: dict[str, Any], quality: int
+) -> tuple[int, bytes, int]:
+    """(quality, bytes, encodes) of the DCT route for this call: ``quality`` as asked, or
+    with ``target_bytes`` the highest quality from ``min_quality`` up whose output fits,
+    bisected as the pixel path bisects it (``ValueError`` when none does)."""
+    keep = bool(call.get("keep_metadata", False))
+    strict, side = call.get("corrupt") != "ignore", classifier_side(call)
+    progressive, optimize = bool(jpeg.get("progressive")), jpeg.get("optimize") is not False
+    encodes = 0
+
+    def at(q: int) -> bytes:
+        nonlocal encodes
+        encodes += 1
+        return _machine_requantise(
+            data, q, progressive, strict=strict, markers=keep, side=side, optimize=optimize
+        )
+
+    target = call.get("target_bytes")
+    if target is None:
+        return quality, at(quality), encodes
+    quality, out = fit_quality(at, target, lo=call.get("min_quality") or 1)
+    return quality, out, encodes
 
 
 def _options_reason(jpeg: dict[str, Any], call: dict[str, Any], quality: Any) -> str | None:

@@ -268,3 +268,42 @@ def test_asking_for_a_filter_that_was_not_built(
     with pytest.raises(RuntimeError, match="compiled filter was not built"):
         requantise(src, [np.full(64, 9)], compiled=True, optimize=False)
     assert requantise(src, [np.full(64, 9)], compiled=False, optimize=False)
+
+
+@pytest.mark.parametrize("progressive", [True, False])
+def test_target_bytes_searches_the_dct_path(
+    photo: Image.Image, tmp_path: Path, progressive: bool
+) -> None:
+    if not progressive and not OPTIMIZED:
+        pytest.skip("baseline output takes the DCT path only with libjpeg's route")
+    from jpegsal.reencode import reencode
+
+    big = photo.resize((640, 448))
+    src = pillow_jpeg(big, quality=95)
+    (tmp_path / "a.jpg").write_bytes(src)
+    enc = jpegsal.Encoder(preset="machine")
+    target = len(reencode(src, quality=50, progressive=progressive, keep_metadata=False)) + 50
+    got = enc.encode_with_info(tmp_path / "a.jpg", target_bytes=target, progressive=progressive)
+    assert (got.path, got.path_reason) == ("dct", None)
+    assert len(got.data) <= target
+    assert 2 <= got.encodes <= 7  # bisection over 1..100
+    # The highest quality that fits: the same bytes as reencode there, one step up too big.
+    at = reencode(src, quality=got.quality, progressive=progressive, keep_metadata=False)
+    assert got.data == at
+    above = reencode(src, quality=got.quality + 1, progressive=progressive, keep_metadata=False)
+    assert len(above) > target
+    assert got.quality >= 50
+    floor = enc.encode_with_info(
+        src, target_bytes=target, min_quality=got.quality, progressive=progressive
+    )
+    assert (floor.path, floor.quality, floor.data) == ("dct", got.quality, got.data)
+    with pytest.raises(ValueError, match=r"target_bytes=100 is unreachable"):
+        enc.encode_with_info(src, target_bytes=100, progressive=progressive)
+
+
+def test_target_bytes_floor_is_kept(photo: Image.Image) -> None:
+    src = pillow_jpeg(photo.resize((640, 448)), quality=95)
+    enc = jpegsal.Encoder(preset="machine", progressive=True)
+    tight = len(jpegsal.reencode(src, quality=30, progressive=True, keep_metadata=False))
+    with pytest.raises(ValueError, match=r"unreachable.*min_quality=60"):
+        enc.encode_with_info(src, target_bytes=tight, min_quality=60)
