@@ -1,15 +1,17 @@
-"""The one compiled part: an optional C filter for the DCT re-encode (jpegsal/codec/_filter.c).
+"""The compiled parts: two optional C extensions for the DCT re-encode (jpegsal/codec/).
 
 Everything else is in pyproject.toml. ``optional=True``: where no C compiler is found the
-build goes on without it and jpegsal uses the numpy version of the same filter (same bytes,
-slower); ``jpegsal.codec.requantise.COMPILED`` says which one is in use.
+build goes on without them. Without ``_filter`` jpegsal uses the numpy version of the same
+filter (same bytes, slower); without ``_transcode`` (it also needs libjpeg's headers)
+baseline output keeps TurboJPEG's standard Huffman tables.
+``jpegsal.codec.requantise.COMPILED`` and ``.OPTIMIZED`` say which were built.
 """
 
 import sys
 
 from setuptools import Extension, setup
 
-# Contraction into fused multiply-adds would change the rounding (see the C file).
+# Contraction into fused multiply-adds would change the rounding (see _requant.h).
 FLAGS = [] if sys.platform == "win32" else ["-O3", "-ffp-contract=off"]
 # The libjpeg route splits large images between two POSIX threads (one thread on Windows).
 THREADS = [] if sys.platform == "win32" else ["-pthread"]
@@ -19,6 +21,7 @@ setup(
         Extension(
             "jpegsal.codec._filter",
             ["jpegsal/codec/_filter.c"],
+            depends=["jpegsal/codec/_requant.h"],
             extra_compile_args=FLAGS,
             optional=True,
         ),
@@ -26,7 +29,7 @@ setup(
         Extension(
             "jpegsal.codec._transcode",
             [f"jpegsal/codec/{name}.c" for name in ("_transcode", "_huffman", "_blocks")],
-            depends=["jpegsal/codec/_transcode.h"],
+            depends=["jpegsal/codec/_transcode.h", "jpegsal/codec/_requant.h"],
             libraries=["jpeg"],
             extra_compile_args=FLAGS + THREADS,
             extra_link_args=THREADS,

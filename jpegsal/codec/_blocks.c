@@ -1,8 +1,9 @@
 /* The requantise-and-count loop of the libjpeg route (_transcode.c): every stored block
- * requantised as _filter.c does it, its AC symbols counted and its DC level kept, split
- * between two threads for large images. */
+ * requantised as _filter.c does it (_requant.h), its AC symbols counted and its DC level
+ * kept, split between two threads for large images. */
 #include <stdlib.h>
 #include <string.h>
+#include "_requant.h"
 #include "_transcode.h"
 #if !defined(_WIN32)
 #include <pthread.h>
@@ -25,7 +26,6 @@ typedef struct {
 
 static void work(jsal_work *w)
 {
-    const float magic = 12582912.0f; /* 1.5 * 2^23: rounds half to even, as _filter.c */
     for (int ci = 0; ci < w->components; ci++) {
         const float *q = ci < w->count ? w->ratio + 64 * ci : NULL;
         long *ac = w->ac ? w->ac[w->ac_table[ci]] : NULL;
@@ -35,11 +35,7 @@ static void work(jsal_work *w)
             for (JDIMENSION b = 0; b < w->width[ci]; b++) {
                 JCOEF *coef = w->rows[ci][r][b];
                 if (q)
-                    for (int k = 0; k < 64; k++) {
-                        float x = (float)coef[k] * q[k];
-                        x = (x + magic) - magic;
-                        coef[k] = (JCOEF)(int)x;
-                    }
+                    jsal_requantise_block(coef, q);
                 if (ac) {
                     jsal_count_ac(coef, ac);
                     w->dcs[ci][(size_t)r * w->width[ci] + b] = coef[0];

@@ -7,15 +7,12 @@
  * with no Python in the loop. It links to nothing: the two TurboJPEG structs it reads are
  * declared here with their public layout (turbojpeg.h, unchanged from 2.0 to 3.x).
  *
- * The arithmetic is numpy's, bit for bit: the level as float32, times the float32 ratio,
- * rounded half to even (np.rint), back to int16. The rounding adds and subtracts 1.5 * 2^23,
- * which rounds any |x| < 2^22 to the nearest integer, ties to even, in the default rounding
- * mode, and unlike rintf() lets the compiler vectorise the loop. setup.py turns off
- * floating-point contraction: a fused multiply-add would round once instead of twice and
- * could differ from numpy.
+ * The arithmetic (numpy's, bit for bit) is _requant.h's, shared with the libjpeg route.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+
+#include "_requant.h"
 
 typedef struct { int x, y, w, h; } jsal_region;
 
@@ -41,17 +38,9 @@ static int jsal_requantise(short *coeffs, jsal_region array, jsal_region plane,
     const jsal_ratios *r = (const jsal_ratios *)transform->data;
     if (r == NULL || component < 0 || component >= r->count || component >= 4)
         return 0;
-    const float *q = r->ratio[component];
-    const float magic = 12582912.0f;  /* 1.5 * 2^23 */
     size_t blocks = (size_t)array.w * (size_t)array.h / 64;
-    for (size_t i = 0; i < blocks; i++) {
-        short *b = coeffs + 64 * i;
-        for (int k = 0; k < 64; k++) {
-            float x = (float)b[k] * q[k];
-            x = (x + magic) - magic;
-            b[k] = (short)(int)x;
-        }
-    }
+    for (size_t i = 0; i < blocks; i++)
+        jsal_requantise_block(coeffs + 64 * i, r->ratio[component]);
     return 0;
 }
 
