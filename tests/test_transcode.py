@@ -273,3 +273,25 @@ def test_two_threads_write_the_same_bytes(
     one = _transcode.transcode(src, ratio, False, True, True, 2, 1)
     assert one == _transcode.transcode(src, ratio, False, True, True, 2, 2)
     assert one == _transcode.transcode(src, ratio, False, True, True, 1, 2)  # libjpeg's own
+
+
+@needs_route
+def test_the_routes_own_errors_are_named(
+    odd_photo: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jpegsal.codec import _transcode
+
+    src = pillow_jpeg(odd_photo, quality=90)
+    with pytest.raises(ValueError, match="ratio: 64 float32 values per component"):
+        _transcode.transcode(src, b"\x00" * 10, False, True, True, 2)
+    monkeypatch.setattr(rq, "_transcode_lib", None)
+    with pytest.raises(RuntimeError, match="libjpeg's route was not built"):
+        rq.huffman_optimized(src)
+
+
+def test_a_bad_optimize_is_refused_on_the_dct_route(odd_photo: Image.Image) -> None:
+    import jpegsal
+
+    src = pillow_jpeg(odd_photo, quality=90)  # 4:2:0: the DCT route would take it
+    with pytest.raises(TypeError, match="optimize must be a bool, got 'yes'"):
+        jpegsal.encode(src, preset="machine", optimize="yes")
