@@ -2,10 +2,12 @@
 
     python -m benchmarks.generation_loss            # 6 Kodak 12 MP JPEGs, 100 4:2:0 photos
 
-Each input JPEG is re-encoded at qualities 20-90 four ways: Pillow (decode, then
+Each input JPEG is re-encoded at qualities 20-90 six ways: Pillow (decode, then
 ``Image.save`` at that quality: what a user does today), the preset's pixel path
-(``jpegsal.encode(..., preset="machine", coefficients=False)``), and ``jpegsal.reencode``
-(the same tables applied to the stored DCT levels), baseline and progressive. PSNR is
+(``jpegsal.encode(..., preset="machine", coefficients=False)``), ``jpegsal.reencode``
+(the same tables applied to the stored DCT levels), baseline and progressive, and
+``jpegsal.reencode(tables="standard")`` (Pillow's tables applied to the stored levels),
+with optimised and with standard Huffman tables: generation loss apart from table design. PSNR is
 against the input's own decoded pixels. Reported per set: each way's mean bytes and PSNR
 per quality, and the Bjontegaard comparison with Pillow and with the pixel path: the
 bytes ratio at equal PSNR and the PSNR difference (dB) at equal bytes, over the range the
@@ -50,6 +52,14 @@ def _ways() -> dict[str, Callable[[bytes, int], bytes]]:
         "reencode": lambda d, q: jpegsal.reencode(d, quality=q, keep_metadata=False),
         "reencode progressive": lambda d, q: jpegsal.reencode(
             d, quality=q, progressive=True, keep_metadata=False
+        ),
+        # Pillow's own tables in the DCT domain: generation loss apart from table design.
+        # optimize=False codes with the standard Huffman tables, as Pillow's save does.
+        "reencode standard tables": lambda d, q: jpegsal.reencode(
+            d, quality=q, tables="standard", keep_metadata=False
+        ),
+        "reencode standard tables optimize=False": lambda d, q: jpegsal.reencode(
+            d, quality=q, tables="standard", optimize=False, keep_metadata=False
         ),
     }
 

@@ -11,7 +11,9 @@ why (``Reencoded.reason``):
 * four components (CMYK / YCCK), arithmetic coding, 12-bit or lossless JPEG;
 * no TurboJPEG library on the machine.
 
-A result that is not smaller than the input gives the input bytes back (``path="input"``).
+``tables="standard"`` requantises to libjpeg's tables of the quality instead (what Pillow's
+save writes), keeping any chroma layout; only the other cases above fall back (to Pillow's
+save). A result that is not smaller than the input gives the input bytes back (``path="input"``).
 Metadata (EXIF with its orientation, ICC, XMP, comments) is kept on every path.
 """
 
@@ -24,15 +26,18 @@ from typing import Any
 
 import numpy as np
 
-from ._check import check_bool, check_int
+from ._check import check_bool, check_choice, check_int
 from .call_options import classifier_side
 from .codec import turbojpeg
 from .codec.lossless import SOI, _read, read_jpeg
 from .codec.machine import CLASSIFIER_SIDE, MachineTables, check_side, machine_tables
 from .codec.requantise import OPTIMIZED, jpeg_frame, requantise
+from .codec.tables import standard_tables
 from .ratecontrol import fit_quality
 
-__all__ = ["Reencoded", "dct_route", "reencode", "reencode_with_info"]
+__all__ = ["TABLES", "Reencoded", "dct_route", "reencode", "reencode_with_info"]
+
+TABLES = ("machine", "standard")  # reencode(tables=): the preset's, or libjpeg's at quality
 
 
 @dataclass(frozen=True)
@@ -51,22 +56,26 @@ def reencode(
     progressive: bool = False,
     corrupt: str = "error",
     keep_metadata: bool = True,
-    classifier_side: int = CLASSIFIER_SIDE,
+    classifier_side: int | None = None,
     optimize: bool = True,
+    tables: str = "machine",
 ) -> bytes:
     """The JPEG ``src`` (path, bytes or binary file) at the ``preset="machine"`` tables of
     ``quality``; see the module. ``corrupt``: a damaged file raises ``OSError``
     (``"error"``) or is re-encoded as libjpeg decodes it (``"ignore"``).
     ``keep_metadata=False`` drops EXIF, ICC, XMP and comments (kept by default).
     ``classifier_side``: the input side of the classifier that will read the file, as
-    for :func:`jpegsal.encode`. ``optimize``: optimised Huffman tables for baseline output
-    (the default; where libjpeg's headers were found at install,
+    for :func:`jpegsal.encode` (default 224). ``optimize``: optimised Huffman tables for
+    baseline output (the default; where libjpeg's headers were found at install,
     ``jpegsal.codec.requantise.OPTIMIZED``); ``False`` writes TurboJPEG's standard tables,
     about 7 % more bytes at 12 MP and a few ms faster. Progressive output is always
-    optimised."""
+    optimised. ``tables="standard"``: libjpeg's tables at ``quality`` instead (what
+    ``Image.save(quality=q)`` writes), for people rather than classifiers; the file's
+    chroma layout is kept, whatever it is, and the fallback is Pillow's own save."""
     return reencode_with_info(
         src, quality=quality, progressive=progressive, corrupt=corrupt,
         keep_metadata=keep_metadata, classifier_side=classifier_side, optimize=optimize,
+        tables=tables,
     ).data  # fmt: skip
 
 
@@ -77,22 +86,28 @@ def reencode_with_info(
     progressive: bool = False,
     corrupt: str = "error",
     keep_metadata: bool = True,
-    classifier_side: int = CLASSIFIER_SIDE,
+    classifier_side: int | None = None,
     optimize: bool = True,
+    tables: str = "machine",
 ) -> Reencoded:
     """:func:`reencode`, with the path taken and the reason for a fallback."""
     check_int("quality", quality, 0, 100)
     check_bool("progressive", progressive)
     check_bool("keep_metadata", keep_metadata)
     check_bool("optimize", optimize)
-    side = check_side(classifier_side)
+    check_choice("tables", tables, TABLES)
+    if tables == "standard" and classifier_side is not None:
+        raise ValueError(
+            "classifier_side shapes the machine tables; drop it with tables='standard'"
+        )
+    side = check_side(CLASSIFIER_SIDE if classifier_side is None else classifier_side)
     data, name = read_jpeg(src, corrupt, "reencode")
-    reason = _no_dct_path(data)
+    reason = _no_dct_path(data, any_layout=tables == "standard")
     if reason is None:  # a damaged file makes the strict transform raise: no separate check
         try:
-            out = _machine_requantise(
+            out = _requantise_to(
                 data, quality, progressive, strict=corrupt == "error", markers=keep_metadata,
-                side=side, optimize=optimize,
+                side=side, optimize=optimize, tables=tables,
             )  # fmt: skip
             path = "dct"
         except OSError as e:  # libjpeg's words: "Corrupt JPEG data: ...", "Premature end ..."
@@ -102,9 +117,13 @@ def reencode_with_info(
     if reason is not None:
         from .api import encode
 
+        # The preset's pixel path, or with the standard tables Pillow's save (method=None).
+        machine: dict[str, Any] = {}
+        if tables == "machine":
+            machine = {"preset": "machine", "classifier_side": side}
         out = encode(
-            data, preset="machine", quality=quality, progressive=progressive,
-            keep_metadata=keep_metadata, corrupt=corrupt, classifier_side=side, optimize=optimize,
+            data, quality=quality, progressive=progressive, keep_metadata=keep_metadata,
+            corrupt=corrupt, optimize=optimize, **machine,
         )  # fmt: skip
         path = "pixels"
     if len(out) >= len(data):
@@ -112,7 +131,7 @@ def reencode_with_info(
     return Reencoded(out, path, reason)
 
 
-def _machine_requantise(
+def _requantise_to(
     data: bytes,
     quality: int,
     progressive: bool,
@@ -121,14 +140,18 @@ def _machine_requantise(
     markers: bool,
     side: int,
     optimize: bool = True,
+    tables: str = "machine",
 ) -> bytes:
     """``data``'s stored levels requantised to the machine tables of ``quality`` for its
-    size, seen by a classifier of ``side``-pixel inputs."""
-    _, width, height, _ = jpeg_frame(data)
-    machine = machine_tables(quality, width, height, MachineTables(side=side))
-    tables = [np.clip(np.rint(t), 1, 255) for t in machine]
+    size, seen by a classifier of ``side``-pixel inputs (or to libjpeg's standard ones)."""
+    if tables == "standard":
+        wanted = list(standard_tables(quality))
+    else:
+        _, width, height, _ = jpeg_frame(data)
+        machine = machine_tables(quality, width, height, MachineTables(side=side))
+        wanted = [np.clip(np.rint(t), 1, 255) for t in machine]
     out = requantise(
-        data, tables, progressive=progressive, strict=strict, markers=markers, optimize=optimize
+        data, wanted, progressive=progressive, strict=strict, markers=markers, optimize=optimize
     )
     # Damaged data let through (strict=False) can come out cut short, which decoders refuse.
     if not strict and (problem := turbojpeg.corrupt_data(out)) is not None:
@@ -136,8 +159,9 @@ def _machine_requantise(
     return out
 
 
-def _no_dct_path(data: bytes) -> str | None:
-    """Why the DCT path cannot serve ``data``, or None when it can."""
+def _no_dct_path(data: bytes, *, any_layout: bool = False) -> str | None:
+    """Why the DCT path cannot serve ``data``, or None when it can (``any_layout``: the
+    chroma layout is kept, so any will do)."""
     if not turbojpeg.available():
         return "no TurboJPEG 2.0+ library (libturbojpeg) on this machine"
     try:
@@ -148,7 +172,7 @@ def _no_dct_path(data: bytes) -> str | None:
         return f"{precision}-bit samples"
     if len(sampling) == 4:
         return "four components (CMYK/YCCK)"
-    if len(sampling) == 3 and sampling != [(2, 2), (1, 1), (1, 1)]:
+    if not any_layout and len(sampling) == 3 and sampling != [(2, 2), (1, 1), (1, 1)]:
         return f"chroma sampling {sampling} is not 4:2:0, which the preset writes"
     return None
 
@@ -213,7 +237,7 @@ def _requantise_call(
     def at(q: int) -> bytes:
         nonlocal encodes
         encodes += 1
-        return _machine_requantise(
+        return _requantise_to(
             data, q, progressive, strict=strict, markers=keep, side=side, optimize=optimize
         )
 

@@ -522,7 +522,7 @@ def test_bd_psnr_of_a_shifted_curve() -> None:
     assert bd_psnr(base, [(b * 10, p) for b, p in base]) is None  # no shared bytes
 
 
-def test_generation_loss_compares_the_four_ways(
+def test_generation_loss_compares_the_six_ways(
     tmp_path: Path,
     rgb: Image.Image,
     monkeypatch: pytest.MonkeyPatch,
@@ -544,8 +544,11 @@ def test_generation_loss_compares_the_four_ways(
         "pixel path",
         "reencode",
         "reencode progressive",
+        "reencode standard tables",
+        "reencode standard tables optimize=False",
     }
     assert "reencode progressive vs pixel path" in got["bd_up_to_q60"]
+    assert "reencode standard tables vs pillow (decode, save)" in got["bd"]
     with pytest.raises(SystemExit):
         generation_loss.main(["--qualities", "0", "--out", str(out)])
     assert "--qualities are 1..100" in capsys.readouterr().err
@@ -611,3 +614,28 @@ def test_reencode_contender_takes_the_side(rgb: Image.Image, tmp_path: Path) -> 
         data, quality=40, keep_metadata=False, classifier_side=160
     )
     assert codec.encode(image, 40) != parse_codec("reencode").encode(image, 40)
+
+
+def test_reencode_benchmark_rows_and_bases(rgb: Image.Image) -> None:
+    from benchmarks import reencode
+
+    files = []
+    for subsampling in (2, 0):  # 4:2:0 (every row's DCT path) and 4:4:4 (standard tables only)
+        buf = io.BytesIO()
+        rgb.save(buf, "JPEG", quality=92, subsampling=subsampling)
+        files.append(buf.getvalue())
+    rows = reencode.run_set(files, 1)
+    assert rows["reencode"]["paths"] == {"dct": 1, "pixels": 1}
+    assert rows["reencode"]["dct_files"]["files"] == 1
+    assert "bytes_vs_pixels" in rows["reencode"]
+    assert "against" not in rows["reencode"]
+    standard = rows["reencode tables=standard"]
+    assert standard["against"] == "pillow keep layout"
+    assert standard["paths"] == {"dct": 2}
+    assert standard["dct_files"]["files"] == 2
+    assert 0.5 < standard["bytes_vs_base"] < 1.0  # fewer bytes than Pillow at the same tables
+    assert "bytes_vs_base" in standard["dct_files"]
+    assert "base_median_ms" in standard["dct_files"]
+    assert "pixels_median_ms" in rows["reencode"]["dct_files"]
+    assert "dct_files" not in rows["pixels"]
+    assert "dct_files" not in rows["pillow keep layout"]

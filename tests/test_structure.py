@@ -52,6 +52,7 @@ def test_doctests_of_the_pure_modules() -> None:
     import jpegsal.codec.dct_writer
     import jpegsal.codec.machine
     import jpegsal.codec.quantise
+    import jpegsal.codec.tables
     import jpegsal.codec.turbojpeg
     import jpegsal.maps.contract
 
@@ -61,6 +62,7 @@ def test_doctests_of_the_pure_modules() -> None:
         jpegsal.codec.coefficients,
         jpegsal.codec.machine,
         jpegsal.codec.quantise,
+        jpegsal.codec.tables,
         jpegsal.bench.stats,
         jpegsal.bench.data,
         jpegsal.checks,

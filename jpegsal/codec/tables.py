@@ -14,7 +14,10 @@ import numpy as np
 if TYPE_CHECKING:  # options.py needs machine.py, which needs this module's tables
     from .options import JpegOptions
 
-__all__ = ["check_jpeg_size", "chroma_factors", "mcu_shape", "quant_tables", "scale_table"]
+__all__ = [
+    "check_jpeg_size", "chroma_factors", "mcu_shape", "quant_tables", "scale_table",
+    "standard_tables",
+]  # fmt: skip
 
 _JPEG_MAX_SIDE = 65535  # the SOF marker's 16-bit width and height
 
@@ -62,7 +65,15 @@ def quant_tables(options: JpegOptions) -> tuple[np.ndarray, np.ndarray]:
         if options.quality == -1:
             return luma, chroma
         return scale_table(luma, options.quality), scale_table(chroma, options.quality)
-    quality = 75 if options.quality == -1 else options.quality
+    return standard_tables(75 if options.quality == -1 else options.quality)
+
+
+def standard_tables(quality: int) -> tuple[np.ndarray, np.ndarray]:
+    """libjpeg's (luma, chroma) tables at ``quality``: what ``Image.save(quality=q)`` writes.
+
+    >>> [int(t[0, 0]) for t in standard_tables(50)]
+    [16, 17]
+    """
     return scale_table(_STD_LUMA, quality), scale_table(_STD_CHROMA, quality)
 
 
