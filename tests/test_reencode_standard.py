@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,3 +92,22 @@ def test_bad_tables_options(photo: Image.Image) -> None:
         jpegsal.reencode(src, tables="standard", classifier_side=160)
     with pytest.raises(ValueError, match="classifier_side"):
         jpegsal.reencode(src, classifier_side=8)
+
+
+@pytest.mark.skipif(shutil.which("djpeg") is None, reason="djpeg not installed")
+@pytest.mark.parametrize(
+    "options",
+    [{"subsampling": 1}, {"subsampling": 0, "restart_marker_blocks": 3}, {"progressive": True}],
+)
+def test_djpeg_reads_every_layout(
+    photo: Image.Image, options: dict[str, object], tmp_path: Path
+) -> None:
+    src = pillow_jpeg(photo, quality=90, **options)
+    out = reencode_with_info(src, quality=40, tables="standard")
+    assert out.path == "dct"
+    (tmp_path / "x.jpg").write_bytes(out.data)
+    cmd = ["djpeg", "-outfile", str(tmp_path / "x.ppm"), str(tmp_path / "x.jpg")]
+    done = subprocess.run(cmd, capture_output=True)
+    assert (done.returncode, done.stderr) == (0, b"")  # no warning either
+    with Image.open(tmp_path / "x.ppm") as im:
+        assert im.size == photo.size
