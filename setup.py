@@ -28,9 +28,9 @@ setup(
         # Needs libjpeg's headers (libjpeg-dev / libjpeg62-turbo-dev); optional too.
         Extension(
             "jpegsal.codec._transcode",
-            [f"jpegsal/codec/{name}.c" for name in ("_transcode", "_huffman", "_blocks")],
+            [f"jpegsal/codec/{n}.c" for n in ("_transcode", "_huffman", "_blocks", "_resample")],
             depends=["jpegsal/codec/_transcode.h", "jpegsal/codec/_requant.h"],
-            libraries=["jpeg"],
+            libraries=["jpeg"] if sys.platform == "win32" else ["jpeg", "m"],  # m: _resample.c
             extra_compile_args=FLAGS + THREADS,
             extra_link_args=THREADS,
             optional=True,

@@ -42,13 +42,13 @@ SAMPLE = ROOT.parent / "shared" / "data" / "imagenet-sample"
 QUALITY = 50
 
 
-def _kodak_12mp(n: int) -> list[bytes]:
+def _kodak_12mp(n: int, subsampling: int = 2) -> list[bytes]:
     out = []
     for path in sorted(KODAK.glob("*.png"))[:n]:
         with Image.open(path) as im:
             big = im.convert("RGB").resize((4000, 3000), Image.Resampling.LANCZOS)
         buf = io.BytesIO()
-        big.save(buf, "JPEG", quality=92)  # a camera-like 12 MP JPEG
+        big.save(buf, "JPEG", quality=92, subsampling=subsampling)  # a camera-like 12 MP JPEG
         out.append(buf.getvalue())
     return out
 
@@ -103,6 +103,7 @@ def _pillow_keep(data: bytes) -> tuple[bytes, str]:
 
 def run_set(files: list[bytes], repeat: int) -> dict[str, dict[str, Any]]:
     rows: dict[str, dict[str, list[Any]]] = {}
+    layouts = [_layout(data) for data in files]
     for data in files:
         decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float64)
         for name, fn in _paths().items():
@@ -127,15 +128,26 @@ def run_set(files: list[bytes], repeat: int) -> dict[str, dict[str, Any]]:
             "psnr_db": round(float(np.mean(r["psnr"])), 2),
             "paths": {p: r["paths"].count(p) for p in sorted(set(r["paths"]))},
             **({} if base == "pixels" else {"against": base}),
-            **({} if name in BASES else {"dct_files": _dct_files(r, rows[base], base)}),
+            **({} if name in BASES else {"dct_files": _dct_files(r, rows[base], base, layouts)}),
         }
     return out
 
 
-def _dct_files(row: dict[str, list[Any]], base: dict[str, list[Any]], name: str) -> dict[str, Any]:
+def _layout(data: bytes) -> str:
+    """The file's chroma layout: "4:2:0", "4:4:4", "4:2:2", "grey", ..."""
+    from jpegsal.codec.requantise import jpeg_frame
+
+    sampling = jpeg_frame(data)[3]
+    names = {(2, 2): "4:2:0", (1, 1): "4:4:4", (2, 1): "4:2:2", (1, 2): "4:4:0"}
+    return "grey" if len(sampling) == 1 else names.get(sampling[0], str(sampling))
+
+
+def _dct_files(
+    row: dict[str, list[Any]], base: dict[str, list[Any]], name: str, layouts: list[str]
+) -> dict[str, Any]:
     """The files that took the DCT path alone: the base row's time (``name``: the pixel
     path, or the row's ``against``) over this one's, per file (median), and their bytes
-    against the base's."""
+    against the base's; the speed per input chroma layout as well."""
     took = [i for i, p in enumerate(row["paths"]) if p == "dct"]
     if not took:
         return {"files": 0}
@@ -146,6 +158,20 @@ def _dct_files(row: dict[str, list[Any]], base: dict[str, list[Any]], name: str)
         "median_ms": round(float(np.median([row["ms"][i] for i in took])), 2),
         f"{label}_median_ms": round(float(np.median([base["ms"][i] for i in took])), 2),
         "speedup_median": round(float(np.median(speed)), 2),
+        "speedup_median_by_layout": {
+            kind: {
+                "files": sum(layouts[i] == kind for i in took),
+                "speedup": round(
+                    float(
+                        np.median(
+                            [s for s, i in zip(speed, took, strict=True) if layouts[i] == kind]
+                        )
+                    ),
+                    2,
+                ),
+            }
+            for kind in sorted({layouts[i] for i in took})
+        },
         f"bytes_vs_{label}": round(
             sum(row["bytes"][i] for i in took) / sum(base["bytes"][i] for i in took), 4
         ),
@@ -195,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n_kodak, n_sample = (2, 20) if args.quick else (6, 200)
     kodak = _kodak_12mp(n_kodak)
+    other = _kodak_12mp(min(n_kodak, 2), 1) + _kodak_12mp(min(n_kodak, 2), 0)
     sample = [p.read_bytes() for p in sorted(SAMPLE.glob("*.JPEG"))[:n_sample]]
     out = args.out or Path(__file__).parent / "results" / "kodak" / "reencode.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -203,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         "quality": QUALITY,
         "kodak_12mp": {"files": len(kodak), **run_set(kodak, 3)},
         "imagenet_sample": {"files": len(sample), **run_set(sample, 3)},
+        # Cameras also write 4:2:2, and high-quality saves 4:4:4: chroma resampled to 4:2:0.
+        "kodak_12mp_422_444": {"files": len(other), **run_set(other, 3)},
         "peak_rss_vs_raw_12mp": peak_memory(kodak[0]),
         "machine": machine(),
     }

@@ -6,8 +6,8 @@ and under half the memory of decode -> encode at 12 MP (``benchmarks/reencode.py
 path cannot give what the pixel path gives, the pixel path runs instead and the result says
 why (``Reencoded.reason``):
 
-* chroma not 4:2:0 (4:4:4, 4:2:2, ...): the preset writes 4:2:0, which the DCT path
-  cannot resample to (it would keep up to 4x the chroma blocks: 1.5x the bytes measured);
+* chroma the DCT path cannot make 4:2:0 (which the preset writes): 4:4:4, 4:2:2 and 4:4:0
+  are resampled in the DCT domain where libjpeg's route was built, other layouts are not;
 * four components (CMYK / YCCK), arithmetic coding, 12-bit or lossless JPEG;
 * no TurboJPEG library on the machine.
 
@@ -31,7 +31,7 @@ from .call_options import classifier_side
 from .codec import turbojpeg
 from .codec.lossless import SOI, _read, read_jpeg
 from .codec.machine import CLASSIFIER_SIDE, MachineTables, check_side, machine_tables
-from .codec.requantise import OPTIMIZED, jpeg_frame, requantise
+from .codec.requantise import OPTIMIZED, NotResampled, jpeg_frame, requantise
 from .codec.tables import standard_tables
 from .ratecontrol import fit_quality
 
@@ -110,6 +110,8 @@ def reencode_with_info(
                 side=side, optimize=optimize, tables=tables,
             )  # fmt: skip
             path = "dct"
+        except NotResampled as e:  # e.g. an RGB (Adobe) JPEG: the pixel path converts it
+            reason = str(e)
         except OSError as e:  # libjpeg's words: "Corrupt JPEG data: ...", "Premature end ..."
             if corrupt == "error":
                 raise OSError(f"cannot re-encode {name!r}: {e}; nothing was written") from e
@@ -144,15 +146,18 @@ def _requantise_to(
 ) -> bytes:
     """``data``'s stored levels requantised to the machine tables of ``quality`` for its
     size, seen by a classifier of ``side``-pixel inputs (or to libjpeg's standard ones)."""
+    _, width, height, sampling = jpeg_frame(data)
     if tables == "standard":
         wanted = list(standard_tables(quality))
     else:
-        _, width, height, _ = jpeg_frame(data)
         machine = machine_tables(quality, width, height, MachineTables(side=side))
         wanted = [np.clip(np.rint(t), 1, 255) for t in machine]
+    # The preset writes 4:2:0: other chroma layouts are resampled in the DCT domain.
+    resample = tables == "machine" and len(sampling) == 3 and sampling != _420
     out = requantise(
-        data, wanted, progressive=progressive, strict=strict, markers=markers, optimize=optimize
-    )
+        data, wanted, progressive=progressive, strict=strict, markers=markers,
+        optimize=optimize, resample=resample,
+    )  # fmt: skip
     # Damaged data let through (strict=False) can come out cut short, which decoders refuse.
     if not strict and (problem := turbojpeg.corrupt_data(out)) is not None:
         raise OSError(f"the re-coded damaged data does not decode cleanly ({problem})")
@@ -172,9 +177,19 @@ def _no_dct_path(data: bytes, *, any_layout: bool = False) -> str | None:
         return f"{precision}-bit samples"
     if len(sampling) == 4:
         return "four components (CMYK/YCCK)"
-    if not any_layout and len(sampling) == 3 and sampling != [(2, 2), (1, 1), (1, 1)]:
-        return f"chroma sampling {sampling} is not 4:2:0, which the preset writes"
+    if not any_layout and len(sampling) == 3 and sampling != _420:
+        if sampling not in _TO_420:
+            return f"chroma sampling {sampling}: only 4:4:4, 4:2:2 and 4:4:0 become 4:2:0 here"
+        if not OPTIMIZED:
+            return (
+                f"chroma sampling {sampling} is not 4:2:0, which the preset writes, and "
+                "jpegsal was installed without libjpeg's headers, which resampling needs"
+            )
     return None
+
+
+_420 = [(2, 2), (1, 1), (1, 1)]  # the preset's chroma layout (sampling factors Y, Cb, Cr)
+_TO_420 = ([(1, 1)] * 3, [(2, 1), (1, 1), (1, 1)], [(1, 2), (1, 1), (1, 1)])  # resampled
 
 
 _DCT_JPEG = {"quality", "progressive", "optimize"}  # options the DCT route can honour
@@ -208,6 +223,8 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
         quality, out, encodes = _requantise_call(data, jpeg, call, quality)
     except OSError as e:  # damaged data: the pixel path decodes it and warns or raises
         return f"libjpeg: {e}"
+    except NotResampled as e:  # e.g. an RGB (Adobe) JPEG: the pixel path converts it
+        return str(e)
     seconds = time.perf_counter() - t
     return EncodeResult(
         data=out,

@@ -637,7 +637,7 @@ def test_preset_machine_takes_jpeg_inputs_through_the_dct_path(
     src = tmp_path / "in"
     src.mkdir()
     (src / "a.jpg").write_bytes(pillow_jpeg(rgb, quality=92))  # 4:2:0: the DCT path
-    (src / "b.jpg").write_bytes(pillow_jpeg(rgb, quality=92, subsampling=0))  # 4:4:4: pixels
+    (src / "b.jpg").write_bytes(pillow_jpeg(rgb.convert("CMYK"), quality=92))  # the pixel path
     rgb.save(src / "c.png")  # not a JPEG: the pixel path, no note
     args = ["encode", str(src), "--preset", "machine", "--quality", "40", "--json"]
     assert main([*args, "--progressive", "--out-dir", str(tmp_path / "o")]) == 0
@@ -650,7 +650,7 @@ def test_preset_machine_takes_jpeg_inputs_through_the_dct_path(
     assert got["a.jpg"]["note"] == "DCT path"
     written = (tmp_path / "o" / "a.jpg").read_bytes()
     assert written == jpegsal.reencode(src / "a.jpg", quality=40, progressive=True)
-    assert str(got["b.jpg"]["note"]).startswith("pixel path: chroma sampling")
+    assert got["b.jpg"]["note"] == "pixel path: four components (CMYK/YCCK)"
     assert "note" not in got["c.png"]
     reference = pillow_jpeg(Image.open(src / "a.jpg"), quality=40, progressive=True)
     assert got["a.jpg"]["plain_bytes"] == len(reference)

@@ -14,7 +14,7 @@ from PIL import Image
 
 import jpegsal
 from jpegsal.codec import turbojpeg
-from jpegsal.codec.requantise import jpeg_tables
+from jpegsal.codec.requantise import OPTIMIZED, jpeg_tables
 from jpegsal.codec.tables import standard_tables
 from jpegsal.reencode import reencode_with_info
 
@@ -78,8 +78,15 @@ def test_the_machine_tables_stay_the_default(photo: Image.Image) -> None:
     machine = jpegsal.reencode(src, quality=50, tables="machine")
     standard = jpegsal.reencode(src, quality=50, tables="standard")
     assert jpegsal.reencode(src, quality=50) == machine != standard
-    # 4:4:4 keeps the machine tables' pixel path (the preset writes 4:2:0).
-    assert reencode_with_info(pillow_jpeg(photo, quality=92, subsampling=0)).path == "pixels"
+    # 4:4:4: the machine tables write 4:2:0 (resampled), the standard ones keep the layout.
+    src = pillow_jpeg(photo, quality=92, subsampling=0)
+    layers = [
+        Image.open(io.BytesIO(jpegsal.reencode(src, quality=50, tables=t))).layer
+        for t in ("machine", "standard")
+    ]
+    assert [f[1:3] for f in layers[1]] == [(1, 1)] * 3
+    if OPTIMIZED:
+        assert [f[1:3] for f in layers[0]] == [(2, 2), (1, 1), (1, 1)]
 
 
 def test_bad_tables_options(photo: Image.Image) -> None:

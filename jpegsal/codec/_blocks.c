@@ -1,6 +1,8 @@
-/* The requantise-and-count loop of the libjpeg route (_transcode.c): every stored block
- * requantised as _filter.c does it (_requant.h), its AC symbols counted and its DC level
- * kept, split between two threads for large images. */
+/* The requantise-and-count loop of the libjpeg route (_transcode.c): every output block
+ * requantised as _filter.c does it (_requant.h), or for chroma resampled to 4:2:0 made from
+ * the input blocks it covers (_resample.c), its AC symbols counted and its DC level kept,
+ * split between two threads for large images. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "_requant.h"
@@ -10,35 +12,57 @@
 #define JSAL_THREADS
 #endif
 
-/* One worker's share of requantise_blocks: block rows [from, to) of every component (as
- * fractions of its height), its own AC counts. */
+/* One worker's share of requantise_blocks: output block rows [from, to) of every component
+ * (as fractions of its height), its own AC counts. */
 typedef struct {
-    JBLOCKROW *rows[MAX_COMPONENTS]; /* each component's block rows, gathered beforehand */
-    int components;
-    const JDIMENSION *width, *height;
+    JBLOCKROW *src[MAX_COMPONENTS], *dst[MAX_COMPONENTS]; /* block rows, gathered beforehand */
+    const jsal_layout *in, *out;
+    int resample;
     const float *ratio; /* count x 64 */
     int count;
+    const float (*step)[64], (*inverse)[64]; /* resampled chroma: old steps, 1 / new ones */
     const int *ac_table;
     JCOEF **dcs;
     long (*ac)[257]; /* NULL: requantise only */
     double from, to;
 } jsal_work;
 
+/* Output block (r, b) of resampled chroma component ci from the input blocks it covers. */
+static void resample_block(const jsal_work *w, int ci, JDIMENSION r, JDIMENSION b, JCOEF *out)
+{
+    int fy = w->in->v[0] == 1 ? 2 : 1, fx = w->in->h[0] == 1 ? 2 : 1; /* input chroma per output */
+    const JCOEF *src[2][2] = {{NULL, NULL}, {NULL, NULL}};
+    for (int a = 0; a < fy; a++)
+        for (int c = 0; c < fx; c++) {
+            JDIMENSION y = r * (JDIMENSION)fy + (JDIMENSION)a, x = b * (JDIMENSION)fx + (JDIMENSION)c;
+            if (y < w->in->height[ci] && x < w->in->width[ci])
+                src[a][c] = w->src[ci][y][x];
+        }
+    jsal_downsample_block(src, fy, fx, w->step[ci], w->inverse[ci], out);
+}
+
 static void work(jsal_work *w)
 {
-    for (int ci = 0; ci < w->components; ci++) {
+    for (int ci = 0; ci < w->out->comps; ci++) {
         const float *q = ci < w->count ? w->ratio + 64 * ci : NULL;
         long *ac = w->ac ? w->ac[w->ac_table[ci]] : NULL;
-        JDIMENSION first = (JDIMENSION)(w->from * w->height[ci]);
-        JDIMENSION last = (JDIMENSION)(w->to * w->height[ci]);
+        int down = w->resample && ci > 0;
+        JDIMENSION width = w->out->width[ci], height = w->out->height[ci];
+        JDIMENSION first = (JDIMENSION)(w->from * height), last = (JDIMENSION)(w->to * height);
         for (JDIMENSION r = first; r < last; r++) {
-            for (JDIMENSION b = 0; b < w->width[ci]; b++) {
-                JCOEF *coef = w->rows[ci][r][b];
-                if (q)
-                    jsal_requantise_block(coef, q);
+            for (JDIMENSION b = 0; b < width; b++) {
+                JCOEF *coef = w->dst[ci][r][b];
+                if (down) {
+                    resample_block(w, ci, r, b, coef);
+                } else {
+                    if (w->src[ci] != w->dst[ci]) /* luma, into the 4:2:0 layout's array */
+                        memcpy(coef, w->src[ci][r][b], sizeof(JBLOCK));
+                    if (q)
+                        jsal_requantise_block(coef, q);
+                }
                 if (ac) {
                     jsal_count_ac(coef, ac);
-                    w->dcs[ci][(size_t)r * w->width[ci] + b] = coef[0];
+                    w->dcs[ci][(size_t)r * width + b] = coef[0];
                 }
             }
         }
@@ -53,39 +77,67 @@ static void *work_thread(void *w)
 }
 #endif
 
-/* Every stored block requantised by the job's ratios and, with n, its AC symbols counted
- * and its DC level kept in dcs. Large images are split between two threads (by block rows;
- * the counts are added after): the loop is a third of a 12 MP re-encode. */
-void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *arrays, j_compress_ptr c,
+/* Pointers to every block row of array (height rows, accessed step at a time as it was
+ * requested). In-memory arrays (libjpeg-turbo has no backing store): the rows stay put. */
+static JBLOCKROW *gather(j_decompress_ptr d, jvirt_barray_ptr array, JDIMENSION height,
+                         int step)
+{
+    JBLOCKROW *rows = (JBLOCKROW *)(*d->mem->alloc_small)(
+        (j_common_ptr)d, JPOOL_IMAGE, sizeof(JBLOCKROW) * (height + 1));
+    for (JDIMENSION row = 0; row < height; row += (JDIMENSION)step) {
+        JBLOCKARRAY got = (*d->mem->access_virt_barray)((j_common_ptr)d, array, row,
+                                                        (JDIMENSION)step, TRUE);
+        for (int r = 0; r < step && row + (JDIMENSION)r < height; r++)
+            rows[row + (JDIMENSION)r] = got[r];
+    }
+    return rows;
+}
+
+/* Each resampled chroma component's old steps and the inverse of its new ones (the new
+ * step is old / ratio, an integer the float32 ratio recovers by rounding). */
+static void chroma_steps(j_decompress_ptr d, const float *ratio, int count, float (*step)[64],
+                         float (*inverse)[64])
+{
+    for (int ci = 1; ci < 3; ci++) {
+        const JQUANT_TBL *t = d->comp_info[ci].quant_table;
+        for (int k = 0; k < 64; k++) {
+            float old = (float)t->quantval[k];
+            float r = ci < count ? ratio[64 * ci + k] : 1.0f;
+            step[ci][k] = old;
+            inverse[ci][k] = 1.0f / nearbyintf(old / r);
+        }
+    }
+}
+
+/* Every output block requantised by the job's ratios (or resampled, for chroma going to
+ * out's 4:2:0 layout from in's) and, with n, its AC symbols counted and its DC level kept
+ * in dcs. Large images are split between two threads (by block rows; the counts are added
+ * after): the loop is a third of a 12 MP re-encode. */
+void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsal_layout *in,
+                            jvirt_barray_ptr *dst, const jsal_layout *out, j_compress_ptr c,
                             const float *ratio, int count, int threads, jsal_counts *n,
                             JCOEF **dcs)
 {
-    JDIMENSION width[MAX_COMPONENTS], height[MAX_COMPONENTS];
     int ac_table[MAX_COMPONENTS];
+    float step[MAX_COMPONENTS][64], inverse[MAX_COMPONENTS][64];
     jsal_work w;
     memset(&w, 0, sizeof w);
     size_t blocks = 0;
-    w.components = d->num_components;
-    for (int ci = 0; ci < d->num_components; ci++) {
-        jpeg_component_info *comp = d->comp_info + ci;
-        width[ci] = comp->width_in_blocks;
-        height[ci] = comp->height_in_blocks;
+    w.in = in;
+    w.out = out;
+    w.resample = dst != src;
+    for (int ci = 0; ci < out->comps; ci++) {
         ac_table[ci] = c->comp_info[ci].ac_tbl_no;
-        blocks += (size_t)width[ci] * height[ci];
-        /* In-memory arrays (libjpeg-turbo has no backing store): the rows stay put. */
-        w.rows[ci] = (JBLOCKROW *)(*d->mem->alloc_small)(
-            (j_common_ptr)d, JPOOL_IMAGE, sizeof(JBLOCKROW) * (height[ci] + 1));
-        for (JDIMENSION row = 0; row < height[ci]; row += comp->v_samp_factor) {
-            JBLOCKARRAY got = (*d->mem->access_virt_barray)(
-                (j_common_ptr)d, arrays[ci], row, (JDIMENSION)comp->v_samp_factor, TRUE);
-            for (int r = 0; r < comp->v_samp_factor && row + r < height[ci]; r++)
-                w.rows[ci][row + r] = got[r];
-        }
+        blocks += (size_t)out->width[ci] * out->height[ci];
+        w.src[ci] = gather(d, src[ci], in->height[ci], d->comp_info[ci].v_samp_factor);
+        w.dst[ci] = w.resample ? gather(d, dst[ci], out->height[ci], out->v[ci]) : w.src[ci];
     }
-    w.width = width;
-    w.height = height;
+    if (w.resample)
+        chroma_steps(d, ratio, count, step, inverse);
     w.ratio = ratio;
     w.count = count;
+    w.step = (const float(*)[64])step;
+    w.inverse = (const float(*)[64])inverse;
     w.ac_table = ac_table;
     w.dcs = dcs;
     w.ac = n ? n->ac : NULL;
@@ -113,4 +165,3 @@ void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *arrays, j_comp
 #endif
     work(&w);
 }
-

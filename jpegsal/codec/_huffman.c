@@ -106,17 +106,16 @@ void jsal_count_ac(const JCOEF *coef, long *ac)
  * order), with libjpeg's dummy blocks at the right and bottom edges of an interleaved scan
  * (their DC is the previous block's, so the difference is 0, and they add one EOB each)
  * and the predictors reset at each restart marker. dcs[c]: component c's DC levels, row
- * by row (width_in_blocks each), gathered by requantise_blocks. */
-void jsal_count_dc(j_decompress_ptr d, JCOEF **dcs, j_compress_ptr c, unsigned int restart,
+ * by row (width_in_blocks each), gathered by requantise_blocks; l: the output's layout. */
+void jsal_count_dc(const jsal_layout *l, JCOEF **dcs, j_compress_ptr c, unsigned int restart,
                    jsal_counts *n)
 {
-    int comps = d->num_components;
+    int comps = l->comps;
     int pred[MAX_COMPONENTS] = {0};
     unsigned long mcu = 0;
     if (comps == 1) {
-        jpeg_component_info *comp = d->comp_info;
         long *dc = n->dc[c->comp_info[0].dc_tbl_no];
-        size_t blocks = (size_t)comp->width_in_blocks * comp->height_in_blocks;
+        size_t blocks = (size_t)l->width[0] * l->height[0];
         for (size_t i = 0; i < blocks; i++, mcu++) {
             if (restart && mcu % restart == 0)
                 pred[0] = 0;
@@ -125,26 +124,24 @@ void jsal_count_dc(j_decompress_ptr d, JCOEF **dcs, j_compress_ptr c, unsigned i
         }
         return;
     }
-    int max_h = d->max_h_samp_factor, max_v = d->max_v_samp_factor;
-    JDIMENSION mcu_cols = (d->image_width + 8 * max_h - 1) / (8 * max_h);
-    JDIMENSION mcu_rows = (d->image_height + 8 * max_v - 1) / (8 * max_v);
+    JDIMENSION mcu_cols = (l->image_width + 8 * l->max_h - 1) / (8 * l->max_h);
+    JDIMENSION mcu_rows = (l->image_height + 8 * l->max_v - 1) / (8 * l->max_v);
     for (JDIMENSION my = 0; my < mcu_rows; my++) {
         for (JDIMENSION mx = 0; mx < mcu_cols; mx++, mcu++) {
             if (restart && mcu % restart == 0)
                 memset(pred, 0, sizeof pred);
             for (int ci = 0; ci < comps; ci++) {
-                jpeg_component_info *comp = d->comp_info + ci;
                 long *dc = n->dc[c->comp_info[ci].dc_tbl_no];
-                for (int yy = 0; yy < comp->v_samp_factor; yy++) {
-                    JDIMENSION r = my * (JDIMENSION)comp->v_samp_factor + (JDIMENSION)yy;
-                    for (int xx = 0; xx < comp->h_samp_factor; xx++) {
-                        JDIMENSION b = mx * (JDIMENSION)comp->h_samp_factor + (JDIMENSION)xx;
-                        if (r >= comp->height_in_blocks || b >= comp->width_in_blocks) {
+                for (int yy = 0; yy < l->v[ci]; yy++) {
+                    JDIMENSION r = my * (JDIMENSION)l->v[ci] + (JDIMENSION)yy;
+                    for (int xx = 0; xx < l->h[ci]; xx++) {
+                        JDIMENSION b = mx * (JDIMENSION)l->h[ci] + (JDIMENSION)xx;
+                        if (r >= l->height[ci] || b >= l->width[ci]) {
                             dc[0]++; /* a dummy block */
                             n->ac[c->comp_info[ci].ac_tbl_no][0]++;
                             continue;
                         }
-                        int v = dcs[ci][(size_t)r * comp->width_in_blocks + b];
+                        int v = dcs[ci][(size_t)r * l->width[ci] + b];
                         dc[nbits(v - pred[ci])]++;
                         pred[ci] = v;
                     }

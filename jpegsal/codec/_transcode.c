@@ -92,6 +92,8 @@ typedef struct {
     int huffman;          /* 0: standard tables, 1: libjpeg's optimize_coding, 2: own counts */
     int count_only;       /* stop after counting (symbol_counts, for the tests) */
     int threads;          /* 1 or 2: the requantise-and-count loop of large images */
+    int resample;         /* chroma to 4:2:0 in the DCT domain (_resample.c) */
+    int not_resampled;    /* set when resample was asked of a layout it cannot take */
     jsal_counts *counts;  /* zeroed, for huffman == 2 */
     jsal_dest dest;
 } jsal_job;
@@ -120,25 +122,50 @@ static void recode(jsal_job *job, int markers, j_decompress_ptr d, j_compress_pt
             jpeg_save_markers(d, JPEG_APP0 + m, 0xFFFF);
     }
     jpeg_read_header(d, TRUE);
+    /* The output's layout: the input's, or 4:2:0 in arrays of its own, requested before
+     * jpeg_read_coefficients realizes the image's arrays (and with them these). */
+    jsal_layout in, out;
+    jvirt_barray_ptr fresh[MAX_COMPONENTS] = {NULL};
+    if (job->resample) {
+        if (!jsal_layout_420(d, &out)) {
+            job->not_resampled = 1;
+            return;
+        }
+        for (int ci = 0; ci < out.comps; ci++)
+            fresh[ci] = (*d->mem->request_virt_barray)(
+                (j_common_ptr)d, JPOOL_IMAGE, FALSE, /* every block read is written first */
+                (out.width[ci] + (JDIMENSION)out.h[ci] - 1) / (JDIMENSION)out.h[ci] *
+                    (JDIMENSION)out.h[ci],
+                (out.height[ci] + (JDIMENSION)out.v[ci] - 1) / (JDIMENSION)out.v[ci] *
+                    (JDIMENSION)out.v[ci],
+                (JDIMENSION)out.v[ci]);
+    }
     jvirt_barray_ptr *arrays = jpeg_read_coefficients(d);
+    jsal_layout_of(d, &in);
+    if (!job->resample)
+        out = in;
     job->dest.pub.init_destination = dest_init;
     job->dest.pub.empty_output_buffer = dest_grow;
     job->dest.pub.term_destination = dest_term;
     c->dest = &job->dest.pub;
     jpeg_copy_critical_parameters(d, c);
     c->restart_interval = d->restart_interval;
+    for (int ci = 0; job->resample && ci < out.comps; ci++) {
+        c->comp_info[ci].h_samp_factor = out.h[ci];
+        c->comp_info[ci].v_samp_factor = out.v[ci];
+    }
+    jvirt_barray_ptr *written = job->resample ? fresh : arrays;
     /* Own tables for baseline output (one pass to count, fused with the requantisation);
      * libjpeg's optimize_coding (a separate, slower counting pass) for progressive. */
     int own = job->huffman == 2 && !job->progressive;
     JCOEF *dcs[MAX_COMPONENTS] = {NULL};
-    for (int ci = 0; own && ci < d->num_components && ci < MAX_COMPONENTS; ci++)
+    for (int ci = 0; own && ci < out.comps && ci < MAX_COMPONENTS; ci++)
         dcs[ci] = (JCOEF *)(*d->mem->alloc_large)(
-            (j_common_ptr)d, JPOOL_IMAGE,
-            sizeof(JCOEF) * d->comp_info[ci].width_in_blocks * d->comp_info[ci].height_in_blocks);
-    jsal_requantise_blocks(d, arrays, c, job->ratio, job->count, job->threads,
-                           own ? job->counts : NULL, dcs);
+            (j_common_ptr)d, JPOOL_IMAGE, sizeof(JCOEF) * out.width[ci] * out.height[ci]);
+    jsal_requantise_blocks(d, arrays, &in, written, &out, c, job->ratio, job->count,
+                           job->threads, own ? job->counts : NULL, dcs);
     if (own) {
-        jsal_count_dc(d, dcs, c, c->restart_interval, job->counts);
+        jsal_count_dc(&out, dcs, c, c->restart_interval, job->counts);
         if (job->count_only)
             return;
         for (int i = 0; i < NUM_HUFF_TBLS; i++) {
@@ -151,7 +178,7 @@ static void recode(jsal_job *job, int markers, j_decompress_ptr d, j_compress_pt
     c->optimize_coding = !own && (job->huffman == 1 || job->progressive);
     if (job->progressive)
         jpeg_simple_progression(c);
-    jpeg_write_coefficients(c, arrays);
+    jpeg_write_coefficients(c, written);
     if (markers)
         copy_markers(d, c);
     jpeg_finish_compress(c);
@@ -186,9 +213,9 @@ static int run(jsal_job *job, int markers, jsal_error *err)
 static PyObject *call(PyObject *args, int count_only)
 {
     Py_buffer data, ratio;
-    int progressive, strict, markers, huffman, threads = 2;
-    if (!PyArg_ParseTuple(args, "y*y*pppi|i", &data, &ratio, &progressive, &strict, &markers,
-                          &huffman, &threads))
+    int progressive, strict, markers, huffman, threads = 2, resample = 0;
+    if (!PyArg_ParseTuple(args, "y*y*pppi|ip", &data, &ratio, &progressive, &strict, &markers,
+                          &huffman, &threads, &resample))
         return NULL;
     if (ratio.len % (64 * sizeof(float)) != 0) {
         PyBuffer_Release(&data);
@@ -206,6 +233,7 @@ static PyObject *call(PyObject *args, int count_only)
     job.huffman = huffman;
     job.count_only = count_only;
     job.threads = threads;
+    job.resample = resample;
     jsal_counts counts;
     memset(&counts, 0, sizeof counts);
     job.counts = &counts;
@@ -224,6 +252,12 @@ static PyObject *call(PyObject *args, int count_only)
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&data);
     PyBuffer_Release(&ratio);
+    if (status == 0 && job.not_resampled) {
+        free(job.dest.buffer);
+        PyErr_SetString(PyExc_ValueError, "chroma resampling to 4:2:0 needs a YCbCr file "
+                                          "with 4:4:4, 4:2:2 or 4:4:0 chroma");
+        return NULL;
+    }
     if (status != 0 || (strict && err.warnings)) {
         free(job.dest.buffer);
         PyErr_Format(PyExc_OSError, "libjpeg: %s", err.message);
@@ -253,7 +287,8 @@ static PyObject *symbol_counts(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"transcode", transcode, METH_VARARGS,
-     "transcode(data, ratio, progressive, strict, markers, huffman, threads=2) -> bytes"},
+     "transcode(data, ratio, progressive, strict, markers, huffman, threads=2, resample=False)"
+     " -> bytes"},
     {"symbol_counts", symbol_counts, METH_VARARGS,
      "The same arguments (huffman=2): the DC and AC symbol counts, int64 [2][4][257]."},
     {NULL, NULL, 0, NULL},
@@ -267,5 +302,6 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC PyInit__transcode(void)
 {
     jsal_init_huffman();
+    jsal_init_resample();
     return PyModule_Create(&module);
 }

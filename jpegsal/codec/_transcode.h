@@ -12,15 +12,33 @@ typedef struct jsal_counts {
     long ac[NUM_HUFF_TBLS][257];
 } jsal_counts;
 
+/* A block layout: the input's, or the 4:2:0 one the output takes when its chroma is
+ * resampled (_resample.c). Sizes in blocks, as libjpeg computes them for the frame. */
+typedef struct jsal_layout {
+    int comps, max_h, max_v;
+    JDIMENSION image_width, image_height;
+    int h[MAX_COMPONENTS], v[MAX_COMPONENTS];
+    JDIMENSION width[MAX_COMPONENTS], height[MAX_COMPONENTS];
+} jsal_layout;
+
 /* _huffman.c */
 void jsal_init_huffman(void);
 void jsal_count_ac(const JCOEF *coef, long *ac);
-void jsal_count_dc(j_decompress_ptr d, JCOEF **dcs, j_compress_ptr c, unsigned int restart,
+void jsal_count_dc(const jsal_layout *l, JCOEF **dcs, j_compress_ptr c, unsigned int restart,
                    jsal_counts *n);
 void jsal_optimal_table(long *freq, JHUFF_TBL *table);
 
-/* _blocks.c: ratio holds count x 64 float32 (natural order), one row per component. */
-void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *arrays, j_compress_ptr c,
+/* _resample.c */
+void jsal_init_resample(void);
+void jsal_layout_of(j_decompress_ptr d, jsal_layout *l);
+int jsal_layout_420(j_decompress_ptr d, jsal_layout *l);
+void jsal_downsample_block(const JCOEF *src[2][2], int fy, int fx, const float *step,
+                           const float *inverse, JCOEF *out);
+
+/* _blocks.c: ratio holds count x 64 float32 (natural order), one row per component. With
+ * out != in, the output levels go to dst in out's layout: luma copied, chroma resampled. */
+void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsal_layout *in,
+                            jvirt_barray_ptr *dst, const jsal_layout *out, j_compress_ptr c,
                             const float *ratio, int count, int threads, jsal_counts *n,
                             JCOEF **dcs);
 

@@ -1,6 +1,7 @@
 # The libjpeg coefficient re-encode (_transcode.c), built by setup.py where libjpeg's headers
 # are found. huffman: 0 standard tables, 1 libjpeg's optimize_coding, 2 tables from own counts;
-# threads: 1 or 2 for the requantise-and-count loop of images of 16,384 blocks or more.
+# threads: 1 or 2 for the requantise-and-count loop of images of 16,384 blocks or more;
+# resample: 4:4:4 / 4:2:2 / 4:4:0 chroma written as 4:2:0 (ValueError for other layouts).
 def transcode(
     data: bytes,
     ratio: bytes,
@@ -9,7 +10,15 @@ def transcode(
     markers: bool,
     huffman: int,
     threads: int = 2,
+    resample: bool = False,
 ) -> bytes: ...
 def symbol_counts(
-    data: bytes, ratio: bytes, progressive: bool, strict: bool, markers: bool, huffman: int
+    data: bytes,
+    ratio: bytes,
+    progressive: bool,
+    strict: bool,
+    markers: bool,
+    huffman: int,
+    threads: int = 2,
+    resample: bool = False,
 ) -> bytes: ...

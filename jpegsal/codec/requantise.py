@@ -18,6 +18,11 @@ layout and restart intervals of the input are kept:
   libturbojpeg, as for :mod:`.turbojpeg`) with a coefficient filter, in C (``_filter.c``,
   :data:`COMPILED`) or numpy (the same bytes). TurboJPEG 2.x writes baseline output with
   its standard Huffman tables, progressive output with optimised ones.
+
+``resample=True`` (libjpeg's route only) writes 4:4:4, 4:2:2 and 4:4:0 files as 4:2:0:
+each chroma block of the output is made from the input blocks it covers by the linear map
+that equals libjpeg's 2x2 box average of the pixels followed by the DCT (``_resample.c``),
+and quantised once to the new chroma table; luma is requantised as above.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ __all__ = [
     "BUILD",
     "COMPILED",
     "OPTIMIZED",
+    "NotResampled",
     "huffman_optimized",
     "jpeg_frame",
     "jpeg_tables",
@@ -142,9 +148,12 @@ def requantise(
     markers: bool = True,
     compiled: bool | None = None,
     optimize: bool = True,
+    resample: bool = False,
 ) -> bytes:
     """``data`` (a JPEG) with its levels requantised to ``tables`` (luma, chroma; natural
-    order, 1..255), where coarser than the stored ones; see the module.
+    order, 1..255), where coarser than the stored ones; see the module. ``resample``: the
+    chroma made 4:2:0 (:class:`NotResampled` for a file whose layout cannot be; a
+    ``RuntimeError`` where libjpeg's route was not built).
 
     Raises ``ValueError`` for a file this cannot requantise (arithmetic coding, 12-bit,
     no tables) and ``OSError`` when TurboJPEG is missing or refuses the file.
@@ -167,6 +176,8 @@ def requantise(
     # float32 throughout (int16 levels times float32 ratios): the arithmetic both filters do.
     ratio = {c: (old[tid] / new[tid]).astype(np.float32) for c, tid in enumerate(comps)}
 
+    if resample:
+        return _write_tables(_resampled(data, ratio, progressive, strict, markers, optimize), new)
     if optimize and not progressive and _transcode_lib is not None and len(ratio) <= 4:
         rows = np.stack(list(ratio.values())).tobytes()  # component c's ratios in row c
         # 2: tables from its own counts, fused with the requantisation (the bytes of
@@ -178,6 +189,30 @@ def requantise(
             **_filter(ratio, compiled=COMPILED if compiled is None else compiled),
         )  # fmt: skip
     return _write_tables(out, new)
+
+
+class NotResampled(ValueError):
+    """``requantise(resample=True)`` of a file whose chroma cannot be made 4:2:0 here (not
+    three YCbCr components with 4:4:4, 4:2:2 or 4:4:0 chroma)."""
+
+
+def _resampled(
+    data: bytes,
+    ratio: dict[int, np.ndarray],
+    progressive: bool,
+    strict: bool,
+    markers: bool,
+    optimize: bool,
+) -> bytes:
+    """The libjpeg route with the chroma resampled to 4:2:0 (tables as read)."""
+    if _transcode_lib is None:
+        raise RuntimeError("libjpeg's route was not built (no libjpeg headers at install)")
+    rows = np.stack(list(ratio.values())).tobytes()
+    huffman = 2 if optimize else 0  # progressive output: libjpeg's optimize_coding
+    try:
+        return _transcode_lib.transcode(data, rows, progressive, strict, markers, huffman, 2, True)
+    except ValueError as e:  # the layout, checked by the C code as libjpeg reads the file
+        raise NotResampled(str(e)) from None
 
 
 def huffman_optimized(data: bytes, *, strict: bool = True) -> bytes:
