@@ -12,13 +12,4 @@ def transcode(
     threads: int = 2,
     resample: bool = False,
 ) -> bytes: ...
-def symbol_counts(
-    data: bytes,
-    ratio: bytes,
-    progressive: bool,
-    strict: bool,
-    markers: bool,
-    huffman: int,
-    threads: int = 2,
-    resample: bool = False,
-) -> bytes: ...
+symbol_counts = transcode  # the same arguments: the symbol counts, int64 [2][4][257]
