@@ -1,6 +1,6 @@
 """Generation loss of re-encoding JPEG files: the DCT path against decode -> encode.
 
-    python -m benchmarks.generation_loss            # 6 Kodak 12 MP JPEGs, 100 4:2:0 photos
+    python -m benchmarks.generation_loss    # 6 Kodak 12 MP JPEGs, 100 4:2:0 and 100 4:4:4 photos
 
 Each input JPEG is re-encoded at qualities 20-90 six ways: Pillow (decode, then
 ``Image.save`` at that quality: what a user does today), the preset's pixel path
@@ -64,12 +64,13 @@ def _ways() -> dict[str, Callable[[bytes, int], bytes]]:
     }
 
 
-def _subsampled_photos(limit: int) -> list[bytes]:
-    """The first ``limit`` 4:2:0 files of imagenet-sample (the DCT path's inputs)."""
+def _subsampled_photos(limit: int, sampling: int = 2) -> list[bytes]:
+    """The first ``limit`` files of imagenet-sample with Pillow's ``sampling`` (2: 4:2:0;
+    0: 4:4:4, whose chroma the DCT path resamples to 4:2:0)."""
     out = []
     for path in sorted(SAMPLE.glob("*.JPEG")):
         with Image.open(path) as im:
-            if JpegImagePlugin.get_sampling(im) == 2:
+            if JpegImagePlugin.get_sampling(im) == sampling:
                 out.append(path.read_bytes())
         if len(out) == limit:
             break
@@ -138,7 +139,9 @@ def _compare(curves: dict[str, list[tuple[float, float]]], keep: list[bool]) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kodak", type=int, default=6, help="12 MP Kodak JPEGs (default 6)")
-    parser.add_argument("--photos", type=int, default=100, help="4:2:0 photos (default 100)")
+    parser.add_argument(
+        "--photos", type=int, default=100, help="4:2:0 photos, and as many 4:4:4 (default 100)"
+    )
     parser.add_argument("--qualities", type=int, nargs="+", default=QUALITIES)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
@@ -149,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, files in (
         ("kodak_12mp", _kodak_12mp(args.kodak) if args.kodak else []),
         ("imagenet_sample_420", _subsampled_photos(args.photos) if args.photos else []),
+        ("imagenet_sample_444", _subsampled_photos(args.photos, 0) if args.photos else []),
     ):
         if files:
             result[name] = run_set(files, qualities)

@@ -532,12 +532,14 @@ def test_generation_loss_compares_the_six_ways(
 
     for i, q in enumerate((85, 92)):
         rgb.save(tmp_path / f"n{i}_x.JPEG", quality=q, subsampling=2)
-    rgb.save(tmp_path / "n9_x.JPEG", quality=90, subsampling=0)  # 4:4:4: not taken
+    rgb.save(tmp_path / "n9_x.JPEG", quality=90, subsampling=0)  # 4:4:4: a set of its own
     monkeypatch.setattr(generation_loss, "SAMPLE", tmp_path)
     out = tmp_path / "gl.json"
     argv = ["--kodak", "0", "--photos", "5", "--qualities", "30", "60", "--out", str(out)]
     assert generation_loss.main(argv) == 0
-    got = json.loads(out.read_text())["imagenet_sample_420"]
+    result = json.loads(out.read_text())
+    assert result["imagenet_sample_444"]["files"] == 1
+    got = result["imagenet_sample_420"]
     assert got["files"] == 2
     assert set(got["curves"]) == {
         "pillow (decode, save)",

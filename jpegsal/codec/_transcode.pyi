@@ -12,4 +12,5 @@ def transcode(
     threads: int = 2,
     resample: bool = False,
 ) -> bytes: ...
+
 symbol_counts = transcode  # the same arguments: the symbol counts, int64 [2][4][257]
