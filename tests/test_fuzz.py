@@ -144,7 +144,8 @@ def test_any_input_and_options_give_a_jpeg_or_a_clear_error(
 def damaged_jpegs(draw: st.DrawFn) -> bytes:
     image = draw(pil_images()).convert(draw(st.sampled_from(["RGB", "L", "CMYK"])))
     buf = io.BytesIO()
-    options = draw(st.sampled_from([{}, {"progressive": True}, {"subsampling": 0}]))
+    layouts = [{}, {"progressive": True}, {"subsampling": 0}, {"subsampling": 1}]
+    options = draw(st.sampled_from(layouts))  # 4:4:4 and 4:2:2: chroma resampled
     image.save(buf, "JPEG", quality=draw(st.integers(1, 100)), **options)
     data = bytearray(buf.getvalue())
     for _ in range(draw(st.integers(0, 3))):  # flipped bytes anywhere, headers included
@@ -165,6 +166,7 @@ def test_jpeg_in_functions_never_crash(
     calls = [
         lambda: jpegsal.optimize(data, progressive=progressive, corrupt=corrupt),
         lambda: jpegsal.reencode(data, quality=quality, progressive=progressive, corrupt=corrupt),
+        lambda: jpegsal.reencode(data, quality=quality, corrupt=corrupt, tables="standard"),
         lambda: jpegsal.encode(data, preset="machine", quality=quality, progressive=progressive),
     ]
     for call in calls:
