@@ -238,7 +238,7 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     version = capsys.readouterr().out.strip()
     assert version == f"jpegsal {jpegsal.__version__} ({BUILD})"
     assert ("C filter" in version) == COMPILED
-    assert ("optimised baseline" in version) == OPTIMIZED
+    assert ("optimised Huffman, 4:4:4 resampled" in version) == OPTIMIZED
     assert main(["encode", "--help"]) == 0
     assert "--out-dir" in capsys.readouterr().out
 

@@ -69,9 +69,9 @@ except ImportError:  # pragma: no cover - depends on the build
 #: fewer bytes than TurboJPEG 2.x's standard tables at 12 MP, for about 2-3 ms more.
 OPTIMIZED = _transcode_lib is not None
 #: What this install's DCT path runs on, for ``jpegsal --version`` and result files.
-BUILD = (
-    f"DCT path: {'C' if COMPILED else 'numpy'} filter, "
-    f"{'optimised' if OPTIMIZED else 'standard'} baseline Huffman tables"
+BUILD = (  # one short line: argparse wraps --version's text at the terminal's width
+    f"DCT path: {'C' if COMPILED else 'numpy'} filter; "
+    f"{'optimised Huffman, 4:4:4 resampled' if OPTIMIZED else 'standard Huffman, 4:2:0 only'}"
 )
 
 # JPEG's zigzag scan: ZIGZAG[k] is the natural (row-major) index of the k-th coefficient.
