@@ -224,3 +224,33 @@ def test_without_the_route_the_pixel_path_says_why(
     assert result.path == "pixels"
     assert result.reason is not None
     assert "libjpeg's headers" in result.reason
+
+
+@needs_route
+def test_extremes_are_clamped_to_what_baseline_codes(tmp_path: Path) -> None:
+    jpeglib = pytest.importorskip("jpeglib", reason="jpeglib reads and writes the levels")
+    from jpegsal.codec import _transcode
+
+    # Chroma at its floor (DC -1024 at step 1: Cb = Cr = 0) and AC values whose combination
+    # passes 1023: the output keeps DC -1024 and clamps AC to +-1023, or libjpeg refuses it.
+    luma = np.zeros((2, 2, 8, 8), np.int16)
+    chroma = np.zeros((2, 2, 8, 8), np.int16)
+    chroma[..., 0, 0] = -1024
+    chroma[:, 0, 1, 0] = 1000  # vertical frequency 1 in the left column of blocks
+    chroma[:, 1, 1, 0] = 1000
+    chroma[0, :, 0, 1] = 1023
+    chroma[1, :, 0, 1] = -1023
+    image = jpeglib.from_dct(luma, chroma, chroma.copy(), qt=np.ones((2, 8, 8), np.uint16))
+    image.write_dct(str(tmp_path / "in.jpg"))
+    data = (tmp_path / "in.jpg").read_bytes()
+    out = _transcode.transcode(
+        data, np.ones((3, 64), np.float32).tobytes(), False, True, False, 2, 2, True
+    )
+    (tmp_path / "out.jpg").write_bytes(out)
+    got = jpeglib.read_dct(str(tmp_path / "out.jpg")).Cb[0, 0]
+    exact = _reference(chroma, np.ones((8, 8)), np.ones((8, 8)), 2, 2)[0, 0]
+    assert got[0, 0] == -1024
+    want = np.clip(np.rint(exact), -1023, 1023)
+    want[0, 0] = -1024
+    assert np.abs(exact).max() > 1023  # the case is one that needs the clamp
+    assert np.array_equal(got, want)

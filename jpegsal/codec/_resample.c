@@ -6,7 +6,8 @@
  * output block over the input blocks X_ab it covers is sum_ab M_a X_ab M_b^T, with
  * M_a = D P_a D^T (D the orthonormal 8-point DCT, JPEG's; P_a the half of the pair-average
  * matrix that reads block a). No pixel is formed, so nothing is rounded or clipped on the
- * way, and the luma levels stay the stored ones. Each pass pairs two blocks along one axis;
+ * way, and luma keeps its stored levels (requantised as for 4:2:0 files; _blocks.c). Each
+ * pass pairs two blocks along one axis;
  * M_1 is M_0 with alternate signs and M_0 is half zeros, so a pass is 35 multiply-adds of
  * 8 lanes (pair()). tests/test_resample.py checks it against numpy's dense product and the
  * decoded chroma against libjpeg's downsampling of the decoded pixels.
@@ -164,8 +165,9 @@ void jsal_downsample_block(const JCOEF *src[2][2], int fy, int fx, const float *
         memcpy(z, v[0], sizeof z);
     }
     /* Rounded half to even by adding and taking away 1.5 * 2^23 (as _requant.h; exact
-     * below 2^22, and anything larger is clamped anyway), then clamped to the 10 bits
-     * baseline codes: in integers, where both loops vectorise. */
+     * below 2^22, and anything larger is clamped anyway; no value reaches 2^31), then
+     * clamped to what 8-bit baseline codes: 10 bits of AC, DC in [-1024, 1023] (its
+     * differences in 11 bits). In integers, where both loops vectorise. */
     const float magic = 12582912.0f, *flat = &z[0][0];
     int level[64];
     for (int k = 0; k < 64; k++)
@@ -174,4 +176,6 @@ void jsal_downsample_block(const JCOEF *src[2][2], int fy, int fx, const float *
         int v = level[k] > 1023 ? 1023 : level[k];
         out[k] = (JCOEF)(v < -1023 ? -1023 : v);
     }
+    if (level[0] <= -1024) /* DC's range reaches one further down */
+        out[0] = -1024;
 }
