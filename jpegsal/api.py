@@ -91,10 +91,10 @@ class Encoder:
         ``"machine"``: JPEG for classifiers you have never seen, no model: tables from
         two ImageNet classifiers' per-frequency sensitivity, moved to equal slope as they
         measure it (per image size), optimised Huffman tables. ``preserve=t``: the lowest
-        quality (at least 20) whose predicted KL is at most ``t`` nats. A 4:2:0 JPEG
-        *file* is requantised in the DCT domain instead unless other options need pixels
-        (quality, progressive, optimize, keep_metadata, target_bytes do not; ``.path``;
-        ``coefficients=False``: pixels). Not with ``method``, ``qtables`` or string qualities.
+        quality (at least 20) whose predicted KL is at most ``t`` nats. A JPEG *file* is
+        requantised in the DCT domain (4:4:4 / 4:2:2 chroma made 4:2:0 there) unless options
+        need pixels (quality, progressive, optimize, keep_metadata, target_bytes don't;
+        ``.path``; ``coefficients=False``: pixels). Not with method, qtables, string qualities.
     classifier_side : int in 16..4096, optional
         With ``preset="machine"``: the input side, in pixels, of the classifier that will
         read the files (default 224). On 227-pixel photos, MobileNet v1 (160 px) needed
