@@ -54,11 +54,8 @@ static void work(jsal_work *w)
                 JCOEF *coef = w->dst[ci][r][b];
                 if (down) {
                     resample_block(w, ci, r, b, coef);
-                } else {
-                    if (w->src[ci] != w->dst[ci]) /* luma, into the 4:2:0 layout's array */
-                        memcpy(coef, w->src[ci][r][b], sizeof(JBLOCK));
-                    if (q)
-                        jsal_requantise_block(coef, q);
+                } else if (q) {
+                    jsal_requantise_block(coef, q);
                 }
                 if (ac) {
                     jsal_count_ac(coef, ac);
@@ -91,6 +88,23 @@ static JBLOCKROW *gather(j_decompress_ptr d, jvirt_barray_ptr array, JDIMENSION 
             rows[row + (JDIMENSION)r] = got[r];
     }
     return rows;
+}
+
+/* Points the rows of dst (a 4:2:0 output's luma array, requested to be read two block rows
+ * at a time, as libjpeg's compressor reads 2x2 luma) at the rows of src (the input's luma,
+ * requested for one): the levels are not copied, and dst's own storage, never touched,
+ * costs address space but no memory. The row pointers access_virt_barray hands out are
+ * the array's own (libjpeg-turbo keeps every array in memory: no backing store). */
+void jsal_alias_rows(j_decompress_ptr d, jvirt_barray_ptr dst, jvirt_barray_ptr src,
+                     JDIMENSION height, int src_step, int dst_step)
+{
+    JBLOCKROW *rows = gather(d, src, height, src_step);
+    for (JDIMENSION row = 0; row < height; row += (JDIMENSION)dst_step) {
+        JBLOCKARRAY got = (*d->mem->access_virt_barray)((j_common_ptr)d, dst, row,
+                                                        (JDIMENSION)dst_step, TRUE);
+        for (int r = 0; r < dst_step && row + (JDIMENSION)r < height; r++)
+            got[r] = rows[row + (JDIMENSION)r];
+    }
 }
 
 /* Each resampled chroma component's old steps and the inverse of its new ones (the new
@@ -130,7 +144,9 @@ void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsa
         ac_table[ci] = c->comp_info[ci].ac_tbl_no;
         blocks += (size_t)out->width[ci] * out->height[ci];
         w.src[ci] = gather(d, src[ci], in->height[ci], d->comp_info[ci].v_samp_factor);
-        w.dst[ci] = w.resample ? gather(d, dst[ci], out->height[ci], out->v[ci]) : w.src[ci];
+        /* Luma's output rows are its input rows (jsal_alias_rows): requantised in place. */
+        w.dst[ci] = w.resample && ci > 0 ? gather(d, dst[ci], out->height[ci], out->v[ci])
+                                         : w.src[ci];
     }
     if (w.resample)
         chroma_steps(d, ratio, count, step, inverse);

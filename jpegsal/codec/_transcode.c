@@ -144,6 +144,8 @@ static void recode(jsal_job *job, int markers, j_decompress_ptr d, j_compress_pt
     jsal_layout_of(d, &in);
     if (!job->resample)
         out = in;
+    else /* the output's luma is the input's, read two block rows at a time */
+        jsal_alias_rows(d, fresh[0], arrays[0], in.height[0], in.v[0], out.v[0]);
     job->dest.pub.init_destination = dest_init;
     job->dest.pub.empty_output_buffer = dest_grow;
     job->dest.pub.term_destination = dest_term;

@@ -36,10 +36,13 @@ void jsal_downsample_block(const JCOEF *src[2][2], int fy, int fx, const float *
                            const float *inverse, JCOEF *out);
 
 /* _blocks.c: ratio holds count x 64 float32 (natural order), one row per component. With
- * out != in, the output levels go to dst in out's layout: luma copied, chroma resampled. */
+ * dst != src, the output is out's 4:2:0 layout: chroma resampled into dst, luma in place
+ * (dst[0]'s rows made src[0]'s by jsal_alias_rows). */
 void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsal_layout *in,
                             jvirt_barray_ptr *dst, const jsal_layout *out, j_compress_ptr c,
                             const float *ratio, int count, int threads, jsal_counts *n,
                             JCOEF **dcs);
+void jsal_alias_rows(j_decompress_ptr d, jvirt_barray_ptr dst, jvirt_barray_ptr src,
+                     JDIMENSION height, int src_step, int dst_step);
 
 #endif
