@@ -254,3 +254,12 @@ def test_extremes_are_clamped_to_what_baseline_codes(tmp_path: Path) -> None:
     want[0, 0] = -1024
     assert np.abs(exact).max() > 1023  # the case is one that needs the clamp
     assert np.array_equal(got, want)
+
+
+def test_resampling_needs_the_libjpeg_route(
+    odd_photo: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rq, "_transcode_lib", None)
+    src = pillow_jpeg(odd_photo, quality=90, subsampling=0)
+    with pytest.raises(RuntimeError, match="libjpeg's route was not built"):
+        requantise(src, [np.full(64, 20), np.full(64, 40)], resample=True)

@@ -89,6 +89,21 @@ int jsal_layout_420(j_decompress_ptr d, jsal_layout *l)
     return 1;
 }
 
+/* The 4:2:0 layout of d's image and its arrays, requested from d's memory manager before
+ * jpeg_read_coefficients realizes them with the image's own; 0 where jsal_layout_420 is. */
+int jsal_request_420(j_decompress_ptr d, jsal_layout *l, jvirt_barray_ptr *arrays)
+{
+    if (!jsal_layout_420(d, l))
+        return 0;
+    for (int ci = 0; ci < l->comps; ci++) {
+        JDIMENSION h = (JDIMENSION)l->h[ci], v = (JDIMENSION)l->v[ci];
+        arrays[ci] = (*d->mem->request_virt_barray)(
+            (j_common_ptr)d, JPOOL_IMAGE, FALSE, /* every block read is written first */
+            (l->width[ci] + h - 1) / h * h, (l->height[ci] + v - 1) / v * v, v);
+    }
+    return 1;
+}
+
 /* The pair transform of 8 lines of 8 values held across 8 lanes (p[k][l]: value k of line l):
  * out[j][l] = sum_k M_0[j][k] p[k][l] + M_1[j][k] q[k][l]. M_1 = S M_0 S with S = diag((-1)^k),
  * so term (j, k) reads p + q where j + k is even and p - q where it is odd, through M_0's

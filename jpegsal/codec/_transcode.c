@@ -126,19 +126,9 @@ static void recode(jsal_job *job, int markers, j_decompress_ptr d, j_compress_pt
      * jpeg_read_coefficients realizes the image's arrays (and with them these). */
     jsal_layout in, out;
     jvirt_barray_ptr fresh[MAX_COMPONENTS] = {NULL};
-    if (job->resample) {
-        if (!jsal_layout_420(d, &out)) {
-            job->not_resampled = 1;
-            return;
-        }
-        for (int ci = 0; ci < out.comps; ci++)
-            fresh[ci] = (*d->mem->request_virt_barray)(
-                (j_common_ptr)d, JPOOL_IMAGE, FALSE, /* every block read is written first */
-                (out.width[ci] + (JDIMENSION)out.h[ci] - 1) / (JDIMENSION)out.h[ci] *
-                    (JDIMENSION)out.h[ci],
-                (out.height[ci] + (JDIMENSION)out.v[ci] - 1) / (JDIMENSION)out.v[ci] *
-                    (JDIMENSION)out.v[ci],
-                (JDIMENSION)out.v[ci]);
+    if (job->resample && !jsal_request_420(d, &out, fresh)) {
+        job->not_resampled = 1;
+        return;
     }
     jvirt_barray_ptr *arrays = jpeg_read_coefficients(d);
     jsal_layout_of(d, &in);

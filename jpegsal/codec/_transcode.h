@@ -32,6 +32,7 @@ void jsal_optimal_table(long *freq, JHUFF_TBL *table);
 void jsal_init_resample(void);
 void jsal_layout_of(j_decompress_ptr d, jsal_layout *l);
 int jsal_layout_420(j_decompress_ptr d, jsal_layout *l);
+int jsal_request_420(j_decompress_ptr d, jsal_layout *l, jvirt_barray_ptr *arrays);
 void jsal_downsample_block(const JCOEF *src[2][2], int fy, int fx, const float *step,
                            const float *inverse, JCOEF *out);
 
