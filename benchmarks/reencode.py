@@ -8,7 +8,8 @@ JPEG (Pillow) and encodes the pixels (``jpegsal.encode(..., preset="machine",
 coefficients=False)``: baseline, optimised Huffman tables). ``jpegsal.reencode``
 requantises the stored levels (baseline with optimised Huffman tables through libjpeg, or
 with TurboJPEG's standard ones when ``optimize=False``, or progressive) where it can and
-falls back to the pixel path otherwise; the paths taken are counted. Two more rows time
+falls back to the pixel path otherwise; the paths taken are counted. Progressive output
+is timed against the pixel path's progressive output (``against``). Two more rows time
 ``reencode(tables="standard")`` (libjpeg's tables, any chroma layout kept) against
 Pillow's decode -> save at the same quality keeping the layout (``against``). Reported per set:
 median ms per file, bytes against the pixel path's, PSNR against the decoded input (what
@@ -82,6 +83,13 @@ def _paths() -> dict[str, Callable[[bytes], tuple[bytes, str]]]:
         ),
         "reencode": dct(False),
         "reencode optimize=False": dct(False, optimize=False),
+        # Progressive against the pixel path's progressive output (its own base, _BASE).
+        "pixels progressive": lambda d: (
+            jpegsal.encode(
+                d, preset="machine", quality=QUALITY, progressive=True, coefficients=False
+            ),
+            "pixels",
+        ),
         "reencode progressive": dct(True),
         # Pillow's tables, any chroma layout kept, against Pillow's decode -> save of the
         # same layout (_BASE): the route apart from the preset's tables and 4:2:0.
@@ -90,7 +98,10 @@ def _paths() -> dict[str, Callable[[bytes], tuple[bytes, str]]]:
     }
 
 
-_BASE = {"reencode tables=standard": "pillow keep layout"}  # else against "pixels"
+_BASE = {  # else against "pixels"
+    "reencode progressive": "pixels progressive",
+    "reencode tables=standard": "pillow keep layout",
+}
 BASES = {"pixels", *_BASE.values()}  # rows that are only bases
 
 

@@ -635,6 +635,7 @@ def test_reencode_benchmark_rows_and_bases(rgb: Image.Image) -> None:
     assert rows["reencode"]["dct_files"]["files"] == taken
     assert "bytes_vs_pixels" in rows["reencode"]
     assert "against" not in rows["reencode"]
+    assert rows["reencode progressive"]["against"] == "pixels progressive"
     standard = rows["reencode tables=standard"]
     assert standard["against"] == "pillow keep layout"
     assert standard["paths"] == {"dct": 2}
