@@ -3,7 +3,8 @@
 Everything else is in pyproject.toml. ``optional=True``: where no C compiler is found the
 build goes on without them. Without ``_filter`` jpegsal uses the numpy version of the same
 filter (same bytes, slower); without ``_transcode`` (it also needs libjpeg's headers)
-baseline output keeps TurboJPEG's standard Huffman tables.
+baseline output keeps TurboJPEG's standard Huffman tables, and JPEG files that are not
+4:2:0 take the pixel path (``_resample.c``, part of it, makes their chroma 4:2:0).
 ``jpegsal.codec.requantise.COMPILED`` and ``.OPTIMIZED`` say which were built.
 """
 

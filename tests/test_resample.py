@@ -263,3 +263,15 @@ def test_resampling_needs_the_libjpeg_route(
     src = pillow_jpeg(odd_photo, quality=90, subsampling=0)
     with pytest.raises(RuntimeError, match="libjpeg's route was not built"):
         requantise(src, [np.full(64, 20), np.full(64, 40)], resample=True)
+
+
+def test_other_layouts_say_why_they_take_the_pixel_path(tmp_path: Path) -> None:
+    jpeglib = pytest.importorskip("jpeglib", reason="jpeglib writes a 4:1:1 file")
+    luma, chroma = np.zeros((2, 4, 8, 8), np.int16), np.zeros((2, 1, 8, 8), np.int16)
+    image = jpeglib.from_dct(luma, chroma, chroma.copy(), qt=np.ones((2, 8, 8), np.uint16))
+    image.write_dct(str(tmp_path / "411.jpg"))
+    result = reencode_with_info((tmp_path / "411.jpg").read_bytes(), quality=30)
+    assert result.path == "pixels"
+    assert result.reason == (
+        "chroma sampling [(4, 1), (1, 1), (1, 1)]: only 4:4:4, 4:2:2 and 4:4:0 become 4:2:0 here"
+    )

@@ -143,7 +143,7 @@ void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsa
     for (int ci = 0; ci < out->comps; ci++) {
         ac_table[ci] = c->comp_info[ci].ac_tbl_no;
         blocks += (size_t)out->width[ci] * out->height[ci];
-        w.src[ci] = gather(d, src[ci], in->height[ci], d->comp_info[ci].v_samp_factor);
+        w.src[ci] = gather(d, src[ci], in->height[ci], in->v[ci]);
         /* Luma's output rows are its input rows (jsal_alias_rows): requantised in place. */
         w.dst[ci] = w.resample && ci > 0 ? gather(d, dst[ci], out->height[ci], out->v[ci])
                                          : w.src[ci];

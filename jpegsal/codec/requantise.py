@@ -179,10 +179,9 @@ def requantise(
     if resample:
         return _write_tables(_resampled(data, ratio, progressive, strict, markers, optimize), new)
     if optimize and not progressive and _transcode_lib is not None and len(ratio) <= 4:
-        rows = np.stack(list(ratio.values())).tobytes()  # component c's ratios in row c
         # 2: tables from its own counts, fused with the requantisation (the bytes of
         # libjpeg's optimize_coding, which is 1: a separate, slower counting pass).
-        out = _transcode_lib.transcode(data, rows, False, strict, markers, 2)
+        out = _transcode_lib.transcode(data, _rows(ratio), False, strict, markers, 2)
     else:
         out = tj.transform(
             data, progressive=progressive, strict=strict, markers=markers,
@@ -205,12 +204,9 @@ def _resampled(
     optimize: bool,
 ) -> bytes:
     """The libjpeg route with the chroma resampled to 4:2:0 (tables as read)."""
-    if _transcode_lib is None:
-        raise RuntimeError("libjpeg's route was not built (no libjpeg headers at install)")
-    rows = np.stack(list(ratio.values())).tobytes()
     huffman = 2 if optimize else 0  # progressive output: libjpeg's optimize_coding
     try:
-        return _transcode_lib.transcode(data, rows, progressive, strict, markers, huffman, 2, True)
+        return _transcode(data, _rows(ratio), progressive, strict, markers, huffman, 2, True)
     except ValueError as e:  # the layout, checked by the C code as libjpeg reads the file
         raise NotResampled(str(e)) from None
 
@@ -221,9 +217,20 @@ def huffman_optimized(data: bytes, *, strict: bool = True) -> bytes:
     requantisation; ``jpegtran -optimize -copy all``). Raises ``RuntimeError`` where the
     route was not built (:data:`OPTIMIZED`), ``OSError`` for what libjpeg refuses (and,
     with ``strict``, for damaged data)."""
+    return _transcode(data, b"", False, strict, True, 2)  # no ratios: as stored
+
+
+def _transcode(*args: Any) -> bytes:
+    """The libjpeg route's ``transcode`` (``_transcode.pyi``), or ``RuntimeError`` where it
+    was not built."""
     if _transcode_lib is None:
         raise RuntimeError("libjpeg's route was not built (no libjpeg headers at install)")
-    return _transcode_lib.transcode(data, b"", False, strict, True, 2)  # no ratios: as stored
+    return _transcode_lib.transcode(*args)
+
+
+def _rows(ratio: dict[int, np.ndarray]) -> bytes:
+    """The ratios as the libjpeg route reads them: component c's 64 float32 in row c."""
+    return np.stack(list(ratio.values())).tobytes()
 
 
 def _filter(ratio: dict[int, np.ndarray], *, compiled: bool) -> dict[str, Any]:
