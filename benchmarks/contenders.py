@@ -152,6 +152,7 @@ class ReencodeCodec(Codec):
     progressive: bool = False
     side: int = 224  # classifier_side
     name: str = "reencode"
+    allocate: bool = False  # through jpegsal.encode(preset="machine"): per-image quality
 
     @property
     def version(self) -> str:
@@ -168,6 +169,10 @@ class ReencodeCodec(Codec):
             # No metadata, as every other contender writes none (imagenet-sample files carry
             # ICC profiles of about 3 kB, which would count against this one only).
             data = f.read()
+        if self.allocate:
+            extra = {"progressive": True} if self.progressive else {}
+            side = {"classifier_side": self.side}
+            return jpegsal.encode(data, preset="machine", quality=quality, **side, **extra)
         return jpegsal.reencode(
             data, quality=quality, progressive=self.progressive, keep_metadata=False,
             classifier_side=self.side,
@@ -267,7 +272,8 @@ class FloorCodec(Codec):
 
 
 def parse_codec(spec: str) -> Codec:
-    """``machine[:k=v,...]``, ``reencode[+progressive][:side=N]``, ``SPEC+perimage``, ``SPEC+floor``
+    """``machine[:k=v,...]``, ``reencode[+progressive][:side=N,allocate]``, ``SPEC+perimage``,
+    ``SPEC+floor``
     or any spec of :func:`jpegsal.bench.codecs.parse_codec`."""
     if spec.endswith("+floor"):
         return FloorCodec(inner=parse_codec(spec[: -len("+floor")]), name=spec)
@@ -276,12 +282,16 @@ def parse_codec(spec: str) -> Codec:
         return PerImageCodec(inner=inner, name=spec)
     if spec.partition(":")[0] in ("reencode", "reencode+progressive"):
         base, _, opts = spec.partition(":")
-        side = 224
+        side, allocate = 224, False
         for key, _, value in (kv.partition("=") for kv in opts.split(",") if kv):
-            if key != "side" or not value.isdigit():
-                raise ValueError(f"{spec!r}: reencode takes one option, side=N (pixels)")
-            side = int(value)
-        return ReencodeCodec(progressive=base.endswith("progressive"), side=side, name=spec)
+            if key == "allocate" and not value:
+                allocate = True
+            elif key != "side" or not value.isdigit():
+                raise ValueError(f"{spec!r}: reencode's options are side=N (pixels), allocate")
+            else:
+                side = int(value)
+        progressive = base.endswith("progressive")
+        return ReencodeCodec(progressive=progressive, side=side, name=spec, allocate=allocate)
     if spec == "machine" or spec.startswith("machine:"):
         pairs = [kv.partition("=") for kv in spec.partition(":")[2].split(",") if kv]
         return MachineCodec(options={k: v for k, _, v in pairs}, name=spec)

@@ -66,17 +66,15 @@ class Encoder:
     strength : float in [0, 1], optional
         Override the method's strength for this call.
     preserve : None, "top1" or float
-        Choose the lowest quality at which the model's own classifier still sees the
-        decoded image as it saw the original: ``"top1"`` keeps its top-1 decision; a
-        number ``t > 0`` keeps the KL divergence from its probabilities on the original
-        to those on the output at most ``t`` nats (0.1 is a good start; smaller is
-        safer). These guarantees hold for the explained classifier (EfficientNet-Lite0
-        for ``cam``/``msroi``) only; other classifiers may disagree, less often with a
-        small ``t`` than with ``"top1"`` (``docs/methods.md``). Under ``preset="machine"``,
-        ``t`` bounds a *predicted* KL (no network runs).
+        The lowest quality at which the model's own classifier still sees the decoded
+        image as it saw the original: ``"top1"`` keeps its top-1 decision; ``t > 0`` keeps
+        the KL divergence of its probabilities at most ``t`` nats (0.1 is a good start).
+        This holds for the explained classifier (EfficientNet-Lite0 for ``cam``/``msroi``)
+        only; others may disagree, less often with a small ``t`` (``docs/methods.md``).
+        Under ``preset="machine"``, ``t`` bounds a *predicted* KL (no network runs).
     min_quality : int in 1..100, optional
-        The lowest quality ``preserve`` or ``target_bytes`` may choose (default 1; 20
-        for ``preserve`` under ``preset="machine"``).
+        The lowest quality ``preserve``, ``target_bytes`` or ``allocate`` may choose
+        (default 1; 20 under ``preset="machine"``).
     if_unmet : {"best", "error"}
         ``preserve`` missed even at quality 100: write quality 100 and report
         ``met=False`` (``"best"``, the default) or raise ``ValueError``.
@@ -90,15 +88,17 @@ class Encoder:
     preset : None or "machine"
         ``"machine"``: JPEG for classifiers you have never seen, no model: tables from
         two ImageNet classifiers' per-frequency sensitivity, moved to equal slope as they
-        measure it (per image size), optimised Huffman tables. ``preserve=t``: the lowest
-        quality (at least 20) whose predicted KL is at most ``t`` nats. A JPEG *file* is
+        measure it (per image size), optimised Huffman tables, ``allocate``. A JPEG *file* is
         requantised in the DCT domain (4:4:4 / 4:2:2 chroma made 4:2:0 there) unless options
         need pixels (quality, progressive, optimize, keep_metadata, target_bytes don't;
         ``.path``; ``coefficients=False``: pixels). Not with method, qtables, string qualities.
     classifier_side : int in 16..4096, optional
         With ``preset="machine"``: the input side, in pixels, of the classifier that will
-        read the files (default 224). On 227-pixel photos, MobileNet v1 (160 px) needed
-        0.9x the bytes at equal top-1 with ``classifier_side=160`` (docs/benchmarks.md).
+        read the files (default 224; docs/benchmarks.md).
+    allocate : bool
+        With ``preset="machine"`` (default True, unless a budget chooses): each image's
+        quality near ``quality`` at equal slope of bytes and a typical KL, lower for larger
+        or busier images (``.quality``; :mod:`jpegsal.rateslope`). False: ``quality`` each.
     **defaults
         Pillow JPEG options (``quality``, ``subsampling``, ``progressive``, ...).
 

@@ -19,6 +19,7 @@ from .methods import Method
 
 __all__ = [
     "CALL_OPTIONS",
+    "allocates",
     "carry_metadata",
     "check_call",
     "classifier_side",
@@ -45,6 +46,7 @@ CALL_OPTIONS = frozenset(
         "preserve_view",
         "coefficients",
         "classifier_side",
+        "allocate",
     }
 )
 IF_UNMET = ("best", "error")
@@ -61,6 +63,7 @@ def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         check_bool("keep_metadata", call.get("keep_metadata", False))
     check_optional_int("target_bytes", call.get("target_bytes"), 1)
     check_bool("coefficients", call.get("coefficients", True))
+    check_bool("allocate", call.get("allocate", True))
     if call.get("corrupt") is not None:
         check_choice("corrupt", call["corrupt"], ("warn", "error", "ignore"))
     if call.get("min_quality") is not None:
@@ -81,9 +84,17 @@ def classifier_side(call: dict[str, Any]) -> int:
     return int(call.get("classifier_side") or CLASSIFIER_SIDE)
 
 
+def allocates(call: dict[str, Any]) -> bool:
+    """Whether the machine preset chooses each image's quality (``allocate``, on by default)
+    rather than ``target_bytes``, ``preserve`` or the asked quality for every image."""
+    chosen = call.get("target_bytes") is not None or call.get("preserve") is not None
+    return call.get("preset") == "machine" and call.get("allocate", True) and not chosen
+
+
 def preset_fields(call: dict[str, Any]) -> dict[str, Any]:
     """The :class:`~jpegsal.codec.options.JpegOptions` fields that ``call`` sets."""
-    return {"preset": call.get("preset"), "classifier_side": classifier_side(call)}
+    side = classifier_side(call)
+    return {"preset": call.get("preset"), "classifier_side": side, "allocate": allocates(call)}
 
 
 def carry_metadata(
@@ -124,6 +135,15 @@ def check_call(call: dict[str, Any], method: Method | None, *, has_model: bool) 
             "classifier_side says which classifier the machine tables are made for; "
             "pass preset='machine' (or drop classifier_side)"
         )
+    if call.get("allocate") is not None and preset is None:
+        given = f"allocate={call['allocate']!r}"
+        raise ValueError(
+            f"{given} says how preset='machine' chooses each image's quality; "
+            f"pass preset='machine' (or drop {given})"
+        )
+    if call.get("allocate") and (preserve is not None or call.get("target_bytes") is not None):
+        what = "preserve" if preserve is not None else "target_bytes"
+        raise ValueError(f"{what} chooses the quality; drop allocate=True or {what}")
     if preset is not None:
         check_choice("preset", preset, PRESETS)
         if method is not None:
@@ -150,9 +170,12 @@ def check_call(call: dict[str, Any], method: Method | None, *, has_model: bool) 
                 f"preserve={preserve!r} needs a model with a classifier; pass model='cam' "
                 "(or preset='machine', which predicts the KL without a model)"
             )
-    searches = preserve is not None or call.get("target_bytes") is not None
+    searches = preserve is not None or call.get("target_bytes") is not None or allocates(call)
     if call.get("min_quality") is not None and not searches:
-        raise ValueError("min_quality is a floor for rate control; pass preserve or target_bytes")
+        raise ValueError(
+            "min_quality is a floor for rate control; pass preserve or target_bytes "
+            "(or preset='machine', whose per-image quality it bounds)"
+        )
     for name in ("if_unmet", "preserve_search", "preserve_view"):
         if call.get(name) is not None and preserve is None:
             raise ValueError(f"{name} says how preserve works; pass preserve")

@@ -103,11 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"{', '.join(available_models())} or a path to an .onnx file (default: cam)",
     )
     sal.add_argument("--overlay", action="store_true", help="colour overlay on the image")
-    sal.add_argument(
-        "--background",
-        type=_background,
-        help="flatten alpha onto this colour first (R,G,B, #rrggbb or a name)",
-    )
+    flatten_help = "flatten alpha onto this colour first (R,G,B, #rrggbb or a name)"
+    sal.add_argument("--background", type=_background, help=flatten_help)
     sal.add_argument("--device", choices=DEVICES, default="auto")
     _add_batch_options(sal)
 
@@ -196,6 +193,8 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
     )
     side_help = "with --preset machine: the input side of the classifier that reads the files"
     p.add_argument("--classifier-side", type=int, metavar="PX", help=side_help + " (default 224)")
+    fixed_help = "with --preset machine: --quality for every file, not chosen per file"
+    p.add_argument("--fixed-quality", action="store_true", help=fixed_help)
     p.add_argument("--quality", type=_quality, help="0..100 or a Pillow preset (default: 75)")
     p.add_argument(
         "--subsampling",

@@ -63,6 +63,8 @@ def encoder_from_args(args: argparse.Namespace, threads: int | None = None) -> E
     options["corrupt"] = "warn" if args.allow_corrupt else "error"
     if args.no_coefficient_path:
         options["coefficients"] = False
+    if getattr(args, "fixed_quality", False):
+        options["allocate"] = False
     options.update(getattr(args, "extra_options", None) or {})  # encode_dataset's **options
     return Encoder(args.model, args.method, device=args.device, threads=threads, **options)
 

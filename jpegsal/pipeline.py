@@ -202,8 +202,8 @@ def encode_source(
         given.check_fits(source.image.size)
     _check_stream(options, target_bytes is not None or preserve is not None)
     if options.preset == "machine":
-        # The floor guards the predicted KL, which is least reliable far from q100.
-        floor = min_quality or (MACHINE_FLOOR if preserve is not None else 1)
+        # The floor guards the predicted or typical KL, least reliable far from q100.
+        floor = min_quality or (MACHINE_FLOOR if preserve is not None or options.allocate else 1)
         return _machine(
             source, options, Control(target_bytes, None, floor, if_unmet), preserve, watch
         )

@@ -30,6 +30,7 @@ from .checks import PreserveCheck
 from .codec.machine import CLASSIFIER_SIDE
 from .codec.options import JpegOptions
 from .ratesearch import predicted_passing
+from .rateslope import equal_slope
 
 __all__ = [
     "Control",
@@ -106,6 +107,9 @@ def choose(
     control: Control, encode: Callable[[JpegOptions], bytes], options: JpegOptions
 ) -> tuple[int, bytes]:
     """(quality, data) chosen by ``control`` among candidates ``encode(options at q)``."""
+    if options.allocate and not control.searches and options.quality >= 0:
+        lo, side = control.min_quality, options.classifier_side
+        return equal_slope(lambda q: encode(options.with_quality(q)), options.quality, side, lo=lo)
     if not control.searches:
         return options.quality, encode(options)
     if options.quality == -1 or options.qtables is not None:

@@ -27,13 +27,14 @@ from typing import Any
 import numpy as np
 
 from ._check import check_bool, check_choice, check_int
-from .call_options import classifier_side
+from .call_options import allocates, classifier_side
 from .codec import turbojpeg
 from .codec.lossless import SOI, _read, read_jpeg
 from .codec.machine import CLASSIFIER_SIDE, MachineTables, check_side, machine_tables
 from .codec.requantise import OPTIMIZED, NotResampled, jpeg_frame, requantise
 from .codec.tables import standard_tables
 from .ratecontrol import fit_quality
+from .rateslope import FLOOR, equal_slope
 
 __all__ = ["TABLES", "Reencoded", "dct_route", "reencode", "reencode_with_info"]
 
@@ -194,7 +195,7 @@ _TO_420 = ([(1, 1)] * 3, [(2, 1), (1, 1), (1, 1)], [(1, 2), (1, 1), (1, 1)])  # 
 
 _DCT_JPEG = {"quality", "progressive", "optimize"}  # options the DCT route can honour
 _DCT_CALL = {"preset", "keep_metadata", "corrupt", "coefficients", "classifier_side"}
-_DCT_CALL |= {"target_bytes", "min_quality"}  # rate control by size: a search over quality
+_DCT_CALL |= {"target_bytes", "min_quality", "allocate"}  # rate control: searches over quality
 
 
 def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
@@ -243,9 +244,9 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
 def _requantise_call(
     data: bytes, jpeg: dict[str, Any], call: dict[str, Any], quality: int
 ) -> tuple[int, bytes, int]:
-    """(quality, bytes, encodes) of the DCT route for this call: ``quality`` as asked, or
-    with ``target_bytes`` the highest quality from ``min_quality`` up whose output fits,
-    bisected as the pixel path bisects it (``ValueError`` when none does)."""
+    """(quality, bytes, encodes) of the DCT route for this call, whose quality is chosen as
+    on the pixel path: per image (:mod:`.rateslope`), as asked (``allocate=False``) or by
+    ``target_bytes`` (bisected from ``min_quality`` up; ``ValueError`` when none fits)."""
     keep = bool(call.get("keep_metadata", False))
     strict, side = call.get("corrupt") != "ignore", classifier_side(call)
     progressive, optimize = bool(jpeg.get("progressive")), jpeg.get("optimize") is not False
@@ -259,6 +260,9 @@ def _requantise_call(
         )
 
     target = call.get("target_bytes")
+    if allocates(call):  # the preset's per-image quality (jpegsal.rateslope)
+        quality, out = equal_slope(at, quality, side, lo=call.get("min_quality") or FLOOR)
+        return quality, out, encodes
     if target is None:
         return quality, at(quality), encodes
     quality, out = fit_quality(at, target, lo=call.get("min_quality") or 1)

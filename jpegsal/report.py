@@ -151,6 +151,7 @@ def cli_words(message: str) -> str:
         value = (m.group(2) or "").strip("'")
         return f"--{m.group(1).replace('_', '-')}" + (f" {value}" if value else "")
 
+    message = message.replace("allocate=False", "--fixed-quality")
     return _API_WORD.sub(flag, message.replace("corrupt='warn'", "--allow-corrupt"))
 
 

@@ -425,7 +425,12 @@ def test_machine_and_per_image_contenders_run(tmp_path: Path) -> None:
         (),
         budgets=(1.0, 0.01),
         preserve_with=(),
-        codecs=("preset=machine", "preset=machine+preserve@[0.02,0.0005]", "machine:optimize=0"),
+        codecs=(
+            "preset=machine",
+            "preset=machine+preserve@[0.02,0.0005]",
+            "machine:optimize=0",
+            "preset=machine:fixed",
+        ),
         perimage=("pillow+perimage",),
     )
     result = rate_accuracy.run(spec)
@@ -435,13 +440,15 @@ def test_machine_and_per_image_contenders_run(tmp_path: Path) -> None:
         "preset=machine",
         "preset=machine+preserve",
         "machine:optimize=0",
+        "preset=machine:fixed",
         "pillow+perimage",
     ]
     assert [p["kl_budget"] for p in curves["preset=machine+preserve"]] == [0.02, 0.0005]
     for name, points in curves.items():
         assert points[0]["bytes"] < points[1]["bytes"], name
     # The ablation switches optimised Huffman coding off: same tables, more bytes.
-    assert curves["machine:optimize=0"][0]["bytes"] > curves["preset=machine"][0]["bytes"]
+    fixed = curves["preset=machine:fixed"]
+    assert curves["machine:optimize=0"][0]["bytes"] > fixed[0]["bytes"]
     assert set(result["preserve_unmet"]) == {"preset=machine+preserve", "pillow+perimage"}
     assert isinstance(parse_codec("pillow+perimage"), PerImageCodec)
     assert isinstance(parse_codec("preset=machine"), PresetCodec)
@@ -586,16 +593,19 @@ def test_evaluator_names_and_the_side_option(rgb: Image.Image) -> None:
     # sizes between the measured ratios: smaller images clamp to the ratio-1 tables).
     rgb = rgb.resize((384, 256))
     small = parse_codec("machine:side=160").encode(rgb, 50)
-    shipped = jpegsal.encode(rgb, preset="machine", quality=50, classifier_side=160)
+    shipped = jpegsal.encode(rgb, preset="machine", quality=50, classifier_side=160, allocate=False)
     assert small == shipped
-    assert parse_codec("preset=machine:side=160").encode(rgb, 50) == shipped
+    assert parse_codec("preset=machine:side=160,fixed").encode(rgb, 50) == shipped
+    allocated = jpegsal.encode(rgb, preset="machine", quality=50, classifier_side=160)
+    assert parse_codec("preset=machine:side=160").encode(rgb, 50) == allocated
     with (
         Image.open(io.BytesIO(small)) as a,
         Image.open(io.BytesIO(jpegsal.encode(rgb, preset="machine", quality=50))) as b,
     ):
         assert a.quantization != b.quantization
-    with pytest.raises(ValueError, match="side='x' is not a number of pixels"):
-        parse_codec("preset=machine:side=x")
+    for bad in ("preset=machine:side=x", "preset=machine:fixed=1", "preset=machine:q=3"):
+        with pytest.raises(ValueError, match="options are side=N"):
+            parse_codec(bad)
 
 
 def test_reencode_contender_takes_the_side(rgb: Image.Image, tmp_path: Path) -> None:
@@ -605,7 +615,7 @@ def test_reencode_contender_takes_the_side(rgb: Image.Image, tmp_path: Path) -> 
     assert isinstance(codec, ReencodeCodec)
     assert (codec.side, codec.progressive, codec.name) == (160, False, "reencode:side=160")
     assert parse_codec("reencode+progressive:side=96").progressive
-    with pytest.raises(ValueError, match="one option, side=N"):
+    with pytest.raises(ValueError, match="options are side=N"):
         parse_codec("reencode:quality=3")
     path = tmp_path / "in.jpg"
     rgb.resize((300, 225)).save(path, quality=95)  # ratio 1.0 at 224, 1.4 at 160
@@ -616,6 +626,13 @@ def test_reencode_contender_takes_the_side(rgb: Image.Image, tmp_path: Path) -> 
         data, quality=40, keep_metadata=False, classifier_side=160
     )
     assert codec.encode(image, 40) != parse_codec("reencode").encode(image, 40)
+    # allocate: jpegsal.encode's preset on the file (the DCT route, per-image quality).
+    allocated = parse_codec("reencode:side=160,allocate")
+    assert allocated.allocate
+    assert allocated.side == 160
+    want = jpegsal.Encoder(preset="machine", classifier_side=160).encode_with_info(data, quality=40)
+    assert want.path == "dct"
+    assert allocated.encode(image, 40) == want.data
 
 
 def test_reencode_benchmark_rows_and_bases(rgb: Image.Image) -> None:

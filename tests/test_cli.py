@@ -468,7 +468,7 @@ def test_lines_compare_with_a_plain_jpeg_at_the_same_quality(
 ) -> None:
     out = tmp_path / "m.jpg"
     args = ["encode", str(inputs / "a.png"), "-o", str(out), "--preset", "machine"]
-    assert main([*args, "--quality", "70"]) == 0
+    assert main([*args, "--quality", "70", "--fixed-quality"]) == 0
     with Image.open(inputs / "a.png") as im:
         plain = len(pillow_jpeg(im, quality=70))  # what the user would have written
     mine = out.stat().st_size
@@ -640,6 +640,7 @@ def test_preset_machine_takes_jpeg_inputs_through_the_dct_path(
     (src / "b.jpg").write_bytes(pillow_jpeg(rgb.convert("CMYK"), quality=92))  # the pixel path
     rgb.save(src / "c.png")  # not a JPEG: the pixel path, no note
     args = ["encode", str(src), "--preset", "machine", "--quality", "40", "--json"]
+    args.append("--fixed-quality")  # quality 40 for every file (the per-image choice: below)
     assert main([*args, "--progressive", "--out-dir", str(tmp_path / "o")]) == 0
 
     def rows() -> dict[str, dict[str, object]]:
@@ -672,8 +673,18 @@ def test_preset_machine_takes_jpeg_inputs_through_the_dct_path(
         quality=40,
         progressive=True,
         keep_metadata=True,
+        allocate=False,
     )
     assert (tmp_path / "p" / "a.jpg").read_bytes() == expected
+    # Without --fixed-quality each file's quality is chosen (jpegsal.rateslope), as the
+    # API chooses it.
+    assert main([*args[:-1], "--out-dir", str(tmp_path / "c")]) == 0
+    row = rows()["a.jpg"]
+    chosen = jpegsal.Encoder(preset="machine", keep_metadata=True).encode_with_info(
+        src / "a.jpg", quality=40
+    )
+    assert row["quality"] == chosen.quality
+    assert (tmp_path / "c" / "a.jpg").read_bytes() == chosen.data
 
 
 def test_a_file_listing_paths_keeps_their_relative_paths(

@@ -118,9 +118,10 @@ def test_replace_revalidates() -> None:
 
 
 def test_every_option_is_documented() -> None:
-    # preset and classifier_side are jpegsal's own (never handed to Pillow), so they have
-    # no Pillow description. progression is Pillow's alias of progressive, in that field.
+    # preset, classifier_side and allocate are jpegsal's own (never handed to Pillow), so
+    # they have no Pillow description. progression is Pillow's alias of progressive.
     assert set(JPEG_OPTION_NAMES) - {"progression"} == (
-        set(JpegOptions.__dataclass_fields__) - {"preset", "classifier_side"}
+        set(JpegOptions.__dataclass_fields__) - {"preset", "classifier_side", "allocate"}
     )
     assert "classifier_side" not in JpegOptions(classifier_side=160).pillow_kwargs()
+    assert "allocate" not in JpegOptions(allocate=True).pillow_kwargs()

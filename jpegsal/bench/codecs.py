@@ -193,12 +193,14 @@ class JpegsalCodec(Codec):
 @dataclass
 class PresetCodec(Codec):
     """``jpegsal.Encoder(preset=...)`` itself at a quality, or with ``preserve`` at a budget
-    (``classifier_side``: the preset's option, None for its default)."""
+    (``classifier_side``: the preset's option, None for its default; ``fixed``: the asked
+    quality for every image, ``allocate=False``)."""
 
     preset: str = "machine"
     preserve: bool = False
     name: str = ""
     classifier_side: int | None = None
+    fixed: bool = False  # allocate=False: the asked quality for every image
 
     def __post_init__(self) -> None:
         self.name = self.name or f"preset={self.preset}" + ("+preserve" if self.preserve else "")
@@ -206,6 +208,8 @@ class PresetCodec(Codec):
         side: dict[str, Any] = (
             {} if self.classifier_side is None else {"classifier_side": self.classifier_side}
         )
+        if self.fixed:
+            side["allocate"] = False
         self.encoder = jpegsal.Encoder(preset=self.preset, **side)
 
     @property
@@ -245,7 +249,7 @@ PEERS: dict[str, type[Codec]] = {
 
 
 def parse_codec(spec: str) -> Codec:
-    """``pillow``, ``jpegli``, ``mozjpeg``, ``preset=machine[:side=N][+preserve]`` or
+    """``pillow``, ``jpegli``, ``mozjpeg``, ``preset=machine[:side=N,fixed][+preserve]`` or
     ``MODEL+METHOD[@STRENGTH][+preserve[-bisect]]``.
 
     ``METHOD`` may be ``none`` (useful with ``+preserve``: per-image quality alone).
@@ -254,11 +258,16 @@ def parse_codec(spec: str) -> Codec:
         return PEERS[spec]()
     if spec.startswith("preset="):
         preset, _, tail = spec[len("preset=") :].partition("+")
-        preset, _, option = preset.partition(":side=")
-        if option and not option.isdigit():
-            raise ValueError(f"contender {spec!r}: side={option!r} is not a number of pixels")
-        side = int(option) if option else None
-        return PresetCodec(preset, tail == "preserve", spec, classifier_side=side)
+        preset, _, options = preset.partition(":")
+        side, fixed = None, False
+        for key, _, given in (kv.partition("=") for kv in options.split(",") if kv):
+            if key == "side" and given.isdigit():
+                side = int(given)
+            elif key == "fixed" and not given:
+                fixed = True
+            else:
+                raise ValueError(f"contender {spec!r}: options are side=N (pixels) and fixed")
+        return PresetCodec(preset, tail == "preserve", spec, classifier_side=side, fixed=fixed)
     model, plus, rest = spec.partition("+")
     search = "bisect" if rest.endswith("+preserve-bisect") else "predict"
     rest = rest.removesuffix("-bisect") if search == "bisect" else rest

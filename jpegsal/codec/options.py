@@ -76,9 +76,11 @@ class JpegOptions:
     keep_rgb: bool = False
     streamtype: int = 0
     # jpegsal's own: "machine" makes the tables per image (jpegsal.codec.machine), for a
-    # downstream classifier of classifier_side-pixel inputs.
+    # downstream classifier of classifier_side-pixel inputs; allocate: each image's quality
+    # chosen at equal slope around quality (jpegsal.rateslope).
     preset: str | None = None
     classifier_side: int = CLASSIFIER_SIDE
+    allocate: bool = False
 
     def pillow_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``Image.save(fp, "JPEG", **kwargs)`` (without jpegsal's own)."""
@@ -106,7 +108,7 @@ class JpegOptions:
         return dataclasses.replace(normalize_options(merged), **own)
 
 
-_OWN = ("preset", "classifier_side")  # JpegOptions fields that are not Pillow's
+_OWN = ("preset", "classifier_side", "allocate")  # JpegOptions fields that are not Pillow's
 
 
 def is_keep(value: Any) -> bool:
