@@ -83,6 +83,10 @@ def cases() -> Iterator[tuple[str, str | None, str | None, str, dict[str, Any]]]
         yield f"preset=machine/{name}/q75", None, None, name, {"preset": "machine", "quality": 75}
     preset = {"preset": "machine", "preserve": 0.01}
     yield "preset=machine/medium/preserve=0.01", None, None, "medium", preset
+    # Its per-image quality (the default since 2026-12-04), and one quality for every image.
+    for allocate in (True, False):
+        options = {"preset": "machine", "quality": 40, "allocate": allocate}
+        yield f"preset=machine/medium/q40/allocate={allocate}", None, None, "medium", options
 
 
 def run_case(

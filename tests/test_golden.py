@@ -35,9 +35,23 @@ def test_grid_bytes_unchanged() -> None:
     changed = []
     for key, model, method, name, options in golden.cases():
         got = golden.run_case(model, method, images[name], options)
-        if got != RECORDED["cases"].get(key):
+        if got != RECORDED["cases"].get(key) and not _same_within_cpu(key, got):
             changed.append(f"{key}: {RECORDED['cases'].get(key)} -> {got}")
     assert not changed, "output bytes changed:\n" + "\n".join(changed)
+
+
+# A saliency map is made of float network outputs, and onnxruntime's float kernels differ
+# by CPU (AVX-512 or not: a 2-core AMD EPYC with AVX-512 moved 5 of the model cases by 1 to
+# 16 bytes, 0.07 % at most: nice's thresholded mask, cam's map under preserve), so a pixel
+# of a mask may flip. A case with a model must keep its quality and stay within 0.5 % of
+# the recorded bytes; every other case (Pillow's, the preset's) must match exactly.
+def _same_within_cpu(key: str, got: dict[str, object]) -> bool:
+    want = RECORDED["cases"].get(key)
+    if key.startswith("preset=") or want is None or "bytes" not in got:
+        return False
+    size, recorded = got["bytes"], want["bytes"]
+    assert isinstance(size, int)
+    return got["quality"] == want["quality"] and abs(size - recorded) <= 0.005 * recorded
 
 
 def test_grid_covers_every_model_and_method() -> None:
