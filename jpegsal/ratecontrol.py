@@ -13,7 +13,10 @@
   ``Control(search="bisect")`` bisect (:func:`smallest_passing`, 8 checks);
 * ``preserve`` under ``preset="machine"`` (:class:`PredictedBudget`): the lowest
   quality whose *predicted* KL (from the shipped sensitivity, no network) is within the
-  budget, found without encoding; then one encode.
+  budget, found without encoding; then one encode;
+* neither, under ``preset="machine"`` (``JpegOptions.allocate``): each image's quality
+  at equal slope of its bytes and a typical KL (:func:`~jpegsal.rateslope.equal_slope`,
+  about four encodes).
 
 Where to add a rate controller: a branch of :func:`choose` and a field of :class:`Control`.
 """

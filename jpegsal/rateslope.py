@@ -66,11 +66,9 @@ def _hull_slopes() -> np.ndarray:
     for i in range(1, len(LADDER)):
         while len(hull) > 1:
             a, b = hull[-2], hull[-1]
-            # b is above the chord a-i: not on the lower hull
-            cross = (_BPP[b] - _BPP[a]) * (_KL[i] - _KL[a]) - (_KL[b] - _KL[a]) * (
-                _BPP[i] - _BPP[a]
-            )
-            if cross > 0:
+            # Keep b while it lies below the chord from a to i; else it is not a vertex.
+            db, dk = _BPP[b] - _BPP[a], _KL[b] - _KL[a]
+            if db * (_KL[i] - _KL[a]) - dk * (_BPP[i] - _BPP[a]) > 0:
                 break
             hull.pop()
         hull.append(i)

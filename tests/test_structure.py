@@ -55,6 +55,7 @@ def test_doctests_of_the_pure_modules() -> None:
     import jpegsal.codec.tables
     import jpegsal.codec.turbojpeg
     import jpegsal.maps.contract
+    import jpegsal.rateslope
 
     modules = (
         jpegsal._check,
@@ -66,6 +67,7 @@ def test_doctests_of_the_pure_modules() -> None:
         jpegsal.bench.stats,
         jpegsal.bench.data,
         jpegsal.checks,
+        jpegsal.rateslope,
     )
     for module in (*modules, jpegsal.codec.turbojpeg):
         failed, tried = doctest.testmod(module)
