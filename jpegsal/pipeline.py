@@ -23,9 +23,7 @@ from .maps.orientation import orientation
 from .methods import Method, per_quality
 from .methods.registry import apply_method as prepare
 from .ratecontrol import Control, PredictedBudget, choose
-
-# The machine preset's lowest quality under ``preserve`` (docs/experiments.md).
-MACHINE_FLOOR = 20
+from .rateslope import FLOOR as MACHINE_FLOOR  # the preset's: preserve's and allocate's
 
 __all__ = [
     "EncodeResult",
@@ -72,12 +70,11 @@ class EncodeResult:
     data : bytes
         The JPEG file.
     quality : int
-        The quality used (-1: explicit tables or a preset).
+        The quality used (-1: explicit tables), chosen by rate control or the preset.
     strength : float or None
         The method strength used (None without a method).
     saliency : Saliency or None
-        The saliency that guided the method (None when no map was needed); its ``map``
-        is the (H, W) float32 array.
+        The saliency that guided the method (None when none was needed; ``.map``: (H, W)).
     top1 : int or None
         With ``preserve``: the classifier's decision on the original.
     kl : float or None
@@ -85,7 +82,7 @@ class EncodeResult:
         probabilities on the original to those on the decoded output (both reduced when
         ``check_scale`` > 1; under ``preset="machine"``: the predicted KL, no network run).
     encodes : int
-        JPEG encodes performed (rate control may try several).
+        JPEG encodes performed (rate control and the preset's per-image quality try several).
     network_runs : int
         Runs of the saliency network or its classifier for this image (0 when a
         precomputed saliency served them all).
@@ -258,7 +255,7 @@ def _machine(
     preserve: str | float | None,
     watch: Stopwatch,
 ) -> EncodeResult:
-    """The machine preset: no model; ``preserve`` is a predicted-KL budget."""
+    """The machine preset: no model; ``preserve`` is a predicted-KL budget (or None)."""
     predicted, met = None, None
     if preserve is not None:
         side = options.classifier_side
