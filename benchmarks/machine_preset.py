@@ -46,6 +46,7 @@ MAIN = (
 )
 # Each component of the preset switched off (or a candidate switched on), one at a time.
 ABLATIONS = (
+    "preset=machine:fixed",  # one quality for every image (allocate=False)
     "machine:adjust=0",  # the second-order tables without the measured equal-slope moves
     "machine:optimize=0",  # Huffman tables: libjpeg's standard ones
     "machine:progressive=1",  # progressive scans on top
@@ -55,25 +56,29 @@ ABLATIONS = (
 )
 
 
-# component -> the contender with it switched: off for the preset's parts, on for the
-# candidates (not in the preset).
+FIXED = "preset=machine:fixed"
+# component -> (the contender with it switched: off for the preset's parts, on for the
+# candidates; what it is read against). The machine:k=v contenders write one quality for
+# every image, so their reference is the preset at one quality, not the per-image one.
 COMPONENTS = {
-    "machine tables (off: libjpeg's, both optimised)": "machine:tables=std",
-    "measured equal-slope adjustment (off)": "machine:adjust=0",
-    "optimised Huffman tables (off)": "machine:optimize=0",
-    "blend with the standard shape (off: measured shape alone)": "machine:blend=1",
-    "candidate: progressive scans": "machine:progressive=1",
-    "candidate: mozjpeg trellis": "machine:backend=mozjpeg",
-    "candidate: per-image predicted KL (preserve)": "preset=machine+preserve",
-    "candidate: cam + guided saliency": "machine:saliency=cam+guided",
+    "per-image quality (off: one quality)": (FIXED, "preset=machine"),
+    "machine tables (off: libjpeg's, both optimised)": ("machine:tables=std", FIXED),
+    "measured equal-slope adjustment (off)": ("machine:adjust=0", FIXED),
+    "optimised Huffman tables (off)": ("machine:optimize=0", FIXED),
+    "blend with the standard shape (off: measured shape alone)": ("machine:blend=1", FIXED),
+    "candidate: progressive scans": ("machine:progressive=1", FIXED),
+    "candidate: mozjpeg trellis": ("machine:backend=mozjpeg", FIXED),
+    "candidate: per-image predicted KL (preserve)": ("preset=machine+preserve", "preset=machine"),
+    "candidate: cam + guided saliency": ("machine:saliency=cam+guided", FIXED),
 }
 
 
 def ablation_table(result: dict[str, Any], scores: tuple[str, ...] = ("top1", "agree1")) -> str:
     """Markdown: per component, the ratio with it switched (off for the preset's parts, on
-    for candidates), per judge and score, and in brackets the change from the preset's own
-    ratio (positive: switching it makes the result worse, so a part of the preset earns
-    its place; negative: a candidate would help).
+    for candidates), per judge and score, and in brackets the change from its reference's
+    ratio (``COMPONENTS``; positive: switching it makes the result worse, so a part of the
+    preset earns its place; negative: a candidate would help). Results from before the
+    per-image quality have no ``preset=machine:fixed``: their preset was one quality.
     """
     from .bd import versus_base
 
@@ -81,6 +86,8 @@ def ablation_table(result: dict[str, Any], scores: tuple[str, ...] = ("top1", "a
     cols = [(e, k) for e in curves for k in scores]
 
     def ratio(e: str, k: str, c: str) -> float | None:
+        if c not in curves[e]:
+            return None  # not in this run
         points = [(p["bytes"], p[k]) for p in curves[e][c]]
         r: float | None = versus_base(curves[e]["pillow"], points, k)["ratio_pillow_q20_q90"]
         return r
@@ -89,10 +96,11 @@ def ablation_table(result: dict[str, Any], scores: tuple[str, ...] = ("top1", "a
     lines = [f"| component | {head} |", "|---|" + "---|" * len(cols)]
     preset = {col: ratio(*col, "preset=machine") for col in cols}
     lines.append("| preset (all parts on) | " + " | ".join(f"{preset[c]}" for c in cols) + " |")
-    for name, switched in COMPONENTS.items():
+    for name, (switched, against) in COMPONENTS.items():
         cells = []
         for col in cols:
-            r, base = ratio(*col, switched), preset[col]
+            known = against if against in curves[col[0]] else "preset=machine"
+            r, base = ratio(*col, switched), ratio(*col, known)
             cells.append(f"{r}" if r is None or base is None else f"{r} ({r - base:+.3f})")
         lines.append(f"| {name}: `{switched}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -665,3 +665,21 @@ def test_reencode_benchmark_rows_and_bases(rgb: Image.Image) -> None:
     assert {k: v["files"] for k, v in by_layout.items()} == {"4:2:0": 1, "4:4:4": 1}
     assert "dct_files" not in rows["pixels"]
     assert "dct_files" not in rows["pillow keep layout"]
+
+
+def test_ablation_table_reads_one_quality_ablations_against_the_fixed_preset() -> None:
+    from benchmarks.machine_preset import ablation_table
+
+    def curve(scale: float) -> list[dict[str, float]]:
+        return [
+            {"quality": q, "bytes": scale * 1000 * (1 + q / 10), "top1": 40 + q / 2}
+            for q in (10, 20, 30, 50, 70, 90)
+        ]
+
+    curves = {"pillow": curve(1), "preset=machine": curve(0.5)}
+    curves |= {"preset=machine:fixed": curve(0.6), "machine:adjust=0": curve(0.7)}
+    table = ablation_table({"curves": {"mobilenet": curves}}, scores=("top1",))
+    rows = {line.split("`")[1]: line for line in table.splitlines() if "`" in line}
+    assert "0.6 (+0.1" in rows["preset=machine:fixed"]  # against the per-image preset
+    assert "0.7 (+0.1" in rows["machine:adjust=0"]  # against the preset at one quality
+    assert rows["machine:optimize=0"].endswith("| None |")  # not in this run
