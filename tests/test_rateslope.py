@@ -201,3 +201,18 @@ def test_the_shipped_tables_come_from_the_stored_tuning_runs() -> None:
     assert tuple(qualities) == LADDER
     np.testing.assert_allclose(_KL, kl, atol=6e-6)  # as printed: 5 places
     np.testing.assert_allclose(_BPP, bpp, atol=6e-5)
+
+
+def test_tuning_runs_of_another_split_are_refused(tmp_path: Path) -> None:
+    from jpegsal.train.typical_kl import dataset_curves
+
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    for i in range(10):  # the tuning split: every 5th, 2 images
+        Image.new("RGB", (16, 8)).save(data / "images" / f"{i}.png")
+    (data / "dataset.txt").write_text("".join(f"./data/{i}.png, 0\n" for i in range(10)))
+    run = tmp_path / "results" / "set"
+    run.mkdir(parents=True)
+    (run / "typical_kl_tune.json").write_text('{"images": 3, "qualities": [50]}')
+    with pytest.raises(SystemExit, match="typical_kl_tune: 3 images, the tuning split has 2"):
+        dataset_curves(tmp_path / "results", "set", data)

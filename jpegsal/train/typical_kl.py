@@ -49,13 +49,14 @@ def dataset_curves(results: Path, dataset: str, data: Path) -> dict[int, tuple[f
     out: dict[int, tuple[float, float]] = {}
     for run in RUNS:
         meta = json.loads((results / dataset / f"{run}.json").read_text())
+        # Before the division by each image's pixels, which a mismatch would break first.
+        if len(pixels) != meta["images"]:
+            raise SystemExit(f"{run}: {meta['images']} images, the tuning split has {len(pixels)}")
         with np.load(results / dataset / f"{run}.npz") as npz:
             codec = _codec(npz)
             each = [npz[f"scores|{c}|whole|{codec}"][:, :, 3].mean(0) for c in CLASSIFIERS]
             kl = np.mean(each, 0)
             bpp = (npz[f"bytes|{codec}"] / pixels[:, None]).mean(0)
-        if len(pixels) != meta["images"]:
-            raise SystemExit(f"{run}: {meta['images']} images, the tuning split has {len(pixels)}")
         out |= {
             int(q): (float(k), float(b)) for q, k, b in zip(meta["qualities"], kl, bpp, strict=True)
         }
