@@ -170,9 +170,10 @@ class ReencodeCodec(Codec):
             # ICC profiles of about 3 kB, which would count against this one only).
             data = f.read()
         if self.allocate:
-            extra = {"progressive": True} if self.progressive else {}
-            side = {"classifier_side": self.side}
-            return jpegsal.encode(data, preset="machine", quality=quality, **side, **extra)
+            return jpegsal.encode(
+                data, preset="machine", quality=quality, classifier_side=self.side,
+                progressive=self.progressive,
+            )  # fmt: skip
         return jpegsal.reencode(
             data, quality=quality, progressive=self.progressive, keep_metadata=False,
             classifier_side=self.side,
@@ -273,8 +274,7 @@ class FloorCodec(Codec):
 
 def parse_codec(spec: str) -> Codec:
     """``machine[:k=v,...]``, ``reencode[+progressive][:side=N,allocate]``, ``SPEC+perimage``,
-    ``SPEC+floor``
-    or any spec of :func:`jpegsal.bench.codecs.parse_codec`."""
+    ``SPEC+floor`` or any spec of :func:`jpegsal.bench.codecs.parse_codec`."""
     if spec.endswith("+floor"):
         return FloorCodec(inner=parse_codec(spec[: -len("+floor")]), name=spec)
     if spec.endswith("+perimage"):

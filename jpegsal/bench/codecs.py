@@ -205,12 +205,10 @@ class PresetCodec(Codec):
     def __post_init__(self) -> None:
         self.name = self.name or f"preset={self.preset}" + ("+preserve" if self.preserve else "")
         self.budgeted = self.preserve
-        side: dict[str, Any] = (
-            {} if self.classifier_side is None else {"classifier_side": self.classifier_side}
-        )
-        if self.fixed:
-            side["allocate"] = False
-        self.encoder = jpegsal.Encoder(preset=self.preset, **side)
+        options: dict[str, Any] = {} if not self.fixed else {"allocate": False}
+        if self.classifier_side is not None:
+            options["classifier_side"] = self.classifier_side
+        self.encoder = jpegsal.Encoder(preset=self.preset, **options)
 
     @property
     def version(self) -> str:
