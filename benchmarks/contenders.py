@@ -54,7 +54,9 @@ class MachineCodec(Codec):
     ``adjust`` (0/1), ``steps`` (a steps file of :mod:`jpegsal.train.tables`; see
     :class:`jpegsal.codec.machine.MachineTables`), ``side`` (the classifier's input),
     ``fisher`` (a sensitivity file of :mod:`jpegsal.train.sensitivity` ``--ship``), ``optimize`` /
-    ``progressive`` (0/1),
+    ``progressive`` / ``sharp`` (0/1; ``sharp``: the preset's chroma fitted to the decoder's
+    upsampler, :mod:`jpegsal.codec.chroma`, Pillow backend only; on by default with the
+    machine tables, off with ``tables=std``, which stays Pillow with ``optimize=True``),
     ``backend`` (``pillow``, ``mozjpeg``: the same tables through mozjpeg's trellis
     (``trellis=0``: its progressive scans alone), or
     ``coef``: :mod:`jpegsal.codec.dct_writer` with rounding ``offset``/``coffset``, or
@@ -126,6 +128,12 @@ class MachineCodec(Codec):
                 optimize=o.get("optimize", "1") == "1",
                 progressive=o.get("progressive", "0") == "1",
             )
+        subsampling = int(o.get("subsampling", "-1"))
+        sharp = o.get("sharp", "0" if tables is None else "1")  # tables=std: Pillow's own
+        if sharp == "1" and image.mode == "RGB" and subsampling != 0:
+            from jpegsal.codec.chroma import sharp_chroma  # the preset's chroma (sharp_chroma)
+
+            image = sharp_chroma(image, subsampling)
         buf = io.BytesIO()
         extra: dict[str, Any] = (
             {"quality": quality}
@@ -137,7 +145,7 @@ class MachineCodec(Codec):
             "JPEG",
             optimize=o.get("optimize", "1") == "1",
             progressive=o.get("progressive", "0") == "1",
-            subsampling=int(o.get("subsampling", "-1")),
+            subsampling=subsampling,
             **extra,
         )
         return buf.getvalue()

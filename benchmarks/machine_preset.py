@@ -49,6 +49,7 @@ ABLATIONS = (
     "preset=machine:fixed",  # one quality for every image (allocate=False)
     "machine:adjust=0",  # the second-order tables without the measured equal-slope moves
     "machine:optimize=0",  # Huffman tables: libjpeg's standard ones
+    "machine:sharp=0",  # chroma: libjpeg's box mean, not fitted to the decoder's upsampler
     "machine:progressive=1",  # progressive scans on top
     "machine:backend=mozjpeg",  # the same tables through mozjpeg's trellis quantisation
     "machine:blend=1",  # the measured shape alone, no standard-table prior
@@ -62,7 +63,8 @@ FIXED = "preset=machine:fixed"
 # every image, so their reference is the preset at one quality, not the per-image one.
 COMPONENTS = {
     "per-image quality (off: one quality)": (FIXED, "preset=machine"),
-    "machine tables (off: libjpeg's, both optimised)": ("machine:tables=std", FIXED),
+    "machine tables, fitted chroma (off: Pillow optimize=True)": ("machine:tables=std", FIXED),
+    "chroma fitted to the upsampler (off: box mean)": ("machine:sharp=0", FIXED),
     "measured equal-slope adjustment (off)": ("machine:adjust=0", FIXED),
     "optimised Huffman tables (off)": ("machine:optimize=0", FIXED),
     "blend with the standard shape (off: measured shape alone)": ("machine:blend=1", FIXED),

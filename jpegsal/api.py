@@ -86,19 +86,20 @@ class Encoder:
         candidates on libjpeg's 1/2 or 1/4 decode, against the original reduced alike (2.3x
         faster at 12 MP; docs/jpeg-inputs.md). ``"full"``: every candidate in full.
     preset : None or "machine"
-        ``"machine"``: JPEG for classifiers you have never seen, no model: tables from
-        two ImageNet classifiers' per-frequency sensitivity, moved to equal slope as they
-        measure it (per image size), optimised Huffman tables, ``allocate``. A JPEG *file* is
-        requantised in the DCT domain (4:4:4 / 4:2:2 chroma made 4:2:0 there) unless options
-        need pixels (quality, progressive, optimize, keep_metadata, target_bytes don't;
-        ``.path``; ``coefficients=False``: pixels). Not with method, qtables, string qualities.
+        ``"machine"``: JPEG for classifiers you have never seen, no model: tables from two
+        ImageNet classifiers' per-frequency sensitivity, at equal slope as they measure it
+        (per image size), optimised Huffman tables, ``allocate``, ``sharp_chroma``. A JPEG
+        *file* is requantised in the DCT domain (chroma made 4:2:0 there) unless options need
+        pixels (``.path``; ``coefficients=False``). Not with method, qtables, string qualities.
     classifier_side : int in 16..4096, optional
-        With ``preset="machine"``: the input side, in pixels, of the classifier that will
-        read the files (default 224; docs/benchmarks.md).
+        With ``preset="machine"``: the input side of the classifier reading the files (224).
     allocate : bool
         With ``preset="machine"`` (default True, unless a budget chooses): each image's
         quality near ``quality`` at equal slope of bytes and a typical KL, lower for larger
         or busier images (``.quality``; :mod:`jpegsal.rateslope`). False: ``quality`` each.
+    sharp_chroma : bool
+        With ``preset="machine"`` (default True): chroma fitted to the decoder's upsampler
+        (:mod:`jpegsal.codec.chroma`) instead of libjpeg's box mean.
     **defaults
         Pillow JPEG options (``quality``, ``subsampling``, ``progressive``, ...).
 
@@ -178,10 +179,9 @@ class Encoder:
     def saliency(self, image: ImageInput, **load_options: Any) -> Saliency:
         """The :class:`Saliency` of ``image`` under this encoder's model: one network run.
 
-        ``load_options`` are ``background``, ``max_pixels`` and ``corrupt``, as for
-        :meth:`encode`.
-        Pass the result to :meth:`encode` (``saliency=``) to encode the image several
-        times (other qualities, strengths, budgets) without running the model again.
+        ``load_options``: ``background``, ``max_pixels``, ``corrupt``, as for :meth:`encode`.
+        Pass the result to :meth:`encode` (``saliency=``) to encode the image again (other
+        qualities, strengths, budgets) without running the model again.
         """
         _, call = _split(load_options)
         # A full decode, as encode's own: a saliency passed to encode gives the same bytes.

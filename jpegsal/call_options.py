@@ -47,9 +47,11 @@ CALL_OPTIONS = frozenset(
         "coefficients",
         "classifier_side",
         "allocate",
+        "sharp_chroma",
     }
 )
 IF_UNMET = ("best", "error")
+_CHROMA = "writes chroma (fitted to the decoder's upsampler)"
 SEARCHES = ("predict", "bisect")
 
 
@@ -64,6 +66,7 @@ def split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     check_optional_int("target_bytes", call.get("target_bytes"), 1)
     check_bool("coefficients", call.get("coefficients", True))
     check_bool("allocate", call.get("allocate", True))
+    check_bool("sharp_chroma", call.get("sharp_chroma", True))
     if call.get("corrupt") is not None:
         check_choice("corrupt", call["corrupt"], ("warn", "error", "ignore"))
     if call.get("min_quality") is not None:
@@ -93,8 +96,14 @@ def allocates(call: dict[str, Any]) -> bool:
 
 def preset_fields(call: dict[str, Any]) -> dict[str, Any]:
     """The :class:`~jpegsal.codec.options.JpegOptions` fields that ``call`` sets."""
-    side = classifier_side(call)
-    return {"preset": call.get("preset"), "classifier_side": side, "allocate": allocates(call)}
+    side, preset = classifier_side(call), call.get("preset")
+    sharp = preset == "machine" and call.get("sharp_chroma", True)
+    return {
+        "preset": preset,
+        "classifier_side": side,
+        "allocate": allocates(call),
+        "sharp_chroma": sharp,
+    }
 
 
 def carry_metadata(
@@ -135,12 +144,12 @@ def check_call(call: dict[str, Any], method: Method | None, *, has_model: bool) 
             "classifier_side says which classifier the machine tables are made for; "
             "pass preset='machine' (or drop classifier_side)"
         )
-    if call.get("allocate") is not None and preset is None:
-        given = f"allocate={call['allocate']!r}"
-        raise ValueError(
-            f"{given} says how preset='machine' chooses each image's quality; "
-            f"pass preset='machine' (or drop {given})"
-        )
+    for name, what in (("allocate", "chooses each image's quality"), ("sharp_chroma", _CHROMA)):
+        if call.get(name) is not None and preset is None:
+            given = f"{name}={call[name]!r}"
+            raise ValueError(
+                f"{given} says how preset='machine' {what}; pass preset='machine' (or drop {given})"
+            )
     if call.get("allocate") and (preserve is not None or call.get("target_bytes") is not None):
         what = "preserve" if preserve is not None else "target_bytes"
         raise ValueError(f"{what} chooses the quality; drop allocate=True or {what}")

@@ -201,9 +201,8 @@ def encode_source(
     if options.preset == "machine":
         # The floor guards the predicted or typical KL, least reliable far from q100.
         floor = min_quality or (MACHINE_FLOOR if preserve is not None or options.allocate else 1)
-        return _machine(
-            source, options, Control(target_bytes, None, floor, if_unmet), preserve, watch
-        )
+        control = Control(target_bytes, None, floor, if_unmet)
+        return _machine(source, options, control, preserve, watch)
     # The plain path converts nothing: Pillow gets the source pixels as they are.
     view = model_view(source.image) if active or preserve is not None else source.image
     sal, runs, check = given, 0, None
@@ -268,9 +267,13 @@ def _machine(
                 f"preserve={preserve!r} cannot be met: at quality 100 the predicted KL is "
                 f"{predicted.predicted[100]:.4g} nats (pass if_unmet='best' to keep quality 100)"
             )
-    quality, data = run(
-        source, source.image, options, method=None, saliency=None, control=control, watch=watch
-    )
+    pixels = source.image
+    if options.sharp_chroma:
+        from .codec.chroma import fitted  # cv2: not at import
+
+        with watch("method"):  # once, before the candidates: each encode gets YCbCr
+            pixels = fitted(pixels, options.subsampling, keep_rgb=options.keep_rgb)
+    quality, data = _choose(pixels, None, options, control, watch)
     kl = predicted.predicted[quality] if predicted is not None else None
     encodes = watch.counts.get("encode", 0)
     return EncodeResult(data, quality, None, None, None, kl, encodes, 0, watch.timings(), met)

@@ -194,8 +194,8 @@ _TO_420 = ([(1, 1)] * 3, [(2, 1), (1, 1), (1, 1)], [(1, 2), (1, 1), (1, 1)])  # 
 
 
 _DCT_JPEG = {"quality", "progressive", "optimize"}  # options the DCT route can honour
-_DCT_CALL = {"preset", "keep_metadata", "corrupt", "coefficients", "classifier_side"}
-_DCT_CALL |= {"target_bytes", "min_quality", "allocate"}  # rate control: searches over quality
+_DCT_CALL = {"preset", "keep_metadata", "corrupt", "coefficients", "classifier_side", "allocate"}
+_DCT_CALL |= {"target_bytes", "min_quality", "sharp_chroma"}  # a file keeps its own chroma
 
 
 def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:

@@ -118,10 +118,10 @@ def test_replace_revalidates() -> None:
 
 
 def test_every_option_is_documented() -> None:
-    # preset, classifier_side and allocate are jpegsal's own (never handed to Pillow), so
-    # they have no Pillow description. progression is Pillow's alias of progressive.
-    assert set(JPEG_OPTION_NAMES) - {"progression"} == (
-        set(JpegOptions.__dataclass_fields__) - {"preset", "classifier_side", "allocate"}
-    )
+    # preset, classifier_side, allocate and sharp_chroma are jpegsal's own (never handed to
+    # Pillow), so they have no Pillow description. progression is Pillow's alias of progressive.
+    own = {"preset", "classifier_side", "allocate", "sharp_chroma"}
+    assert set(JPEG_OPTION_NAMES) - {"progression"} == set(JpegOptions.__dataclass_fields__) - own
     assert "classifier_side" not in JpegOptions(classifier_side=160).pillow_kwargs()
     assert "allocate" not in JpegOptions(allocate=True).pillow_kwargs()
+    assert "sharp_chroma" not in JpegOptions(sharp_chroma=True).pillow_kwargs()

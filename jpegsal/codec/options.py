@@ -77,10 +77,12 @@ class JpegOptions:
     streamtype: int = 0
     # jpegsal's own: "machine" makes the tables per image (jpegsal.codec.machine), for a
     # downstream classifier of classifier_side-pixel inputs; allocate: each image's quality
-    # chosen at equal slope around quality (jpegsal.rateslope).
+    # chosen at equal slope around quality (jpegsal.rateslope); sharp_chroma: RGB chroma
+    # fitted to the decoder's upsampler before subsampling (jpegsal.codec.chroma).
     preset: str | None = None
     classifier_side: int = CLASSIFIER_SIDE
     allocate: bool = False
+    sharp_chroma: bool = False
 
     def pillow_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``Image.save(fp, "JPEG", **kwargs)`` (without jpegsal's own)."""
@@ -108,7 +110,8 @@ class JpegOptions:
         return dataclasses.replace(normalize_options(merged), **own)
 
 
-_OWN = ("preset", "classifier_side", "allocate")  # JpegOptions fields that are not Pillow's
+# JpegOptions fields that are not Pillow's.
+_OWN = ("preset", "classifier_side", "allocate", "sharp_chroma")
 
 
 def is_keep(value: Any) -> bool:
