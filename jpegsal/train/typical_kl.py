@@ -8,8 +8,9 @@ of ``preset=machine:fixed`` on a *tuning* split, scored by the tuning classifier
         --qualities 10 15 20 30 40 50 60 70 80 90 --out typical_kl_tune.json
     ... --qualities 5 25 35 45 55 65 75 85 95 100 --out typical_kl_tune_more.json
 
-(the same for imagenet-val-1300; the stored runs, in ``benchmarks/results/*/``, were made
-when ``preset=machine`` was the fixed quality, before the per-image choice existed).
+(the same for imagenet-val-1300; the stored runs, in ``benchmarks/results/*/``, were
+remade when the preset's chroma became fitted to the decoder's upsampler, ``sharp_chroma``:
+the curve is the preset's own output's).
 The typical KL at each quality is the mean over images of Lite0's and Lite1's KL,
 averaged over the two datasets; the bytes per pixel are imagenet-val-1300's (about the
 classifiers' input size). The judges never enter.
