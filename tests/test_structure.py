@@ -48,6 +48,7 @@ def test_doctests_of_the_pure_modules() -> None:
     import jpegsal.bench.data
     import jpegsal.bench.stats
     import jpegsal.checks
+    import jpegsal.codec.chroma
     import jpegsal.codec.coefficients
     import jpegsal.codec.dct_writer
     import jpegsal.codec.machine
@@ -60,6 +61,7 @@ def test_doctests_of_the_pure_modules() -> None:
     modules = (
         jpegsal._check,
         jpegsal.maps.contract,
+        jpegsal.codec.chroma,
         jpegsal.codec.coefficients,
         jpegsal.codec.machine,
         jpegsal.codec.quantise,
