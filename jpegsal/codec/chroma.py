@@ -82,7 +82,7 @@ def sharp_chroma(image: Image.Image, subsampling: int = -1) -> Image.Image:
     >>> im = Image.new("RGB", (5, 3), (200, 30, 60))
     >>> out = sharp_chroma(im)
     >>> out.mode, out.size, out.getpixel((4, 2))
-    ('YCbCr', (5, 3), (84, 117, 209))
+    ('YCbCr', (5, 3), (84, 114, 210))
     """
     if image.mode != "RGB":
         raise ValueError(f"sharp_chroma needs an RGB image, got mode {image.mode!r}")
