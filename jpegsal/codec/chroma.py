@@ -65,8 +65,8 @@ def _reflect(index: np.ndarray, size: int) -> np.ndarray:
 
 def _fit_mirrored(mirrored: np.ndarray, n: int) -> np.ndarray:
     """The ``n`` least-squares samples of a plane given with ``2 * _TAPS`` mirrored rows
-    above and below (and an even number of rows between)."""
-    even = np.ascontiguousarray(mirrored[0::2])
+    above and below (and an even number of rows between); a strided view will do."""
+    even = np.ascontiguousarray(mirrored[0::2])  # the only copies of the plane
     odd = np.ascontiguousarray(mirrored[1::2])
     fit = cv2.filter2D(even, -1, _EVEN, borderType=cv2.BORDER_CONSTANT)
     fit = fit + cv2.filter2D(odd, -1, _ODD, borderType=cv2.BORDER_CONSTANT)
@@ -112,27 +112,26 @@ def sharp_chroma(image: Image.Image, subsampling: int = -1) -> Image.Image:
     if image.mode != "RGB":
         raise ValueError(f"sharp_chroma needs an RGB image, got mode {image.mode!r}")
     (fv, fh), (w, h) = subsampled_axes(subsampling), image.size
-    planes = np.empty((h, w, 3), np.uint8)
-    planes[..., 0] = np.asarray(image.convert("L"))
+    rgb = np.asarray(image)  # one copy out of Pillow; bands are taken from it
+    planes = [
+        np.asarray(image.convert("L")),
+        np.empty((h, w), np.uint8),
+        np.empty((h, w), np.uint8),
+    ]
     samples = -(-h // fv)
     for first in range(0, samples, _BAND):
         last = min(first + _BAND, samples)
-        rows = _source_rows(h, first, last, fv)
-        top = int(rows.min())
-        band = np.asarray(image.crop((0, top, w, int(rows.max()) + 1)), dtype=np.float32)
-        ycc = cv2.transform(band[rows - top], _TO_YCC)
+        ycc = cv2.transform(rgb[_source_rows(h, first, last, fv)].astype(np.float32), _TO_YCC)
         r0, r1 = first * fv, min(last * fv, h)
         for c in (1, 2):
-            fit = np.ascontiguousarray(ycc[..., c])
-            if fv == 2:
-                fit = _fit_mirrored(fit, last - first)
+            fit = _fit_mirrored(ycc[..., c], last - first) if fv == 2 else ycc[..., c]
             if fh == 2:
                 fit = _fit_rows(np.ascontiguousarray(fit.T)).T
             cells = np.clip(np.rint(fit), 0, 255).astype(np.uint8)
             size = (cells.shape[1] * fh, cells.shape[0] * fv)
             cell_rows = cv2.resize(cells, size, interpolation=_NEAREST)
-            planes[r0:r1, :, c] = cell_rows[: r1 - r0, :w]
-    out = Image.fromarray(planes, "YCbCr")
+            planes[c][r0:r1] = cell_rows[: r1 - r0, :w]
+    out = Image.fromarray(cv2.merge(planes), "YCbCr")
     out.info = dict(image.info)
     return out
 
