@@ -195,6 +195,8 @@ def _add_encoding_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--classifier-side", type=int, metavar="PX", help=side_help + " (default 224)")
     fixed_help = "with --preset machine: --quality for every file, not chosen per file"
     p.add_argument("--fixed-quality", action="store_true", help=fixed_help)
+    box_help = "with --preset machine: libjpeg's box-mean chroma, not fitted to the upsampler"
+    p.add_argument("--box-chroma", action="store_true", help=box_help)
     p.add_argument("--quality", type=_quality, help="0..100 or a Pillow preset (default: 75)")
     p.add_argument(
         "--subsampling",

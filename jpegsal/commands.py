@@ -65,6 +65,8 @@ def encoder_from_args(args: argparse.Namespace, threads: int | None = None) -> E
         options["coefficients"] = False
     if getattr(args, "fixed_quality", False):
         options["allocate"] = False
+    if getattr(args, "box_chroma", False):
+        options["sharp_chroma"] = False
     options.update(getattr(args, "extra_options", None) or {})  # encode_dataset's **options
     return Encoder(args.model, args.method, device=args.device, threads=threads, **options)
 

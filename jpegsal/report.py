@@ -152,6 +152,7 @@ def cli_words(message: str) -> str:
         return f"--{m.group(1).replace('_', '-')}" + (f" {value}" if value else "")
 
     message = message.replace("allocate=False", "--fixed-quality")
+    message = message.replace("sharp_chroma=False", "--box-chroma")
     return _API_WORD.sub(flag, message.replace("corrupt='warn'", "--allow-corrupt"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -162,3 +163,19 @@ def test_bad_values_name_sharp_chroma() -> None:
         jpegsal.encode(rgb, sharp_chroma=False)
     with pytest.raises(ValueError, match="RGB"):
         sharp_chroma(rgb.convert("L"))
+
+
+def test_cli_box_chroma(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from jpegsal.cli import main
+
+    src, out = tmp_path / "in.png", tmp_path / "o.jpg"
+    Image.fromarray(_smooth_photo()).save(src)
+    args = ["encode", str(src), "-o", str(out), "--quality", "60"]
+    assert main([*args, "--preset", "machine", "--box-chroma"]) == 0
+    with Image.open(src) as im:
+        box = jpegsal.encode(im, preset="machine", quality=60, sharp_chroma=False)
+        assert out.read_bytes() == box != jpegsal.encode(im, preset="machine", quality=60)
+    out.unlink()
+    assert main([*args, "--box-chroma"]) == 2
+    assert "--box-chroma says how --preset machine writes chroma" in capsys.readouterr().err
+    assert not out.exists()
