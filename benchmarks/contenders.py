@@ -129,11 +129,10 @@ class MachineCodec(Codec):
                 progressive=o.get("progressive", "0") == "1",
             )
         subsampling = int(o.get("subsampling", "-1"))
-        sharp = o.get("sharp", "0" if tables is None else "1")  # tables=std: Pillow's own
-        if sharp == "1" and image.mode == "RGB" and subsampling != 0:
-            from jpegsal.codec.chroma import sharp_chroma  # the preset's chroma (sharp_chroma)
+        if o.get("sharp", "0" if tables is None else "1") == "1":  # tables=std: Pillow's own
+            from jpegsal.codec.chroma import fitted  # what the preset encodes (sharp_chroma)
 
-            image = sharp_chroma(image, subsampling)
+            image = fitted(image, subsampling)
         buf = io.BytesIO()
         extra: dict[str, Any] = (
             {"quality": quality}

@@ -76,11 +76,8 @@ def _fit_mirrored(mirrored: np.ndarray, n: int) -> np.ndarray:
 def _fit_rows(plane: np.ndarray) -> np.ndarray:
     """Least-squares samples, one per two rows of ``plane`` (float32), for the decoder's
     triangle upsampler."""
-    if plane.shape[0] % 2:  # libjpeg repeats the last row before subsampling
-        plane = np.concatenate([plane, plane[-1:]], axis=0)
-    pad = 2 * _TAPS
-    mirrored = cv2.copyMakeBorder(plane, pad, pad, 0, 0, cv2.BORDER_REFLECT)
-    return _fit_mirrored(mirrored, plane.shape[0] // 2)
+    n = -(-plane.shape[0] // 2)
+    return _fit_mirrored(plane[_source_rows(plane.shape[0], 0, n, 2)], n)
 
 
 def _source_rows(height: int, first: int, last: int, factor: int) -> np.ndarray:
