@@ -1,18 +1,20 @@
-"""The compiled parts: two optional C extensions for the DCT re-encode (jpegsal/codec/).
+"""The compiled parts: three optional C extensions (jpegsal/codec/).
 
 Everything else is in pyproject.toml. ``optional=True``: where no C compiler is found the
 build goes on without them. Without ``_filter`` jpegsal uses the numpy version of the same
-filter (same bytes, slower); without ``_transcode`` (it also needs libjpeg's headers)
+filter, without ``_chroma`` the numpy version of the preset's chroma fit (same bytes, slower
+for both); without ``_transcode`` (it also needs libjpeg's headers)
 baseline output keeps TurboJPEG's standard Huffman tables, and JPEG files that are not
 4:2:0 take the pixel path (``_resample.c``, part of it, makes their chroma 4:2:0).
-``jpegsal.codec.requantise.COMPILED`` and ``.OPTIMIZED`` say which were built.
+``jpegsal.codec.requantise.COMPILED``, ``.OPTIMIZED`` and ``jpegsal.codec.chroma.COMPILED``
+say which were built (``jpegsal --version`` too).
 """
 
 import sys
 
 from setuptools import Extension, setup
 
-# Contraction into fused multiply-adds would change the rounding (see _requant.h).
+# Contraction into fused multiply-adds would change the rounding (see _requant.h, _chroma.c).
 FLAGS = [] if sys.platform == "win32" else ["-O3", "-ffp-contract=off"]
 # The libjpeg route splits large images between two POSIX threads (one thread on Windows).
 THREADS = [] if sys.platform == "win32" else ["-pthread"]
@@ -23,6 +25,12 @@ setup(
             "jpegsal.codec._filter",
             ["jpegsal/codec/_filter.c"],
             depends=["jpegsal/codec/_requant.h"],
+            extra_compile_args=FLAGS,
+            optional=True,
+        ),
+        Extension(
+            "jpegsal.codec._chroma",
+            ["jpegsal/codec/_chroma.c"],
             extra_compile_args=FLAGS,
             optional=True,
         ),

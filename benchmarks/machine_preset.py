@@ -9,12 +9,15 @@ Two parts, one command each:
    Pillow ``optimize=True``, mozjpeg, jpegli, mozjpeg with per-image quality chosen by the
    Lite0 proxy (KL budgets), the preset at fixed qualities and with ``preserve``
    (predicted-KL budgets), and the ablations (``--ablations``).
-2. **Cost** (``--speed``): median ms per 1 MP image on the cores given, per component.
+2. **Cost** (``--speed``): median ms per 1 MP image on the cores given, per component;
+   ``--speed-photos DIR``: the preset's median ms per MP over real photos (every
+   ``--stride``-th image of DIR, decoded first, best of 3 each), with and without the fit.
 
     python -m benchmarks.machine_preset                                # imagenet-val-1300
     python -m benchmarks.machine_preset ../shared/data/imagenet-sample --split report
     python -m benchmarks.machine_preset --ablations --stride 4         # the ablation table
     python -m benchmarks.machine_preset --speed                        # ms per MP
+    python -m benchmarks.machine_preset --speed-photos ../shared/data/imagenet-sample --stride 5
     python -m benchmarks.machine_preset --quick                        # 20 images, CI
 """
 
@@ -176,6 +179,38 @@ def speed(megapixels: float, repeat: int) -> dict[str, Any]:
     }
 
 
+def photo_speed(folder: Path, stride: int, repeat: int = 3) -> dict[str, Any]:
+    """The preset's (q75) median ms per MP over every ``stride``-th photo in ``folder``,
+    each decoded first and timed best of ``repeat``, with and without the fitted chroma."""
+    import statistics
+    import time
+
+    names = sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".jpeg", ".jpg", ".png"})
+    photos = [Image.open(p).convert("RGB") for p in names[::stride]]
+    if not photos:
+        raise SystemExit(f"no .jpg/.jpeg/.png images under {folder}")
+    rows: dict[str, Any] = {"folder": str(folder), "images": len(photos)}
+    for label, sharp in (("preset=machine q75", True), ("sharp_chroma=False", False)):
+        enc = jpegsal.Encoder(preset="machine", sharp_chroma=sharp)
+        ms, per_mp, encodes = [], [], []
+        for im in photos:
+            enc.encode_with_info(im, quality=75)  # warm
+            best = float("inf")
+            for _ in range(repeat):
+                t = time.perf_counter()
+                info = enc.encode_with_info(im, quality=75)
+                best = min(best, time.perf_counter() - t)
+            ms.append(best * 1e3)
+            per_mp.append(best * 1e3 / (im.width * im.height / 1e6))
+            encodes.append(info.encodes)
+        rows[label] = {
+            "median_ms_per_mp": round(statistics.median(per_mp), 2),
+            "median_ms": round(statistics.median(ms), 3),
+            "mean_encodes": round(statistics.mean(encodes), 2),
+        }
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset", nargs="?", type=Path, default=DEFAULT)
@@ -189,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--also", nargs="*", default=[], metavar="SPEC", help="more contenders")
     parser.add_argument("--no-perimage", action="store_true", help="skip mozjpeg+perimage")
     parser.add_argument("--speed", action="store_true", help="ms per MP instead")
+    parser.add_argument("--speed-photos", type=Path, metavar="DIR", help="ms/MP over photos")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="20 images, 4 qualities")
     parser.add_argument("--out", type=Path)
@@ -198,6 +234,16 @@ def main(argv: list[str] | None = None) -> int:
         import json
 
         print(ablation_table(json.loads(args.table.read_text())))
+        return 0
+    if args.speed_photos:
+        res = {"benchmark": "machine_preset photo speed", "machine": machine()}
+        res |= photo_speed(args.speed_photos, args.stride)
+        out = (
+            args.out
+            or ROOT / "benchmarks" / "results" / args.speed_photos.name / "photo_speed.json"
+        )
+        write_json(out, res)
+        print({k: v for k, v in res.items() if k != "machine"}, f"\nwrote {out}")
         return 0
     if args.speed:
         result: dict[str, Any] = {"benchmark": "machine_preset speed", "machine": machine()}

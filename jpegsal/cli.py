@@ -59,8 +59,7 @@ def _background(text: str) -> tuple[int, int, int]:
         if "," in text:
             r, g, b = (int(v) for v in text.split(","))
             return (r, g, b)
-        rgb = ImageColor.getrgb(text)
-        return (rgb[0], rgb[1], rgb[2])
+        return ImageColor.getrgb(text)[:3]
     except ValueError as e:
         hint = "use R,G,B, #rrggbb or a name"
         raise argparse.ArgumentTypeError(f"invalid colour {text!r}: {hint}") from e
@@ -70,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jpegsal",
         description="Saliency-guided JPEG encoding; every output decodes with any JPEG decoder.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # --version on one line
     )
     parser.add_argument("--version", action="version", version=f"jpegsal {__version__} ({BUILD})")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

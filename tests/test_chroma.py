@@ -63,8 +63,9 @@ def test_luma_is_libjpegs_for_every_colour() -> None:
     # Every 24-bit colour once: luma must be libjpeg's exactly (Pillow's convert is not).
     grid = np.arange(256, dtype=np.uint8)
     rgb = np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), -1).reshape(4096, 4096, 3)
-    luma = np.asarray(sharp_chroma(Image.fromarray(rgb), 0))[..., 0]
+    luma = np.asarray(sharp_chroma(Image.fromarray(rgb)))[..., 0]
     assert np.array_equal(luma, _libjpeg_ycc(rgb)[..., 0])
+    assert np.array_equal(chroma._numpy_fit(rgb[:256], 2, 2)[..., 0], luma[:256])
 
 
 @pytest.mark.parametrize("size", [(1, 1), (1, 7), (7, 1), (5, 3), (33, 17)])
@@ -86,17 +87,62 @@ def test_any_size_and_cells_repeat(size: tuple[int, int]) -> None:
 
 
 def test_bands_agree_with_one_band(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Bands see the same rows (mirrored only at the image's own edges); OpenCV's vector
-    # tails may still round a value differently in the last bit, so a sample may move by 1.
+    # Bands see the same rows (mirrored only at the image's own edges) and do the same
+    # float32 operations in the same order, so every sample is the same.
     rgb = np.random.default_rng(2).integers(0, 256, (203, 61, 3), dtype=np.uint8)
-    im = Image.fromarray(cv2.GaussianBlur(rgb, (5, 5), 1.5))
-    for subsampling in (-1, 1):
-        whole = np.asarray(sharp_chroma(im, subsampling)).astype(int)
+    rgb = cv2.GaussianBlur(rgb, (5, 5), 1.5)
+    for fv, fh in ((2, 2), (1, 2)):
+        whole = chroma._numpy_fit(rgb, fv, fh)
         monkeypatch.setattr(chroma, "_BAND", 9)
-        banded = np.asarray(sharp_chroma(im, subsampling)).astype(int)
+        banded = chroma._numpy_fit(rgb, fv, fh)
         monkeypatch.undo()
-        assert np.abs(banded - whole).max() <= 1
-        assert (banded != whole).mean() < 1e-3
+        assert np.array_equal(banded, whole)
+
+
+def test_built_wherever_the_other_c_is() -> None:
+    # _chroma.c needs nothing _filter.c does not: where one was built and not the other,
+    # setup.py's optional build failed silently.
+    from jpegsal.codec.requantise import COMPILED
+
+    assert chroma.COMPILED == COMPILED
+
+
+needs_c = pytest.mark.skipif(not chroma.COMPILED, reason="_chroma.c was not built (no compiler)")
+
+
+@needs_c
+@pytest.mark.parametrize("size", [(1, 1), (1, 7), (7, 1), (3, 5), (33, 17), (64, 48), (77, 1030)])
+def test_compiled_fit_is_the_numpy_one_bit_for_bit(size: tuple[int, int]) -> None:
+    # _chroma.c repeats the numpy version's float32 operations in its order: same bytes,
+    # whichever an install runs (also 4:4:0, which Pillow cannot ask for).
+    h, w = size
+    rng = np.random.default_rng(h * 1000 + w)
+    noise = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    for rgb in (noise, cv2.GaussianBlur(noise, (7, 7), 2.0)):
+        for fv, fh in ((2, 2), (1, 2), (2, 1), (1, 1)):
+            out = np.empty_like(rgb)
+            chroma._chroma_lib.fit(rgb, out, w, h, fv, fh, chroma._MATRIX, chroma._WEIGHTS)
+            assert np.array_equal(out, chroma._numpy_fit(rgb, fv, fh)), (fv, fh)
+
+
+@needs_c
+def test_compiled_fit_checks_its_arguments() -> None:
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    args = (chroma._MATRIX, chroma._WEIGHTS)
+    with pytest.raises(ValueError, match="width \\* height \\* 3"):
+        chroma._chroma_lib.fit(rgb, np.empty((4, 5, 3), np.uint8), 6, 4, 2, 2, *args)
+    with pytest.raises(ValueError, match="factors 1 or 2"):
+        chroma._chroma_lib.fit(rgb, np.empty_like(rgb), 6, 4, 3, 2, *args)
+    with pytest.raises(ValueError, match="float32"):
+        chroma._chroma_lib.fit(rgb, np.empty_like(rgb), 6, 4, 2, 2, args[0][:1], args[1])
+
+
+def test_numpy_version_gives_the_same_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where _chroma.c was not built, sharp_chroma takes the numpy version, with its bytes.
+    im = Image.fromarray(cv2.GaussianBlur(_smooth_photo(), (3, 3), 1.0))
+    want = np.asarray(sharp_chroma(im))
+    monkeypatch.setattr(chroma, "_chroma_lib", None)
+    assert np.array_equal(np.asarray(sharp_chroma(im)), want)
 
 
 def _smooth_photo() -> np.ndarray:

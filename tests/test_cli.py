@@ -14,6 +14,7 @@ from PIL import Image
 
 import jpegsal
 from jpegsal.cli import main
+from jpegsal.codec import chroma
 from jpegsal.codec.requantise import COMPILED, OPTIMIZED
 
 
@@ -239,6 +240,7 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert version == f"jpegsal {jpegsal.__version__} ({BUILD})"
     assert ("C filter" in version) == COMPILED
     assert ("optimised Huffman, 4:4:4 resampled" in version) == OPTIMIZED
+    assert ("C chroma fit" in version) == chroma.COMPILED
     assert main(["encode", "--help"]) == 0
     assert "--out-dir" in capsys.readouterr().out
 

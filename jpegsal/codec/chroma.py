@@ -14,37 +14,33 @@ last row (as libjpeg pads before subsampling), are a short filter: ``c[i] = 2/3 
 x[2i+1]) + sum_k 2/3 (-1/3)^k (x[2i-2k] + x[2i+1+2k])``, with the plane mirrored at its
 edges (libjpeg's upsampler repeats the edge sample, which the mirror reproduces exactly).
 The sum stops at ``_TAPS``: the next term is below 0.02 of a level.
+
+The fit runs in C (``_chroma.c``, one pass, a few rows of float work) where setup.py
+built it, else in numpy (:func:`_numpy_fit`, about 4x slower). Both do the same float32
+operations in the same order, so the bytes do not depend on the build or the CPU.
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from PIL import Image
 
-__all__ = ["fitted", "sharp_chroma", "subsampled_axes"]
+try:  # the same arithmetic in C (_chroma.c), built by setup.py where a compiler was found
+    from . import _chroma as _chroma_lib
+except ImportError:  # pragma: no cover - exercised where no compiler is found
+    _chroma_lib = None  # type: ignore[assignment]
 
+__all__ = ["COMPILED", "fitted", "sharp_chroma", "subsampled_axes"]
+
+COMPILED = _chroma_lib is not None
 # Pillow's canonical subsampling codes -> (vertical, horizontal) factors (-1: 4:2:0).
 _FACTORS = {-1: (2, 2), 2: (2, 2), 1: (1, 2), 0: (1, 1)}
 _TAPS = 7
-_BAND = 512  # chroma sample rows fitted at a time (float32 work: about 24 bytes a pixel)
-_NEAREST = cv2.INTER_NEAREST_EXACT  # each sample repeated over its cell, no off-by-one
+_BAND = 512  # chroma sample rows fitted at a time by the numpy version (float32 work)
 _WEIGHTS = np.array([2 / 3 * (-1 / 3) ** k for k in range(_TAPS + 1)], np.float32)
-# libjpeg's RGB->YCbCr (jccolor.c), one row per plane; chroma is used unrounded. Luma is
-# taken from Pillow instead (its "L" is libjpeg's luma, bit for bit), but its row stays:
-# cv2 computes a 3x4 transform on another code path than a 2x4 one, whose chroma differs
-# in the last bit, and the shipped (judged) bytes are the 3x4 path's.
-_TO_YCC = np.array(
-    [
-        [19595, 38470, 7471, 32768],
-        [-0.168736, -0.331264, 0.5, 128],
-        [0.5, -0.418688, -0.081312, 128],
-    ],
-    np.float32,
-)
-# As cv2 kernels over offsets -_TAPS.._TAPS: even rows look back, odd rows look ahead.
-_EVEN = np.concatenate([_WEIGHTS[::-1], np.zeros(_TAPS, np.float32)])[:, None]
-_ODD = np.concatenate([np.zeros(_TAPS, np.float32), _WEIGHTS])[:, None]
+# The Cb and Cr rows of libjpeg's RGB->YCbCr (jccolor.c), offset last; chroma is fitted
+# unrounded. Luma is libjpeg's integer formula (Pillow's "L" is the same, bit for bit).
+_MATRIX = np.array([[-0.168736, -0.331264, 0.5, 128], [0.5, -0.418688, -0.081312, 128]], np.float32)
 
 
 def subsampled_axes(subsampling: int) -> tuple[int, int]:
@@ -63,23 +59,6 @@ def _reflect(index: np.ndarray, size: int) -> np.ndarray:
     return np.asarray(np.where(period >= size, 2 * size - 1 - period, period))
 
 
-def _fit_mirrored(mirrored: np.ndarray, n: int) -> np.ndarray:
-    """The ``n`` least-squares samples of a plane given with ``2 * _TAPS`` mirrored rows
-    above and below (and an even number of rows between); a strided view will do."""
-    even = np.ascontiguousarray(mirrored[0::2])  # the only copies of the plane
-    odd = np.ascontiguousarray(mirrored[1::2])
-    fit = cv2.filter2D(even, -1, _EVEN, borderType=cv2.BORDER_CONSTANT)
-    fit = fit + cv2.filter2D(odd, -1, _ODD, borderType=cv2.BORDER_CONSTANT)
-    return np.asarray(fit[_TAPS : _TAPS + n])
-
-
-def _fit_rows(plane: np.ndarray) -> np.ndarray:
-    """Least-squares samples, one per two rows of ``plane`` (float32), for the decoder's
-    triangle upsampler."""
-    n = -(-plane.shape[0] // 2)
-    return _fit_mirrored(plane[_source_rows(plane.shape[0], 0, n, 2)], n)
-
-
 def _source_rows(height: int, first: int, last: int, factor: int) -> np.ndarray:
     """The image rows that chroma sample rows ``first..last-1`` are fitted from, in order:
     with ``factor`` 2, their cells' rows and ``2 * _TAPS`` more each side, mirrored at the
@@ -90,16 +69,58 @@ def _source_rows(height: int, first: int, last: int, factor: int) -> np.ndarray:
     return np.asarray(np.minimum(rows, height - 1))
 
 
+def _fit_mirrored(mirrored: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` least-squares samples along axis 0 of a float32 array given with
+    ``2 * _TAPS`` mirrored rows above and below. Term by term, in _chroma.c's order: each
+    operation rounds as there, so the two agree bit for bit."""
+    fit = np.zeros((n, *mirrored.shape[1:]), np.float32)
+    for k, weight in enumerate(_WEIGHTS):
+        back = mirrored[2 * _TAPS - 2 * k :][: 2 * n : 2]  # rows 2i - 2k
+        ahead = mirrored[2 * _TAPS + 1 + 2 * k :][: 2 * n : 2]  # rows 2i + 1 + 2k
+        fit = fit + weight * (back + ahead)
+    return fit
+
+
+def _fit_rows(plane: np.ndarray) -> np.ndarray:
+    """Least-squares samples, one per two rows of ``plane`` (float32), for the decoder's
+    triangle upsampler."""
+    n = -(-plane.shape[0] // 2)
+    return _fit_mirrored(plane[_source_rows(plane.shape[0], 0, n, 2)], n)
+
+
+def _numpy_fit(rgb: np.ndarray, fv: int, fh: int) -> np.ndarray:
+    """_chroma.c's YCbCr, by bands of ``_BAND`` sample rows (a 24 MP photo peaks at 426 MB
+    in all; the C version at 144 MB, the pixels and the output): the version used where it
+    was not compiled, and its test."""
+    h, w = rgb.shape[:2]
+    out = np.empty((h, w, 3), np.uint8)
+    samples = -(-h // fv)
+    for first in range(0, samples, _BAND):
+        last = min(first + _BAND, samples)
+        band = rgb[_source_rows(h, first, last, fv)].astype(np.float32)
+        r0, r1 = first * fv, min(last * fv, h)
+        r, g, b = (rgb[r0:r1, :, i].astype(np.int32) for i in range(3))
+        out[r0:r1, :, 0] = (19595 * r + 38470 * g + 7471 * b + 32768) >> 16
+        for c, m in enumerate(_MATRIX, 1):
+            plane = m[0] * band[..., 0] + m[1] * band[..., 1] + m[2] * band[..., 2] + m[3]
+            fit = _fit_mirrored(plane, last - first) if fv == 2 else plane
+            if fh == 2:
+                fit = _fit_rows(np.ascontiguousarray(fit.T)).T
+            cells = np.clip(np.rint(fit), 0, 255).astype(np.uint8)
+            cells = np.repeat(np.repeat(cells, fv, 0), fh, 1)
+            out[r0:r1, :, c] = cells[: r1 - r0, :w]
+    return out
+
+
 def sharp_chroma(image: Image.Image, subsampling: int = -1) -> Image.Image:
     """``image`` (RGB) as YCbCr whose chroma is fitted to the decoder's upsampler.
 
-    Luma is libjpeg's own conversion, bit for bit (Pillow's ``convert("L")``; its
-    ``convert("YCbCr")`` is off by one in about half the pixels). Each chroma plane,
-    unrounded, is replaced by the samples (one per ``subsampling`` cell) whose triangle
-    upsampling is closest to it, rounded, clipped to 0..255 and repeated over their
-    cell, so that libjpeg's box subsampling returns them exactly. ``image.info`` is kept.
-    The float work goes by bands of ``_BAND`` sample rows: about 220 MB of it for a 50 MP
-    photo, not 1.2 GB (a 24 MP one peaks at 387 MB in all, against 728 MB unbanded).
+    Luma is libjpeg's own conversion, bit for bit (Pillow's ``convert("YCbCr")`` is off by
+    one in about half the pixels). Each chroma plane, unrounded, is replaced by the samples
+    (one per ``subsampling`` cell) whose triangle upsampling is closest to it, rounded,
+    clipped to 0..255 and repeated over their cell, so that libjpeg's box subsampling
+    returns them exactly. ``image.info`` is kept. Done by ``_chroma.c`` where it was built
+    (``COMPILED``), else by numpy, with the same bytes.
 
     >>> im = Image.new("RGB", (5, 3), (200, 30, 60))
     >>> out = sharp_chroma(im)
@@ -109,26 +130,13 @@ def sharp_chroma(image: Image.Image, subsampling: int = -1) -> Image.Image:
     if image.mode != "RGB":
         raise ValueError(f"sharp_chroma needs an RGB image, got mode {image.mode!r}")
     (fv, fh), (w, h) = subsampled_axes(subsampling), image.size
-    rgb = np.asarray(image)  # one copy out of Pillow; bands are taken from it
-    planes = [
-        np.asarray(image.convert("L")),
-        np.empty((h, w), np.uint8),
-        np.empty((h, w), np.uint8),
-    ]
-    samples = -(-h // fv)
-    for first in range(0, samples, _BAND):
-        last = min(first + _BAND, samples)
-        ycc = cv2.transform(rgb[_source_rows(h, first, last, fv)].astype(np.float32), _TO_YCC)
-        r0, r1 = first * fv, min(last * fv, h)
-        for c in (1, 2):
-            fit = _fit_mirrored(ycc[..., c], last - first) if fv == 2 else ycc[..., c]
-            if fh == 2:
-                fit = _fit_rows(np.ascontiguousarray(fit.T)).T
-            cells = np.clip(np.rint(fit), 0, 255).astype(np.uint8)
-            size = (cells.shape[1] * fh, cells.shape[0] * fv)
-            cell_rows = cv2.resize(cells, size, interpolation=_NEAREST)
-            planes[c][r0:r1] = cell_rows[: r1 - r0, :w]
-    out = Image.fromarray(cv2.merge(planes), "YCbCr")
+    rgb = np.asarray(image)  # one copy out of Pillow
+    if _chroma_lib is None:
+        ycc = _numpy_fit(rgb, fv, fh)
+    else:
+        ycc = np.empty_like(rgb)
+        _chroma_lib.fit(rgb, ycc, w, h, fv, fh, _MATRIX, _WEIGHTS)
+    out = Image.fromarray(ycc, "YCbCr")
     out.info = dict(image.info)
     return out
 

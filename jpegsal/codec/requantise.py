@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from . import turbojpeg as tj
+from .chroma import COMPILED as CHROMA_COMPILED
 
 __all__ = [
     "BUILD",
@@ -68,10 +69,12 @@ except ImportError:  # pragma: no cover - depends on the build
 #: Whether baseline output can get optimised Huffman tables (the libjpeg route): about 7 %
 #: fewer bytes than TurboJPEG 2.x's standard tables at 12 MP, for about 2-3 ms more.
 OPTIMIZED = _transcode_lib is not None
-#: What this install's DCT path runs on, for ``jpegsal --version`` and result files.
+#: What this install's compiled parts are, for ``jpegsal --version`` and result files: the
+#: DCT path's, and the preset's chroma fit (:mod:`.chroma`, same bytes either way).
 BUILD = (  # one short line: argparse wraps --version's text at the terminal's width
     f"DCT path: {'C' if COMPILED else 'numpy'} filter; "
-    f"{'optimised Huffman, 4:4:4 resampled' if OPTIMIZED else 'standard Huffman, 4:2:0 only'}"
+    f"{'optimised Huffman, 4:4:4 resampled' if OPTIMIZED else 'standard Huffman, 4:2:0 only'}; "
+    f"{'C' if CHROMA_COMPILED else 'numpy'} chroma fit"
 )
 
 # JPEG's zigzag scan: ZIGZAG[k] is the natural (row-major) index of the k-th coefficient.
