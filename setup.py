@@ -16,7 +16,8 @@ from setuptools import Extension, setup
 
 # Contraction into fused multiply-adds would change the rounding (see _requant.h, _chroma.c).
 FLAGS = [] if sys.platform == "win32" else ["-O3", "-ffp-contract=off"]
-# The libjpeg route splits large images between two POSIX threads (one thread on Windows).
+# The libjpeg route and the chroma fit split large images between two POSIX threads (one
+# thread on Windows).
 THREADS = [] if sys.platform == "win32" else ["-pthread"]
 
 setup(
@@ -31,7 +32,8 @@ setup(
         Extension(
             "jpegsal.codec._chroma",
             ["jpegsal/codec/_chroma.c"],
-            extra_compile_args=FLAGS,
+            extra_compile_args=FLAGS + THREADS,
+            extra_link_args=THREADS,
             optional=True,
         ),
         # Needs libjpeg's headers (libjpeg-dev / libjpeg62-turbo-dev); optional too.

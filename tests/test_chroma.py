@@ -126,6 +126,22 @@ def test_compiled_fit_is_the_numpy_one_bit_for_bit(size: tuple[int, int]) -> Non
 
 
 @needs_c
+def test_two_threads_write_what_one_does() -> None:
+    # From 2 MP the sample rows are split between two threads, each with its own cache.
+    h, w = 1501, 1399
+    rgb = cv2.GaussianBlur(
+        np.random.default_rng(5).integers(0, 256, (h, w, 3), dtype=np.uint8), (5, 5), 1.5
+    )
+    args = (chroma._MATRIX, chroma._WEIGHTS)
+    for fv, fh in ((2, 2), (1, 2)):
+        one, two = np.empty_like(rgb), np.empty_like(rgb)
+        chroma._chroma_lib.fit(rgb, one, w, h, fv, fh, *args, 1)
+        chroma._chroma_lib.fit(rgb, two, w, h, fv, fh, *args, 2)
+        assert np.array_equal(one, two)
+        assert np.array_equal(two, chroma._numpy_fit(rgb, fv, fh))
+
+
+@needs_c
 def test_compiled_fit_checks_its_arguments() -> None:
     rgb = np.zeros((4, 6, 3), np.uint8)
     args = (chroma._MATRIX, chroma._WEIGHTS)

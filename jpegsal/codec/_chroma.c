@@ -1,23 +1,28 @@
 /* jpegsal.codec.chroma's fit, compiled: RGB in, YCbCr out, with each chroma plane replaced
  * by the samples whose triangle ("fancy") upsampling is the least-squares fit to it.
  *
- * The numpy version costs more than the encodes it feeds (about 1.4 ms of a 3.7 ms call on
- * a 227x227 image, most of it fixed per-call costs). This one makes one pass: a chroma row
- * is computed once into a small cache, each sample row is a vertical filter over the cached
- * rows and a horizontal one over its result, and the samples are written straight into
- * their cells. Memory is 32 cached rows, whatever the image's height.
+ * The numpy/OpenCV version cost more than the encodes it feeds (about 15-19 ms per MP, and
+ * fixed per-call costs on small images). This one makes one pass: a chroma row is computed
+ * once into a small cache, each sample row is a vertical filter over the cached rows and a
+ * horizontal one over its result, and the samples are written straight into their cells.
+ * Memory is 32 cached rows per thread, whatever the image's height; from 2 MP the sample
+ * rows are split between two threads.
  *
- * Its arithmetic is float32, term by term in the order of chroma.py's reference
- * (_reference_fit): each operation is IEEE-rounded the same way in both, so the two give
- * the same bytes (tests/test_chroma.py). Hence -ffp-contract=off (setup.py): a fused
- * multiply-add rounds once where the reference rounds twice. The weights and the colour
- * matrix come from Python, so there is one copy of each number.
+ * Its arithmetic is float32, term by term in the order of chroma.py's numpy version
+ * (_numpy_fit): each operation is IEEE-rounded the same way in both, so the two give the
+ * same bytes (tests/test_chroma.py). Hence -ffp-contract=off (setup.py): a fused
+ * multiply-add rounds once where numpy rounds twice. The weights and the colour matrix
+ * come from Python, so there is one copy of each number.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if !defined(_WIN32)
+#include <pthread.h>
+#define JSAL_THREADS
+#endif
 
 /* The loops are compiled twice where the compiler can pick at load time (GCC or Clang on
  * x86-64 Linux): 8 lanes with AVX2, 4 without. Same operations, so the same bits. */
@@ -166,14 +171,14 @@ WIDE static void store(fit_state *s, const long *cols, long i, long count)
     }
 }
 
-static int run(fit_state *s)
+/* Sample rows [first, last) of s: its own cache and lines, so two can run at once. */
+static int run_rows(fit_state *s, const long *rows, const long *cols, long first, long last)
 {
-    long rows_n = (s->height + s->fv - 1) / s->fv, cols_n = (s->width + s->fh - 1) / s->fh;
-    long *rows = tap_lines(s->height, rows_n), *cols = tap_lines(s->width, cols_n);
+    long cols_n = (s->width + s->fh - 1) / s->fh;
     size_t line = (size_t)s->width * 2, extra = 3 * ((size_t)cols_n + TAPS);
     float *block = malloc(sizeof(float) * (line * (SLOTS + 1) + extra));
     s->levels = malloc((size_t)cols_n);
-    int ok = rows != NULL && cols != NULL && block != NULL && s->levels != NULL;
+    int ok = block != NULL && s->levels != NULL;
     if (ok) {
         for (int k = 0; k < SLOTS; k++) {
             s->cache[k] = block + (size_t)k * line;
@@ -183,15 +188,53 @@ static int run(fit_state *s)
         s->even = s->line + line;
         s->odd = s->even + cols_n + TAPS;
         s->samples = s->odd + cols_n + TAPS;
-        for (long i = 0; i < rows_n; i++) {
+        for (long i = first; i < last; i++) {
             vertical(s, rows, i);
             store(s, cols, i, cols_n);
         }
     }
-    free(rows);
-    free(cols);
     free(block);
     free(s->levels);
+    return ok;
+}
+
+typedef struct {
+    fit_state s;
+    const long *rows, *cols;
+    long first, last;
+    int ok;
+} fit_job;
+
+#ifdef JSAL_THREADS
+static void *job_thread(void *j)
+{
+    fit_job *job = j;
+    job->ok = run_rows(&job->s, job->rows, job->cols, job->first, job->last);
+    return NULL;
+}
+#endif
+
+/* The whole image; with threads > 1, a large one's sample rows split between two threads
+ * (each computes the chroma rows it reads, so the halves write the same bytes). */
+static int run(fit_state *s, int threads)
+{
+    long rows_n = (s->height + s->fv - 1) / s->fv, cols_n = (s->width + s->fh - 1) / s->fh;
+    long *rows = tap_lines(s->height, rows_n), *cols = tap_lines(s->width, cols_n);
+    int ok = rows != NULL && cols != NULL;
+#ifdef JSAL_THREADS
+    pthread_t thread;
+    fit_job other = {*s, rows, cols, rows_n / 2, rows_n, 0};
+    if (ok && threads > 1 && (double)s->width * (double)s->height >= (1 << 21) &&
+        pthread_create(&thread, NULL, job_thread, &other) == 0) {
+        ok = run_rows(s, rows, cols, 0, rows_n / 2);
+        pthread_join(thread, NULL);
+        ok = ok && other.ok;
+    } else
+#endif
+        ok = ok && run_rows(s, rows, cols, 0, rows_n);
+    (void)threads;
+    free(rows);
+    free(cols);
     return ok;
 }
 
@@ -200,8 +243,9 @@ static PyObject *fit(PyObject *self, PyObject *args)
     (void)self;
     Py_buffer rgb, out, matrix, weights;
     fit_state s;
-    if (!PyArg_ParseTuple(args, "y*w*lllly*y*", &rgb, &out, &s.width, &s.height, &s.fv, &s.fh,
-                          &matrix, &weights))
+    int threads = 2;
+    if (!PyArg_ParseTuple(args, "y*w*lllly*y*|i", &rgb, &out, &s.width, &s.height, &s.fv, &s.fh,
+                          &matrix, &weights, &threads))
         return NULL;
     size_t pixels = (size_t)(s.width > 0 ? s.width : 0) * (size_t)(s.height > 0 ? s.height : 0);
     const char *bad = NULL;
@@ -218,7 +262,7 @@ static PyObject *fit(PyObject *self, PyObject *args)
         s.rgb = rgb.buf;
         s.out = out.buf;
         Py_BEGIN_ALLOW_THREADS
-        ok = run(&s);
+        ok = run(&s, threads);
         Py_END_ALLOW_THREADS
     }
     PyBuffer_Release(&rgb);
@@ -236,7 +280,7 @@ static PyObject *fit(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"fit", fit, METH_VARARGS,
-     "fit(rgb, out, width, height, fv, fh, matrix, weights): YCbCr with fitted chroma."},
+     "fit(rgb, out, width, height, fv, fh, matrix, weights, threads=2): YCbCr, chroma fitted."},
     {NULL, NULL, 0, NULL},
 };
 
