@@ -34,6 +34,9 @@
 #ifndef WIDE
 #define WIDE
 #endif
+#if defined(_MSC_VER) && !defined(__clang__)
+#define restrict __restrict /* MSVC's C before C11 mode */
+#endif
 
 #define TAPS 7
 #define SLOTS 32 /* > 4 * TAPS + 2, the rows one sample row reads, so they never collide */
