@@ -683,3 +683,22 @@ def test_ablation_table_reads_one_quality_ablations_against_the_fixed_preset() -
     assert "0.6 (+0.1" in rows["preset=machine:fixed"]  # against the per-image preset
     assert "0.7 (+0.1" in rows["machine:adjust=0"]  # against the preset at one quality
     assert rows["machine:optimize=0"].endswith("| None |")  # not in this run
+
+
+def test_photo_speed_times_both_chroma_modes(tmp_path: Path) -> None:
+    from benchmarks.machine_preset import photo_speed
+
+    rng = np.random.default_rng(3)
+    for i, size in enumerate([(64, 48), (40, 72)]):
+        pixels = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(tmp_path / f"{i}.jpg", quality=90)
+    (tmp_path / "notes.txt").write_text("not an image")
+    rows = photo_speed(tmp_path, stride=1, repeat=1)
+    assert rows["images"] == 2
+    for label in ("preset=machine q75", "sharp_chroma=False"):
+        assert rows[label]["median_ms_per_mp"] > 0
+        assert rows[label]["mean_encodes"] >= 1
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SystemExit, match=r"no \.jpg"):
+        photo_speed(empty, 1)
