@@ -28,6 +28,7 @@ from PIL import Image
 import jpegsal
 from jpegsal.bench.data import read_labels, split_of
 from jpegsal.maps.contract import kl_divergence
+from jpegsal.methods._strips import to_ycc
 
 from .common import Evaluator, machine, write_json
 from .rate_accuracy import ROOT
@@ -43,8 +44,8 @@ def _djpeg(data: bytes, smooth: bool) -> np.ndarray:
 
 
 def _chroma(rgb: np.ndarray) -> np.ndarray:
-    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
-    return np.stack([-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b])
+    """Cr and Cb, unrounded (the methods' own conversion, JFIF)."""
+    return to_ycc(rgb.astype(np.float32))[..., 1:]
 
 
 def _ratio(fit: np.ndarray, box: np.ndarray, seed: int = 0) -> list[float]:

@@ -71,7 +71,7 @@ except ImportError:  # pragma: no cover - depends on the build
 OPTIMIZED = _transcode_lib is not None
 #: What this install's compiled parts are, for ``jpegsal --version`` and result files: the
 #: DCT path's, and the preset's chroma fit (:mod:`.chroma`, same bytes either way).
-BUILD = (  # one short line: argparse wraps --version's text at the terminal's width
+BUILD = (  # one line: the CLI prints --version unwrapped (RawDescriptionHelpFormatter)
     f"DCT path: {'C' if COMPILED else 'numpy'} filter; "
     f"{'optimised Huffman, 4:4:4 resampled' if OPTIMIZED else 'standard Huffman, 4:2:0 only'}; "
     f"{'C' if CHROMA_COMPILED else 'numpy'} chroma fit"
