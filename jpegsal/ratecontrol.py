@@ -16,7 +16,7 @@
   budget, found without encoding; then one encode;
 * neither, under ``preset="machine"`` (``JpegOptions.allocate``): each image's quality
   at equal slope of its bytes and a typical KL (:func:`~jpegsal.rateslope.equal_slope`,
-  about four encodes).
+  two or three encodes).
 
 Where to add a rate controller: a branch of :func:`choose` and a field of :class:`Control`.
 """

@@ -51,6 +51,39 @@ def test_slopes_fall_with_quality_and_scale_with_the_side() -> None:
     assert all(b <= a for a, b in itertools.pairwise(kl))
 
 
+# A JPEG's fixed part: SOI, a comment segment, an SOS segment (598 bytes), then the scan
+# data and EOI; header_size reads 600 of it.
+_PAD = 598 - 2 - 4 - 14
+_HEAD = b"\xff\xd8\xff\xfe" + (_PAD + 2).to_bytes(2, "big") + bytes(_PAD) + b"\xff\xda\x00\x0c"
+_HEAD += bytes(10)
+
+
+def _synthetic(scale: float, bend: float) -> Callable[[int], bytes]:
+    """Bytes that grow with quality as the typical curve does, bent, after a header."""
+
+    def encode(q: int) -> bytes:
+        body = int(scale * float(np.interp(q, LADDER, _BPP)) ** bend)
+        return _HEAD + bytes(body) + b"\xff\xd9"
+
+    return encode
+
+
+def _check_search(encode: Callable[[int], bytes], quality: int, side: int) -> float:
+    """The search's rules, and its cost over the best rung's (a full search)."""
+    tried: list[int] = []
+    q, data = equal_slope(lambda r: tried.append(r) or encode(r), quality, side)
+    if quality < LADDER[0]:  # below the measured curve: as asked
+        assert (q, tried) == (quality, [quality])
+        return 1.0
+    assert data == encode(q)
+    assert tried[0] == quality
+    assert 2 <= len(tried) <= 3, tried
+    assert len(tried) == len(set(tried)), "no rung is encoded twice"
+    assert q >= min(FLOOR, quality)
+    costs = _costs(encode, quality, side)
+    return costs[q] / min(costs.values())
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     quality=st.integers(0, 100),
@@ -58,46 +91,40 @@ def test_slopes_fall_with_quality_and_scale_with_the_side() -> None:
     bend=st.floats(0.6, 1.6),
     side=st.sampled_from([96, 160, 224, 384]),
 )
-def test_the_walk_ends_near_the_cheapest_rung_of_a_smooth_curve(
+def test_the_prediction_lands_near_the_cheapest_rung_of_a_smooth_curve(
     quality: int, scale: float, bend: float, side: int
 ) -> None:
-    # Bytes that grow with quality as the typical curve does, bent, after a header: the
-    # first guess is off, and the walk must end at a rung that no neighbour beats, within
-    # 2 % of the cost of the best rung a full search finds.
-    def encode(q: int) -> bytes:
-        return bytes(600 + int(scale * float(np.interp(q, LADDER, _BPP)) ** bend))
-
-    tried: list[int] = []
-    q, data = equal_slope(lambda r: tried.append(r) or encode(r), quality, side)
-    if quality < LADDER[0]:  # below the measured curve: as asked
-        assert (q, tried) == (quality, [quality])
-        return
-    costs = _costs(encode, quality, side)
-    rungs = list(costs)
-    i = rungs.index(q)
-    assert all(costs[q] <= costs[rungs[j]] for j in (i - 1, i + 1) if 0 <= j < len(rungs))
-    assert costs[q] <= min(costs.values()) * 1.02
-    assert data == encode(q)
-    assert tried[0] == quality
-    assert len(tried) == len(set(tried)), "no rung is encoded twice"
-    assert q >= min(FLOOR, quality)
+    # The first guess (bytes proportional to the typical growth) is off by the bend; the
+    # second, fitted to two sizes net of the header, is not. Over a grid of 22,528 such
+    # curves the worst was 1.0015x the best rung's cost (docs/experiments.md, section 35).
+    assert _check_search(_synthetic(scale, bend), quality, side) <= 1.01
 
 
-def test_real_images_end_at_a_local_minimum_near_the_best(small: Image.Image) -> None:
+@pytest.mark.parametrize("scale", [200.0, 3000.0, 40000.0])
+@pytest.mark.parametrize("bend", [0.6, 1.6])
+def test_small_images_whose_header_outweighs_their_content(scale: float, bend: float) -> None:
+    # Without the header taken out, the fit bends with it: up to 1.6x the best rung's cost.
+    for quality in (5, 30, 75, 86, 100):
+        for side in (160, 384):
+            assert _check_search(_synthetic(scale, bend), quality, side) <= 1.01
+
+
+def test_a_single_rung_is_encoded_once() -> None:
+    calls: list[int] = []
+    encode = _synthetic(5000.0, 1.0)
+    got = equal_slope(lambda r: calls.append(r) or encode(r), 100, 224, lo=100)
+    assert got == (100, encode(100))
+    assert calls == [100]
+
+
+def test_real_images_end_near_the_best(small: Image.Image) -> None:
     for image in (small, small.resize((448, 448)), small.rotate(90).resize((160, 120))):
         for quality in (30, 75, 90):
 
             def encode(q: int, image: Image.Image = image) -> bytes:
                 return jpegsal.encode(image, preset="machine", quality=q, allocate=False)
 
-            q, _ = equal_slope(encode, quality, 224)
-            costs = _costs(encode, quality, 224)
-            rungs = list(costs)
-            i = rungs.index(q)
-            for j in (i - 1, i + 1):
-                if 0 <= j < len(rungs):
-                    assert costs[q] <= costs[rungs[j]]
-            assert costs[q] <= min(costs.values()) * 1.02
+            assert _check_search(encode, quality, 224) <= 1.02
 
 
 def test_the_preset_chooses_per_image(small: Image.Image, large: Image.Image) -> None:
@@ -109,7 +136,7 @@ def test_the_preset_chooses_per_image(small: Image.Image, large: Image.Image) ->
     assert len(big.data) < len(fixed.data)
     assert fixed.quality == 75
     assert fixed.encodes == 1
-    assert 2 <= big.encodes <= 8
+    assert 2 <= big.encodes <= 3
     assert big.data == enc.encode(large, quality=big.quality, allocate=False)
     # An image of the classifier's own size keeps about the asked quality.
     assert abs(enc.encode_with_info(small, quality=75).quality - 75) <= 15

@@ -52,6 +52,7 @@ def test_doctests_of_the_pure_modules() -> None:
     import jpegsal.codec.coefficients
     import jpegsal.codec.dct_writer
     import jpegsal.codec.machine
+    import jpegsal.codec.markers
     import jpegsal.codec.quantise
     import jpegsal.codec.tables
     import jpegsal.codec.turbojpeg
@@ -64,6 +65,7 @@ def test_doctests_of_the_pure_modules() -> None:
         jpegsal.codec.chroma,
         jpegsal.codec.coefficients,
         jpegsal.codec.machine,
+        jpegsal.codec.markers,
         jpegsal.codec.quantise,
         jpegsal.codec.tables,
         jpegsal.bench.stats,

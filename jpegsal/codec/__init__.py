@@ -2,6 +2,7 @@
 
 * :mod:`.options`: Pillow's JPEG keywords, validated once into :class:`JpegOptions`;
 * :mod:`.tables`: what libjpeg will do with them (tables, quality scaling, MCU grid);
+* :mod:`.markers`: JPEG headers read (tables, frame, where the scan data starts);
 * :mod:`.pillow`: the backend, Pillow's libjpeg-turbo (the only place that encodes);
 * :mod:`.files`: atomic writes.
 

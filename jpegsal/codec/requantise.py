@@ -28,7 +28,6 @@ and quantised once to the new chroma table; luma is requantised as above.
 from __future__ import annotations
 
 import ctypes
-import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +35,8 @@ import numpy as np
 
 from . import turbojpeg as tj
 from .chroma import COMPILED as CHROMA_COMPILED
+from .markers import ZIGZAG, jpeg_frame, jpeg_tables
+from .markers import segments as _segments
 
 __all__ = [
     "BUILD",
@@ -77,13 +78,7 @@ BUILD = (  # one line: the CLI prints --version unwrapped (RawDescriptionHelpFor
     f"{'C' if CHROMA_COMPILED else 'numpy'} chroma fit"
 )
 
-# JPEG's zigzag scan: ZIGZAG[k] is the natural (row-major) index of the k-th coefficient.
-ZIGZAG = np.array(
-    [0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34,
-     27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37,
-     44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63],
-)  # fmt: skip
-_SOF = {0xC0, 0xC1, 0xC2}  # baseline, extended, progressive (Huffman)
+
 _FILTER = ctypes.CFUNCTYPE(
     ctypes.c_int,
     ctypes.POINTER(ctypes.c_short),
@@ -93,53 +88,6 @@ _FILTER = ctypes.CFUNCTYPE(
     ctypes.c_int,
     ctypes.c_void_p,
 )
-
-
-def _segments(data: bytes) -> list[tuple[int, int, int]]:
-    """(marker, payload start, payload end) of the header segments, up to the first SOS."""
-    out, i = [], 2
-    while i + 4 <= len(data) and data[i] == 0xFF:
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        length = struct.unpack(">H", data[i + 2 : i + 4])[0]
-        if length < 2 or i + 2 + length > len(data):
-            raise ValueError("malformed or truncated JPEG header")
-        out.append((marker, i + 4, i + 2 + length))
-        if marker == 0xDA:
-            break
-        i += 2 + length
-    return out
-
-
-def jpeg_tables(data: bytes) -> tuple[dict[int, np.ndarray], list[int]]:
-    """The quantisation tables (id -> 64 entries, natural order) and each component's
-    table id, read from the headers of the JPEG ``data``."""
-    tables: dict[int, np.ndarray] = {}
-    components: list[int] = []
-    for marker, start, end in _segments(data):
-        if marker == 0xDB:
-            i = start
-            while i < end:
-                precision, tid = data[i] >> 4, data[i] & 15
-                size = 128 if precision else 64
-                if i + 1 + size > end:
-                    raise ValueError("malformed JPEG quantisation table")
-                raw = data[i + 1 : i + 1 + size]
-                values = struct.unpack(">64H", raw) if precision else tuple(raw)
-                table = np.zeros(64, np.int32)
-                table[ZIGZAG] = values
-                tables[tid] = table
-                i += 1 + size
-        elif marker in _SOF:
-            count = data[start + 5] if end - start > 5 else 0
-            if end - start < 6 + 3 * count:
-                raise ValueError("malformed JPEG frame header")
-            components = [data[start + 6 + 3 * c + 2] for c in range(count)]
-    if not tables or not components:
-        raise ValueError("not a Huffman-coded JPEG with quantisation tables")
-    return tables, components
 
 
 def requantise(
@@ -278,17 +226,3 @@ def _write_tables(data: bytes, tables: dict[int, np.ndarray]) -> bytes:
                 out[i + 1 : i + 65] = bytes(tables[tid][ZIGZAG].astype(np.uint8))
             i += 1 + size
     return bytes(out)
-
-
-def jpeg_frame(data: bytes) -> tuple[int, int, int, list[tuple[int, int]]]:
-    """(precision, width, height, each component's sampling factors) from the frame header
-    of the JPEG ``data`` (baseline, extended or progressive Huffman coding)."""
-    for marker, start, end in _segments(data):
-        if marker in _SOF:
-            if end - start < 6 or end - start < 6 + 3 * data[start + 5]:
-                raise ValueError("malformed JPEG frame header")
-            precision = data[start]
-            height, width = struct.unpack(">HH", data[start + 1 : start + 5])
-            factors = [data[start + 7 + 3 * c] for c in range(data[start + 5])]
-            return precision, width, height, [(f >> 4, f & 15) for f in factors]
-    raise ValueError("not a Huffman-coded JPEG (no baseline or progressive frame header)")
