@@ -243,3 +243,18 @@ def test_tuning_runs_of_another_split_are_refused(tmp_path: Path) -> None:
     (run / "typical_kl_tune.json").write_text('{"images": 3, "qualities": [50]}')
     with pytest.raises(SystemExit, match="typical_kl_tune: 3 images, the tuning split has 2"):
         dataset_curves(tmp_path / "results", "set", data)
+
+
+def test_the_header_is_what_does_not_grow_with_the_content(small: Image.Image) -> None:
+    from jpegsal.codec.markers import header_size
+
+    def save(**options: object) -> bytes:
+        buf = io.BytesIO()
+        small.save(buf, "JPEG", quality=50, **options)
+        return buf.getvalue()
+
+    plain, tagged = save(), save(icc_profile=bytes(5000), comment=b"x" * 300)
+    assert len(tagged) - len(plain) == header_size(tagged) - header_size(plain) > 5300
+    assert plain[header_size(plain) - 2 :] == tagged[header_size(tagged) - 2 :]  # scan + EOI
+    assert plain[header_size(plain) - 16 : header_size(plain) - 14] == b"\xff\xda"
+    assert header_size(b"") == header_size(plain[:2]) == 0
