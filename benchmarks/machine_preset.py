@@ -31,6 +31,8 @@ from typing import Any
 from PIL import Image
 
 import jpegsal
+from jpegsal.bench.data import IMAGE_SUFFIXES
+from jpegsal.bench.sweep import load_rgb
 
 from .common import DEFAULT_IMAGE, machine, median_ms, sized_images, write_json
 from .contenders import parse_codec
@@ -185,10 +187,10 @@ def photo_speed(folder: Path, stride: int, repeat: int = 3) -> dict[str, Any]:
     import statistics
     import time
 
-    names = sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".jpeg", ".jpg", ".png"})
-    photos = [Image.open(p).convert("RGB") for p in names[::stride]]
+    names = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    photos = [load_rgb(p) for p in names[::stride]]
     if not photos:
-        raise SystemExit(f"no .jpg/.jpeg/.png images under {folder}")
+        raise SystemExit(f"no .jpg, .png or other images (IMAGE_SUFFIXES) under {folder}")
     rows: dict[str, Any] = {"folder": str(folder), "images": len(photos)}
     for label, sharp in (("preset=machine q75", True), ("sharp_chroma=False", False)):
         enc = jpegsal.Encoder(preset="machine", sharp_chroma=sharp)
