@@ -137,8 +137,9 @@ def equal_slope(
 def _predicted_best(
     rungs: list[int], tried: dict[int, bytes], lam: float, header: int
 ) -> int | None:
-    """The cheapest rung under bytes ``header + a * bpp(q) ** b`` fitted to ``tried``
-    (``b = 1`` from one size), or None when that rung was encoded already."""
+    """The rung to encode next, under bytes ``header + a * bpp(q) ** b`` fitted to
+    ``tried``: from one size (``b = 1``), the cheapest rung not yet encoded; from more, the
+    cheapest rung, or None when it was encoded already."""
     typical = np.log(np.interp(list(tried), LADDER, _BPP))
     sizes = np.log([max(len(d) - header, 1) for d in tried.values()])
     if len(tried) > 1 and np.ptp(typical) > 0:
