@@ -258,3 +258,5 @@ def test_the_header_is_what_does_not_grow_with_the_content(small: Image.Image) -
     assert plain[header_size(plain) - 2 :] == tagged[header_size(tagged) - 2 :]  # scan + EOI
     assert plain[header_size(plain) - 16 : header_size(plain) - 14] == b"\xff\xda"
     assert header_size(b"") == header_size(plain[:2]) == 0
+    with pytest.raises(ValueError, match="malformed or truncated JPEG header"):
+        header_size(plain[:30])  # cut inside the tables
