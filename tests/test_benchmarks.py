@@ -702,3 +702,33 @@ def test_photo_speed_times_both_chroma_modes(tmp_path: Path) -> None:
     empty.mkdir()
     with pytest.raises(SystemExit, match=r"no \.jpg"):
         photo_speed(empty, 1)
+
+
+def test_allocation_replay_chooses_as_the_preset_does() -> None:
+    from benchmarks.allocation_replay import choose
+    from jpegsal import rateslope
+
+    qualities = [10, 20, 30, 50, 70, 90]
+    rng = np.random.default_rng(5)
+    sizes = np.sort(rng.uniform(2e3, 6e4, (40, len(qualities))), axis=1)
+    pixels = np.full(40, 227.0 * 227.0)
+    chosen = choose(sizes, qualities, rateslope._KL, pixels)
+    for a, asked in enumerate(qualities):  # the preset's rule, rung by rung
+        lam = rateslope.slope(asked, 224)
+        allowed = [j for j, q in enumerate(qualities) if q >= min(rateslope.FLOOR, asked)]
+        for i in range(len(sizes)):
+            cost = [rateslope.typical_kl(qualities[j]) + lam * sizes[i, j] for j in allowed]
+            assert chosen[i, a] == allowed[int(np.argmin(cost))]
+    # beta scales lam by (bytes per pixel / the typical image's) ** beta: an image m times
+    # as busy as typical at every quality is chosen as with m ** beta times lam.
+    typical = np.interp(qualities, rateslope.LADDER, rateslope._BPP) * pixels[0]
+    many = np.array([0.25, 0.5, 1.0, 2.0, 4.0, 8.0])
+    busy = many[:, None] * typical[None, :]
+    got = choose(busy, qualities, rateslope._KL, pixels[: len(many)], beta=0.5)
+    for a, asked in enumerate(qualities):
+        allowed = [j for j, q in enumerate(qualities) if q >= min(rateslope.FLOOR, asked)]
+        for i, m in enumerate(many):
+            lam = rateslope.slope(asked, 224) * m**0.5
+            cost = [rateslope.typical_kl(qualities[j]) + lam * busy[i, j] for j in allowed]
+            assert got[i, a] == allowed[int(np.argmin(cost))]
+    assert (got != choose(busy, qualities, rateslope._KL, pixels[: len(many)])).any()
