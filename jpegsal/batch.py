@@ -236,7 +236,7 @@ def run_job(
     """Run ``work`` on one job and write its output atomically; a failure is recorded on
     the job. ``keep_same``: an existing output with exactly the new bytes counts as
     written (a stopped Ray run may have written it without its manifest row)."""
-    exists = f"output exists: {str(job.dst)!r} (use --overwrite)"
+    exists = f"output exists: {str(job.dst)!r} (use --overwrite, or --skip-existing)"
     try:
         if job.dst.exists() and not overwrite and not keep_same:
             raise FileExistsError(exists)

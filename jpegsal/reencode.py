@@ -19,7 +19,6 @@ Metadata (EXIF with its orientation, ICC, XMP, comments) is kept on every path.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,7 @@ import numpy as np
 from ._check import check_bool, check_choice, check_int
 from .call_options import allocates, classifier_side
 from .codec import turbojpeg
-from .codec.lossless import SOI, _read, read_jpeg
+from .codec.lossless import SOI, peek, read_jpeg
 from .codec.machine import CLASSIFIER_SIDE, MachineTables, check_side, machine_tables
 from .codec.requantise import OPTIMIZED, NotResampled, jpeg_frame, requantise
 from .codec.tables import standard_tables
@@ -201,20 +200,21 @@ _DCT_CALL |= {"target_bytes", "min_quality", "sharp_chroma"}  # a file keeps its
 def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
     """``Encoder.encode_with_info``'s DCT route under ``preset="machine"``: an
     :class:`~jpegsal.EncodeResult` when the JPEG input took it; the reason it did not when
-    the input is a JPEG file; ``None`` for other inputs."""
+    the input is a JPEG file (path, bytes, or binary file that can seek); else ``None``."""
     from .pipeline import EncodeResult
 
     if not call.get("coefficients", True):
         return None  # asked for the pixel path
-    if not isinstance(image, (str, os.PathLike, bytes, bytearray, memoryview)):
+    # Paths, bytes and files that can seek: a file is left where it was for the pixel path.
+    if peek(image, 3) != SOI:
         return None
     quality = 75 if jpeg.get("quality") is None else jpeg["quality"]  # None: the default
     # The options first: the file is read only when they allow the DCT path.
     reason = _options_reason(jpeg, call, quality)
     if reason is not None:
-        return reason if _starts_as_jpeg(image) else None
-    data, _ = _read(image)
-    if data[:3] != SOI:
+        return reason
+    data = peek(image)
+    if data is None or data[:3] != SOI:  # changed since: the pixel path reads it as it is
         return None
     reason = _no_dct_path(data)
     if reason is not None:
@@ -287,14 +287,3 @@ def _options_reason(jpeg: dict[str, Any], call: dict[str, Any], quality: Any) ->
     if jpeg.get("optimize") not in (None, True, False):
         return "optimize is not a bool"
     return None
-
-
-def _starts_as_jpeg(image: str | os.PathLike[str] | bytes | bytearray | memoryview) -> bool:
-    """Whether ``image`` (a path or bytes) is a JPEG file, from its first three bytes."""
-    if isinstance(image, (bytes, bytearray, memoryview)):
-        return bytes(image[:3]) == SOI
-    try:
-        with open(image, "rb") as f:
-            return f.read(3) == SOI
-    except OSError:
-        return False  # the pixel path reports the file's own error

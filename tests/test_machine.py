@@ -290,8 +290,8 @@ def test_cli_preset(tmp_path: Path, photo: Image.Image) -> None:
     [
         ({"preset": "fast"}, ValueError, "preset must be one of 'machine'"),
         ({"preset": 1}, TypeError, "preset must be one of"),
-        ({"preset": "machine", "qtables": "web_high"}, ValueError, "drop qtables="),
-        ({"preset": "machine", "quality": "web_high"}, ValueError, "string qualities"),
+        ({"preset": "machine", "qtables": "web_high"}, ValueError, "qtables= carries tables"),
+        ({"preset": "machine", "quality": "web_high"}, ValueError, "quality='web_high' carries"),
         ({"preset": "machine", "model": "cam", "method": "guided"}, ValueError, "drop method="),
     ],
 )

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -181,6 +182,43 @@ def test_encode_routes_jpeg_files_under_the_preset(
     assert plain.data == pillow_jpeg(Image.open(io.BytesIO(src)), quality=40, progressive=True)
 
 
+class _OneWay(io.RawIOBase):
+    """A binary stream that cannot seek (a pipe, a socket)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        chunk = self._data.read(len(b))
+        b[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def test_binary_files_take_the_dct_route_as_bytes_do(photo: Image.Image, tmp_path: Path) -> None:
+    src = pillow_jpeg(photo, quality=92)
+    (tmp_path / "a.jpg").write_bytes(src)
+    enc = jpegsal.Encoder(preset="machine", quality=40)
+    as_bytes = enc.encode_with_info(src, progressive=True)
+    assert as_bytes.path == "dct"
+    buf = io.BytesIO()
+    buf.write(src)  # left at its end: read from its start, as Pillow reads it, and left there
+    routed = enc.encode_with_info(buf, progressive=True)
+    assert (routed.path, routed.data, buf.tell()) == ("dct", as_bytes.data, len(src))
+    with open(tmp_path / "a.jpg", "rb") as f:
+        assert enc.encode_with_info(f, progressive=True).data == as_bytes.data
+    # Options the DCT route cannot honour: the pixel path reads the same file.
+    sub = enc.encode_with_info(buf, progressive=True, subsampling=0)
+    assert sub.path_reason == "options only the pixel path honours"
+    assert sub.data == enc.encode(src, progressive=True, subsampling=0)
+    # A stream that cannot seek is read once, by the pixel path.
+    one_way = enc.encode_with_info(io.BufferedReader(_OneWay(src)), progressive=True)
+    assert (one_way.path, one_way.path_reason) == ("pixels", None)
+    assert_decodes(one_way.data, photo.size)
+
+
 def test_a_file_without_scan_data_is_an_error(photo: Image.Image) -> None:
     # Found by tests/test_fuzz.py: with corrupt="ignore", TurboJPEG "transformed" a file
     # cut before its scan into zero bytes, which came back as the smaller output.
@@ -310,3 +348,11 @@ def test_target_bytes_floor_is_kept(photo: Image.Image) -> None:
     tight = len(jpegsal.reencode(src, quality=30, progressive=True, keep_metadata=False))
     with pytest.raises(ValueError, match=r"unreachable.*min_quality=60"):
         enc.encode_with_info(src, target_bytes=tight, min_quality=60)
+
+
+def test_reencode_and_optimize_read_a_file_from_its_start(photo: Image.Image) -> None:
+    src = pillow_jpeg(photo, quality=90)
+    buf = io.BytesIO()
+    buf.write(src)  # left at its end, as after a save: Image.open reads it from the start
+    assert jpegsal.reencode(buf, quality=30) == jpegsal.reencode(src, quality=30)
+    assert jpegsal.optimize(buf) == jpegsal.optimize(src)

@@ -31,7 +31,7 @@ from .._optional import require
 from . import turbojpeg
 from .requantise import OPTIMIZED, huffman_optimized
 
-__all__ = ["SOI", "Optimized", "optimize", "optimize_with_info", "read_jpeg"]
+__all__ = ["SOI", "Optimized", "optimize", "optimize_with_info", "peek", "read_jpeg"]
 
 _LIBJPEG = "turbo210"
 SOI = b"\xff\xd8\xff"  # how every JPEG file starts: start of image, then a marker
@@ -65,8 +65,41 @@ def _read(src: Any) -> tuple[bytes, str]:
     if hasattr(src, "read"):
         if isinstance(src, io.TextIOBase):
             raise TypeError("the file object is open in text mode; open it with 'rb'")
-        return src.read(), getattr(src, "name", "<file object>")
+        data = peek(src)  # from its start, as Image.open and encode's DCT route read it
+        return src.read() if data is None else data, getattr(src, "name", "<file object>")
     raise TypeError(f"src must be a path, bytes or a binary file object, got {type(src).__name__}")
+
+
+def peek(src: Any, n: int = -1) -> bytes | None:
+    """The first ``n`` bytes (``-1``: all) of a path, bytes or binary file that can seek,
+    read from the file's start as Pillow's ``Image.open`` reads it, and the file left where
+    it was; None for other inputs (text, a stream that cannot seek) and for a path that
+    cannot be read, whose error the pixel path reports in its own words.
+
+    >>> import io
+    >>> f = io.BytesIO(b"\\xff\\xd8\\xff rest")
+    >>> _ = f.seek(5)
+    >>> peek(f, 3) == SOI, f.tell(), peek(b"GIF89a", 3), peek(io.StringIO("text"))
+    (True, 5, b'GIF', None)
+    """
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        return bytes(src[:n] if n >= 0 else src)
+    if isinstance(src, (str, os.PathLike)):
+        try:
+            with open(src, "rb") as f:
+                return f.read(n)
+        except OSError:
+            return None
+    seekable = getattr(src, "seekable", None)
+    if isinstance(src, io.TextIOBase) or not hasattr(src, "read") or not seekable or not seekable():
+        return None
+    at = src.tell()
+    try:
+        src.seek(0)
+        data = src.read(n)
+    finally:
+        src.seek(at)
+    return data if isinstance(data, bytes) else None
 
 
 def optimize(src: Any, *, progressive: bool = False, corrupt: str = "error") -> bytes:

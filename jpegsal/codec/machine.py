@@ -280,8 +280,9 @@ def apply_preset(preset: str | None, jpeg: dict[str, Any]) -> dict[str, Any]:
     check_choice("preset", preset, PRESETS)
     quality = jpeg.get("quality")
     if jpeg.get("qtables") is not None or isinstance(quality, str):
+        given = "qtables=" if jpeg.get("qtables") is not None else f"quality={quality!r}"
         raise ValueError(
-            f"preset={preset!r} makes its own quantisation tables; drop qtables= and "
-            f"string qualities (got quality={quality!r}), or drop preset="
+            f"preset={preset!r} makes its own quantisation tables, and {given} carries "
+            "tables too; drop it (use an int quality), or drop preset="
         )
     return {**_PRESET_DEFAULTS[preset], **jpeg}
