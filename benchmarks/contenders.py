@@ -153,8 +153,9 @@ class MachineCodec(Codec):
 @dataclass
 class ReencodeCodec(Codec):
     """:func:`jpegsal.reencode` of the *file* the image was read from (its DCT levels
-    requantised): needs ``image.info["source_path"]`` (rate_accuracy sets it when it does
-    not resize), so it compares with ``preset=machine`` on the decoded pixels."""
+    requantised): needs ``image.info["source_path"]`` (the sweep sets it for a file it
+    neither resizes nor turns upright), so it compares with ``preset=machine`` on the
+    decoded pixels."""
 
     progressive: bool = False
     side: int = 224  # classifier_side
@@ -171,7 +172,10 @@ class ReencodeCodec(Codec):
     def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
         path = image.info.get("source_path")
         if path is None:
-            raise ValueError(f"{self.name} needs the source file; do not resize (--side)")
+            raise ValueError(
+                f"{self.name} needs the source file, neither resized (--side) nor turned "
+                "upright by its EXIF orientation"
+            )
         with open(path, "rb") as f:
             # No metadata, as every other contender writes none (imagenet-sample files carry
             # ICC profiles of about 3 kB, which would count against this one only).

@@ -520,3 +520,45 @@ def test_split_of_names_the_splits() -> None:
     assert sorted(split_of(items, "tune") + split_of(items, "report")) == items
     with pytest.raises(ValueError, match="split must be 'all', 'tune' or 'report', got 'held'"):
         split_of(items, "held")
+
+
+def test_the_file_contender_encodes_jpeg_files_as_jpegsal_encode_does(tmp_path: Path) -> None:
+    from jpegsal.bench.sweep import load_rgb, run_sweep
+
+    photo = Image.open(sample_images()[0]).convert("RGB").resize((240, 180))
+    photo.save(tmp_path / "a.jpg", quality=92)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned: the file is not what the classifier sees
+    photo.save(tmp_path / "turned.jpg", quality=92, exif=exif.tobytes())
+    photo.save(tmp_path / "b.png")
+    file_codec, pixels = (
+        codecs.parse_codec("preset=machine:file"),
+        codecs.parse_codec("preset=machine"),
+    )
+    assert codecs.parse_codec("preset=machine:file,side=160").classifier_side == 160
+    with pytest.raises(ValueError, match="side=N \\(pixels\\), fixed, file"):
+        codecs.parse_codec("preset=machine:files")
+    assert [load_rgb(tmp_path / n).info["upright_file"] for n in ("a.jpg", "turned.jpg")] == [
+        True,
+        False,
+    ]
+    seen: dict[str, bytes] = {}
+
+    class Spy(codecs.PresetCodec):
+        def encode(self, image: Image.Image, quality: object, prepared: object = None) -> bytes:
+            out = super().encode(image, quality, prepared)
+            seen[str(image.info.get("source_path"))] = out
+            return out
+
+    spy = Spy("machine", name="preset=machine:file", from_file=True)
+    items = [(tmp_path / n, None) for n in ("a.jpg", "turned.jpg", "b.png")]
+    swept = run_sweep(items, {}, [], {"spy": (spy, (40,))})
+    assert swept.n == 3
+    a = (tmp_path / "a.jpg").read_bytes()
+    # The JPEG file goes the DCT route, as jpegsal.encode(file) takes it (not the pixels).
+    assert seen[str(tmp_path / "a.jpg")] == jpegsal.encode(a, preset="machine", quality=40)
+    assert seen[str(tmp_path / "a.jpg")] != pixels.encode(load_rgb(tmp_path / "a.jpg"), 40)
+    # The turned file is given as its upright pixels, the PNG as its file (the same pixels).
+    assert seen["None"] == pixels.encode(load_rgb(tmp_path / "turned.jpg"), 40)
+    assert seen[str(tmp_path / "b.png")] == pixels.encode(load_rgb(tmp_path / "b.png"), 40)
+    assert file_codec.encode(load_rgb(tmp_path / "b.png"), 40) == seen[str(tmp_path / "b.png")]

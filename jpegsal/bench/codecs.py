@@ -194,13 +194,16 @@ class JpegsalCodec(Codec):
 class PresetCodec(Codec):
     """``jpegsal.Encoder(preset=...)`` itself at a quality, or with ``preserve`` at a budget
     (``classifier_side``: the preset's option, None for its default; ``fixed``: the asked
-    quality for every image, ``allocate=False``)."""
+    quality for every image, ``allocate=False``; ``from_file``: the source file as
+    ``jpegsal encode FILE`` takes it, a JPEG by the DCT route, where the sweep gives it
+    in ``info["source_path"]``: neither resized nor turned upright; else the pixels)."""
 
     preset: str = "machine"
     preserve: bool = False
     name: str = ""
     classifier_side: int | None = None
     fixed: bool = False  # allocate=False: the asked quality for every image
+    from_file: bool = False
 
     def __post_init__(self) -> None:
         self.name = self.name or f"preset={self.preset}" + ("+preserve" if self.preserve else "")
@@ -216,6 +219,9 @@ class PresetCodec(Codec):
 
     def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
         key = "preserve" if self.preserve else "quality"
+        path = image.info.get("source_path") if self.from_file else None
+        if path is not None:  # no metadata: the other contenders write none
+            return self.encoder.encode(path, keep_metadata=False, **{key: quality})
         return self.encoder.encode(image, **{key: quality})
 
 
@@ -247,8 +253,8 @@ PEERS: dict[str, type[Codec]] = {
 
 
 def parse_codec(spec: str) -> Codec:
-    """``pillow``, ``jpegli``, ``mozjpeg``, ``preset=machine[:side=N,fixed][+preserve]`` or
-    ``MODEL+METHOD[@STRENGTH][+preserve[-bisect]]``.
+    """``pillow``, ``jpegli``, ``mozjpeg``, ``preset=machine[:side=N,fixed,file][+preserve]``
+    or ``MODEL+METHOD[@STRENGTH][+preserve[-bisect]]``.
 
     ``METHOD`` may be ``none`` (useful with ``+preserve``: per-image quality alone).
     """
@@ -257,15 +263,18 @@ def parse_codec(spec: str) -> Codec:
     if spec.startswith("preset="):
         preset, _, tail = spec[len("preset=") :].partition("+")
         preset, _, options = preset.partition(":")
-        side, fixed = None, False
+        side, flags = None, set()
         for key, _, given in (kv.partition("=") for kv in options.split(",") if kv):
             if key == "side" and given.isdigit():
                 side = int(given)
-            elif key == "fixed" and not given:
-                fixed = True
+            elif key in ("fixed", "file") and not given:
+                flags.add(key)
             else:
-                raise ValueError(f"contender {spec!r}: options are side=N (pixels) and fixed")
-        return PresetCodec(preset, tail == "preserve", spec, classifier_side=side, fixed=fixed)
+                raise ValueError(f"contender {spec!r}: options are side=N (pixels), fixed, file")
+        return PresetCodec(
+            preset, tail == "preserve", spec, classifier_side=side,
+            fixed="fixed" in flags, from_file="file" in flags,
+        )  # fmt: skip
     model, plus, rest = spec.partition("+")
     search = "bisect" if rest.endswith("+preserve-bisect") else "predict"
     rest = rest.removesuffix("-bisect") if search == "bisect" else rest

@@ -58,9 +58,10 @@ def add_evaluate_parser(sub: Any) -> None:
         "--contenders",
         nargs="*",
         metavar="SPEC",
-        help="preset=machine[:side=N] (N: your classifier's input side), "
+        help="preset=machine[:side=N,file] (N: your classifier's input side; file: each "
+        "file as 'jpegsal encode' takes it, JPEG files in the DCT domain), "
         "MODEL+METHOD[@S][+preserve], mozjpeg, jpegli "
-        "(default: preset=machine cam+guided and the installed peers)",
+        "(default: preset=machine:file cam+guided and the installed peers)",
     )
     p.add_argument("--qualities", type=int, nargs="+", metavar="Q")
     p.add_argument(

@@ -35,9 +35,10 @@ BUDGETS = (0.03, 0.1, 0.3, 1.0)  # KL budgets in nats for the budgeted (+preserv
 
 
 def default_contenders() -> list[str]:
-    """``preset=machine``, ``cam+guided`` and the peers that are installed."""
+    """``preset=machine:file`` (what ``jpegsal encode`` writes for each file), ``cam+guided``
+    and the peers that are installed."""
     peers = [p for p, m in (("mozjpeg", "jpeglib"), ("jpegli", "pyjpegli")) if _has(m)]
-    return ["preset=machine", "cam+guided", *peers]
+    return ["preset=machine:file", "cam+guided", *peers]
 
 
 def _cell(ratio: float | None) -> str:

@@ -39,7 +39,10 @@ def load_rgb(path: Path) -> Image.Image:
     contender and judge sees the same pixels, and a map computed on them fits the view
     each jpegsal encode gives its model."""
     with Image.open(path) as im:
-        return ImageOps.exif_transpose(im).convert("RGB")
+        image = ImageOps.exif_transpose(im).convert("RGB")
+        # Codecs that take the file itself must not get one the transpose turned.
+        image.info["upright_file"] = im.getexif().get(0x0112, 1) == 1
+        return image
 
 
 @dataclass
@@ -123,7 +126,7 @@ def run_sweep(
             out.unreadable.append(f"{path}: {type(e).__name__}: {e}")
             continue
         shrunk = _shrink(image, side)
-        if shrunk is image:
+        if shrunk is image and image.info.get("upright_file"):
             image.info["source_path"] = str(path)  # for codecs that take the file (reencode)
         _one_image(out, shrunk, label, judges, scored, contenders)
     out.seconds = time.perf_counter() - t0
