@@ -154,13 +154,14 @@ class MachineCodec(Codec):
 class ReencodeCodec(Codec):
     """:func:`jpegsal.reencode` of the *file* the image was read from (its DCT levels
     requantised): needs ``image.info["source_path"]`` (the sweep sets it for a file it
-    neither resizes nor turns upright), so it compares with ``preset=machine`` on the
-    decoded pixels."""
+    neither resizes nor turns upright; a turned one is encoded from its upright pixels),
+    so it compares with ``preset=machine`` on the decoded pixels."""
 
     progressive: bool = False
     side: int = 224  # classifier_side
     name: str = "reencode"
     allocate: bool = False  # through jpegsal.encode(preset="machine"): per-image quality
+    fit: bool = False  # 4:4:4 chroma fitted to the upsampler (benchmarks.fitted_files)
 
     @property
     def version(self) -> str:
@@ -171,15 +172,21 @@ class ReencodeCodec(Codec):
 
     def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
         path = image.info.get("source_path")
+        if path is None and image.info.get("upright_file") is False:
+            # A file stored turned (EXIF orientation): its levels are not what the judges
+            # are shown, so the same engine on the upright pixels (1 of imagenet-sample's).
+            return jpegsal.encode(
+                image, preset="machine", quality=quality, classifier_side=self.side,
+                progressive=self.progressive, allocate=self.allocate,
+            )  # fmt: skip
         if path is None:
-            raise ValueError(
-                f"{self.name} needs the source file, neither resized (--side) nor turned "
-                "upright by its EXIF orientation"
-            )
+            raise ValueError(f"{self.name} needs the source file; do not resize (--side)")
         with open(path, "rb") as f:
             # No metadata, as every other contender writes none (imagenet-sample files carry
             # ICC profiles of about 3 kB, which would count against this one only).
             data = f.read()
+        if self.fit:
+            return _fitted_route(data, quality, self.side, self.allocate)
         if self.allocate:
             return jpegsal.encode(
                 data, preset="machine", quality=quality, classifier_side=self.side,
@@ -189,6 +196,21 @@ class ReencodeCodec(Codec):
             data, quality=quality, progressive=self.progressive, keep_metadata=False,
             classifier_side=self.side,
         )  # fmt: skip
+
+
+def _fitted_route(data: bytes, quality: int, side: int, allocate: bool) -> bytes:
+    """The DCT route (baseline, no metadata) with :mod:`benchmarks.fitted_files`' chroma,
+    at ``quality`` or at the preset's per-image quality around it."""
+    from jpegsal.rateslope import equal_slope
+    from jpegsal.reencode import _requantise_to
+
+    from .fitted_files import fitted
+
+    def at(q: int) -> bytes:
+        out = _requantise_to(data, q, False, strict=True, markers=False, side=side)
+        return fitted(data, out)
+
+    return equal_slope(at, quality, side)[1] if allocate else at(quality)
 
 
 @dataclass
@@ -293,16 +315,19 @@ def parse_codec(spec: str) -> Codec:
         return PerImageCodec(inner=inner, name=spec)
     if spec.partition(":")[0] in ("reencode", "reencode+progressive"):
         base, _, opts = spec.partition(":")
-        side, allocate = 224, False
+        side, flags = 224, set()
         for key, _, value in (kv.partition("=") for kv in opts.split(",") if kv):
-            if key == "allocate" and not value:
-                allocate = True
+            if key in ("allocate", "fit") and not value:
+                flags.add(key)
             elif key != "side" or not value.isdigit():
-                raise ValueError(f"{spec!r}: reencode's options are side=N (pixels), allocate")
+                raise ValueError(f"{spec!r}: reencode's options are side=N (pixels), allocate, fit")
             else:
                 side = int(value)
         progressive = base.endswith("progressive")
-        return ReencodeCodec(progressive=progressive, side=side, name=spec, allocate=allocate)
+        return ReencodeCodec(
+            progressive=progressive, side=side, name=spec,
+            allocate="allocate" in flags, fit="fit" in flags,
+        )  # fmt: skip
     if spec == "machine" or spec.startswith("machine:"):
         pairs = [kv.partition("=") for kv in spec.partition(":")[2].split(",") if kv]
         return MachineCodec(options={k: v for k, _, v in pairs}, name=spec)

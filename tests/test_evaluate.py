@@ -531,6 +531,9 @@ def test_the_file_contender_encodes_jpeg_files_as_jpegsal_encode_does(tmp_path: 
     exif[0x0112] = 6  # shown turned: the file is not what the classifier sees
     photo.save(tmp_path / "turned.jpg", quality=92, exif=exif.tobytes())
     photo.save(tmp_path / "b.png")
+    exif[0x0112] = 0  # not an orientation: exif_transpose leaves the file as it is
+    photo.save(tmp_path / "zero.jpg", quality=92, exif=exif.tobytes())
+    assert load_rgb(tmp_path / "zero.jpg").info["upright_file"]
     file_codec, pixels = (
         codecs.parse_codec("preset=machine:file"),
         codecs.parse_codec("preset=machine"),

@@ -40,8 +40,9 @@ def load_rgb(path: Path) -> Image.Image:
     each jpegsal encode gives its model."""
     with Image.open(path) as im:
         image = ImageOps.exif_transpose(im).convert("RGB")
-        # Codecs that take the file itself must not get one the transpose turned.
-        image.info["upright_file"] = im.getexif().get(0x0112, 1) == 1
+        # Codecs that take the file itself must not get one the transpose turned (2..8;
+        # exif_transpose leaves other values, such as 0, as they are).
+        image.info["upright_file"] = im.getexif().get(0x0112, 1) not in range(2, 9)
         return image
 
 
