@@ -39,9 +39,14 @@ setup(
         # Needs libjpeg's headers (libjpeg-dev / libjpeg62-turbo-dev); optional too.
         Extension(
             "jpegsal.codec._transcode",
-            [f"jpegsal/codec/{n}.c" for n in ("_transcode", "_huffman", "_blocks", "_resample")],
+            [
+                f"jpegsal/codec/{n}.c"
+                for n in ("_transcode", "_huffman", "_blocks", "_resample", "_fit")
+            ],
             depends=["jpegsal/codec/_transcode.h", "jpegsal/codec/_requant.h"],
-            libraries=["jpeg"] if sys.platform == "win32" else ["jpeg", "m"],  # m: _resample.c
+            libraries=["jpeg"]
+            if sys.platform == "win32"
+            else ["jpeg", "m"],  # m: _resample.c, _fit.c
             extra_compile_args=FLAGS + THREADS,
             extra_link_args=THREADS,
             optional=True,

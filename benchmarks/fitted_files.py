@@ -27,7 +27,8 @@ _D = np.array(
     [[(np.sqrt(1 / 8) if u == 0 else 0.5) * np.cos((2 * x + 1) * u * np.pi / 16) for x in range(8)]
      for u in range(8)]
 )  # fmt: skip
-_444, _420 = [(1, 1)] * 3, [(2, 2), (1, 1), (1, 1)]
+_420 = [(2, 2), (1, 1), (1, 1)]
+_HALVED = ([(1, 1)] * 3, [(2, 1), (1, 1), (1, 1)], [(1, 2), (1, 1), (1, 1)])  # 4:4:4/4:2:2/4:4:0
 
 
 def _plane(levels: np.ndarray, qt: np.ndarray) -> np.ndarray:
@@ -49,12 +50,15 @@ def _levels(plane: np.ndarray, qt: np.ndarray, bh: int, bw: int) -> np.ndarray:
 
 def fitted(data: bytes, out: bytes) -> bytes:
     """``out`` (the DCT route's 4:2:0 output for the JPEG ``data``) with its chroma the fit
-    of ``data``'s 4:4:4 chroma; ``out`` itself for other layouts."""
+    of ``data``'s 4:4:4, 4:2:2 or 4:4:0 chroma (along the axes it halves); ``out`` itself
+    for other layouts."""
     import jpeglib
 
     _, w, h, sampling = jpeg_frame(data)
-    if sampling != _444 or jpeg_frame(out)[3] != _420:
+    if sampling not in _HALVED or jpeg_frame(out)[3] != _420:
         return out
+    (lh, lv), fx, fy = sampling[0], sampling[0][0] == 1, sampling[0][1] == 1  # halved axes
+    w, h = -(-w // lh), -(-h // lv)  # the chroma plane's real size
     paths = []
     try:
         for blob in (data, out):
@@ -66,8 +70,8 @@ def fitted(data: bytes, out: bytes) -> bytes:
         for c, name in ((1, "Cb"), (2, "Cr")):
             qt_in = src.qt[src.quant_tbl_no[c]].astype(np.float64)
             plane = _plane(getattr(src, name).astype(np.float64), qt_in)[:h, :w]
-            fit = _fit_rows(plane.astype(np.float32))
-            fit = _fit_rows(np.ascontiguousarray(fit.T)).T
+            fit = _fit_rows(plane.astype(np.float32)) if fy else plane.astype(np.float32)
+            fit = _fit_rows(np.ascontiguousarray(fit.T)).T if fx else fit
             bh, bw = getattr(dst, name).shape[:2]
             qt_out = dst.qt[dst.quant_tbl_no[c]].astype(np.float64)
             setattr(dst, name, _levels(np.clip(fit, 0, 255).astype(np.float64), qt_out, bh, bw))

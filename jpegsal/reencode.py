@@ -143,9 +143,11 @@ def _requantise_to(
     side: int,
     optimize: bool = True,
     tables: str = "machine",
+    fit: bool = True,
 ) -> bytes:
     """``data``'s stored levels requantised to the machine tables of ``quality`` for its
-    size, seen by a classifier of ``side``-pixel inputs (or to libjpeg's standard ones)."""
+    size, seen by a classifier of ``side``-pixel inputs (or to libjpeg's standard ones);
+    chroma made 4:2:0 fitted to the decoder's upsampler (``fit``) or by the box mean."""
     _, width, height, sampling = jpeg_frame(data)
     if tables == "standard":
         wanted = list(standard_tables(quality))
@@ -156,7 +158,7 @@ def _requantise_to(
     resample = tables == "machine" and len(sampling) == 3 and sampling != _420
     out = requantise(
         data, wanted, progressive=progressive, strict=strict, markers=markers,
-        optimize=optimize, resample=resample,
+        optimize=optimize, resample=resample, fit=fit,
     )  # fmt: skip
     # Damaged data let through (strict=False) can come out cut short, which decoders refuse.
     if not strict and (problem := turbojpeg.corrupt_data(out)) is not None:
@@ -194,7 +196,7 @@ _TO_420 = ([(1, 1)] * 3, [(2, 1), (1, 1), (1, 1)], [(1, 2), (1, 1), (1, 1)])  # 
 
 _DCT_JPEG = {"quality", "progressive", "optimize"}  # options the DCT route can honour
 _DCT_CALL = {"preset", "keep_metadata", "corrupt", "coefficients", "classifier_side", "allocate"}
-_DCT_CALL |= {"target_bytes", "min_quality", "sharp_chroma"}  # a file keeps its own chroma
+_DCT_CALL |= {"target_bytes", "min_quality", "sharp_chroma"}  # 4:2:0 files keep their chroma
 
 
 def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
@@ -256,8 +258,9 @@ def _requantise_call(
         nonlocal encodes
         encodes += 1
         return _requantise_to(
-            data, q, progressive, strict=strict, markers=keep, side=side, optimize=optimize
-        )
+            data, q, progressive, strict=strict, markers=keep, side=side, optimize=optimize,
+            fit=call.get("sharp_chroma", True),
+        )  # fmt: skip
 
     target = call.get("target_bytes")
     if allocates(call):  # the preset's per-image quality (jpegsal.rateslope)

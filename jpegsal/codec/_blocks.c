@@ -17,7 +17,7 @@
 typedef struct {
     JBLOCKROW *src[MAX_COMPONENTS], *dst[MAX_COMPONENTS]; /* block rows, gathered beforehand */
     const jsal_layout *in, *out;
-    int resample;
+    int resample, fit; /* chroma to 4:2:0; by the upsampler fit (_fit.c) */
     const float *ratio; /* count x 64 */
     int count;
     const float (*step)[64], (*inverse)[64]; /* resampled chroma: old steps, 1 / new ones */
@@ -41,6 +41,19 @@ static void resample_block(const jsal_work *w, int ci, JDIMENSION r, JDIMENSION 
     jsal_downsample_block(src, fy, fx, w->step[ci], w->inverse[ci], out);
 }
 
+/* This worker's fit of chroma component ci (NULL where it is not fitted, or where its few
+ * buffers cannot be had: then the box mean, which is still a correct 4:2:0 file). */
+static jsal_fit *fit_of(const jsal_work *w, int ci)
+{
+    const jsal_layout *in = w->in;
+    if (!w->resample || !w->fit || ci == 0)
+        return NULL;
+    long pw = ((long)in->image_width * in->h[ci] + in->max_h - 1) / in->max_h;
+    long ph = ((long)in->image_height * in->v[ci] + in->max_v - 1) / in->max_v;
+    return jsal_fit_new(pw, ph, (long)in->width[ci], in->v[0] == 1 ? 2 : 1,
+                        in->h[0] == 1 ? 2 : 1, (long)w->out->width[ci]);
+}
+
 static void work(jsal_work *w)
 {
     for (int ci = 0; ci < w->out->comps; ci++) {
@@ -49,12 +62,16 @@ static void work(jsal_work *w)
         int down = w->resample && ci > 0;
         JDIMENSION width = w->out->width[ci], height = w->out->height[ci];
         JDIMENSION first = (JDIMENSION)(w->from * height), last = (JDIMENSION)(w->to * height);
+        jsal_fit *fit = fit_of(w, ci);
         for (JDIMENSION r = first; r < last; r++) {
+            if (fit != NULL)
+                jsal_fit_row(fit, w->src[ci], w->step[ci], w->inverse[ci], (long)r,
+                             w->dst[ci][r], (long)width);
             for (JDIMENSION b = 0; b < width; b++) {
                 JCOEF *coef = w->dst[ci][r][b];
-                if (down) {
+                if (down && fit == NULL) {
                     resample_block(w, ci, r, b, coef);
-                } else if (q) {
+                } else if (!down && q) {
                     jsal_requantise_block(coef, q);
                 }
                 if (ac) {
@@ -63,6 +80,7 @@ static void work(jsal_work *w)
                 }
             }
         }
+        jsal_fit_free(fit);
     }
 }
 
@@ -129,8 +147,8 @@ static void chroma_steps(j_decompress_ptr d, const float *ratio, int count, floa
  * after): the loop is a third of a 12 MP re-encode. */
 void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsal_layout *in,
                             jvirt_barray_ptr *dst, const jsal_layout *out, j_compress_ptr c,
-                            const float *ratio, int count, int threads, jsal_counts *n,
-                            JCOEF **dcs)
+                            const float *ratio, int count, int threads, int fit,
+                            jsal_counts *n, JCOEF **dcs)
 {
     int ac_table[MAX_COMPONENTS];
     float step[MAX_COMPONENTS][64], inverse[MAX_COMPONENTS][64];
@@ -140,6 +158,7 @@ void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsa
     w.in = in;
     w.out = out;
     w.resample = dst != src;
+    w.fit = fit;
     for (int ci = 0; ci < out->comps; ci++) {
         ac_table[ci] = c->comp_info[ci].ac_tbl_no;
         blocks += (size_t)out->width[ci] * out->height[ci];

@@ -179,14 +179,20 @@ void jsal_downsample_block(const JCOEF *src[2][2], int fy, int fx, const float *
     } else {
         memcpy(z, v[0], sizeof z);
     }
-    /* Rounded half to even by adding and taking away 1.5 * 2^23 (as _requant.h; exact
-     * below 2^22, and anything larger is clamped anyway; no value reaches 2^31), then
-     * clamped to what 8-bit baseline codes: 10 bits of AC, DC in [-1024, 1023] (its
-     * differences in 11 bits). In integers, where both loops vectorise. */
-    const float magic = 12582912.0f, *flat = &z[0][0];
+    jsal_quantise_block(&z[0][0], inverse, out);
+}
+
+/* Coefficients z (natural order) quantised by inverse (1 / the new step), rounding half to
+ * even by adding and taking away 1.5 * 2^23 (as _requant.h; exact below 2^22, and anything
+ * larger is clamped anyway; no value reaches 2^31), then clamped to what 8-bit baseline
+ * codes: 10 bits of AC, DC in [-1024, 1023] (its differences in 11 bits). In integers,
+ * where both loops vectorise. Also the fit's (_fit.c). */
+void jsal_quantise_block(const float *z, const float *inverse, JCOEF *out)
+{
+    const float magic = 12582912.0f;
     int level[64];
     for (int k = 0; k < 64; k++)
-        level[k] = (int)((flat[k] * inverse[k] + magic) - magic);
+        level[k] = (int)((z[k] * inverse[k] + magic) - magic);
     for (int k = 0; k < 64; k++) {
         int v = level[k] > 1023 ? 1023 : level[k];
         out[k] = (JCOEF)(v < -1023 ? -1023 : v);

@@ -92,7 +92,8 @@ typedef struct {
     int huffman;          /* 0: standard tables, 1: libjpeg's optimize_coding, 2: own counts */
     int count_only;       /* stop after counting (symbol_counts, for the tests) */
     int threads;          /* 1 or 2: the requantise-and-count loop of large images */
-    int resample;         /* chroma to 4:2:0 in the DCT domain (_resample.c) */
+    int resample;         /* chroma to 4:2:0: 1 box mean in the DCT domain (_resample.c),
+                             2 fitted to the decoder's upsampler (_fit.c) */
     int not_resampled;    /* set when resample was asked of a layout it cannot take */
     jsal_counts *counts;  /* zeroed, for huffman == 2 */
     jsal_dest dest;
@@ -155,7 +156,7 @@ static void recode(jsal_job *job, int markers, j_decompress_ptr d, j_compress_pt
         dcs[ci] = (JCOEF *)(*d->mem->alloc_large)(
             (j_common_ptr)d, JPOOL_IMAGE, sizeof(JCOEF) * out.width[ci] * out.height[ci]);
     jsal_requantise_blocks(d, arrays, &in, written, &out, c, job->ratio, job->count,
-                           job->threads, own ? job->counts : NULL, dcs);
+                           job->threads, job->resample == 2, own ? job->counts : NULL, dcs);
     if (own) {
         jsal_count_dc(&out, dcs, c, c->restart_interval, job->counts);
         if (job->count_only)
@@ -206,7 +207,7 @@ static PyObject *call(PyObject *args, int count_only)
 {
     Py_buffer data, ratio;
     int progressive, strict, markers, huffman, threads = 2, resample = 0;
-    if (!PyArg_ParseTuple(args, "y*y*pppi|ip", &data, &ratio, &progressive, &strict, &markers,
+    if (!PyArg_ParseTuple(args, "y*y*pppi|ii", &data, &ratio, &progressive, &strict, &markers,
                           &huffman, &threads, &resample))
         return NULL;
     if (ratio.len % (64 * sizeof(float)) != 0) {
@@ -279,8 +280,8 @@ static PyObject *symbol_counts(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"transcode", transcode, METH_VARARGS,
-     "transcode(data, ratio, progressive, strict, markers, huffman, threads=2, resample=False)"
-     " -> bytes"},
+     "transcode(data, ratio, progressive, strict, markers, huffman, threads=2, resample=0)"
+     " -> bytes (resample: 1 box mean, 2 fitted chroma)"},
     {"symbol_counts", symbol_counts, METH_VARARGS,
      "The same arguments (huffman=2): the DC and AC symbol counts, int64 [2][4][257]."},
     {NULL, NULL, 0, NULL},
@@ -295,5 +296,6 @@ PyMODINIT_FUNC PyInit__transcode(void)
 {
     jsal_init_huffman();
     jsal_init_resample();
+    jsal_init_fit();
     return PyModule_Create(&module);
 }

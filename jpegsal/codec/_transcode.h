@@ -35,14 +35,23 @@ int jsal_layout_420(j_decompress_ptr d, jsal_layout *l);
 int jsal_request_420(j_decompress_ptr d, jsal_layout *l, jvirt_barray_ptr *arrays);
 void jsal_downsample_block(const JCOEF *src[2][2], int fy, int fx, const float *step,
                            const float *inverse, JCOEF *out);
+void jsal_quantise_block(const float *z, const float *inverse, JCOEF *out);
+
+/* _fit.c: resampled chroma fitted to the decoder's upsampler instead (one per thread). */
+typedef struct jsal_fit jsal_fit;
+void jsal_init_fit(void);
+jsal_fit *jsal_fit_new(long width, long height, long bw, int fy, int fx, long out_bw);
+void jsal_fit_row(jsal_fit *f, JBLOCKROW *src, const float *step, const float *inverse,
+                  long r, JBLOCKROW dst, long out_bw);
+void jsal_fit_free(jsal_fit *f);
 
 /* _blocks.c: ratio holds count x 64 float32 (natural order), one row per component. With
- * dst != src, the output is out's 4:2:0 layout: chroma resampled into dst, luma in place
- * (dst[0]'s rows made src[0]'s by jsal_alias_rows). */
+ * dst != src, the output is out's 4:2:0 layout: chroma resampled into dst (fit: by _fit.c),
+ * luma in place (dst[0]'s rows made src[0]'s by jsal_alias_rows). */
 void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsal_layout *in,
                             jvirt_barray_ptr *dst, const jsal_layout *out, j_compress_ptr c,
-                            const float *ratio, int count, int threads, jsal_counts *n,
-                            JCOEF **dcs);
+                            const float *ratio, int count, int threads, int fit,
+                            jsal_counts *n, JCOEF **dcs);
 void jsal_alias_rows(j_decompress_ptr d, jvirt_barray_ptr dst, jvirt_barray_ptr src,
                      JDIMENSION height, int src_step, int dst_step);
 

@@ -22,7 +22,9 @@ layout and restart intervals of the input are kept:
 ``resample=True`` (libjpeg's route only) writes 4:4:4, 4:2:2 and 4:4:0 files as 4:2:0:
 each chroma block of the output is made from the input blocks it covers by the linear map
 that equals libjpeg's 2x2 box average of the pixels followed by the DCT (``_resample.c``),
-and quantised once to the new chroma table; luma is requantised as above.
+or with ``fit=True`` from the decoded chroma fitted to the decoder's upsampler as the
+pixel route fits it (``_fit.c``; :mod:`.chroma`), and quantised once to the new chroma
+table; luma is requantised as above.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ OPTIMIZED = _transcode_lib is not None
 #: DCT path's, and the preset's chroma fit (:mod:`.chroma`, same bytes either way).
 BUILD = (  # one line: the CLI prints --version unwrapped (RawDescriptionHelpFormatter)
     f"DCT path: {'C' if COMPILED else 'numpy'} filter; "
-    f"{'optimised Huffman, 4:4:4 resampled' if OPTIMIZED else 'standard Huffman, 4:2:0 only'}; "
+    f"{'optimised Huffman, 4:4:4 fitted' if OPTIMIZED else 'standard Huffman, 4:2:0 only'}; "
     f"{'C' if CHROMA_COMPILED else 'numpy'} chroma fit"
 )
 
@@ -100,11 +102,13 @@ def requantise(
     compiled: bool | None = None,
     optimize: bool = True,
     resample: bool = False,
+    fit: bool = False,
 ) -> bytes:
     """``data`` (a JPEG) with its levels requantised to ``tables`` (luma, chroma; natural
     order, 1..255), where coarser than the stored ones; see the module. ``resample``: the
     chroma made 4:2:0 (:class:`NotResampled` for a file whose layout cannot be; a
-    ``RuntimeError`` where libjpeg's route was not built).
+    ``RuntimeError`` where libjpeg's route was not built), by the box mean or (``fit``)
+    fitted to the decoder's upsampler.
 
     Raises ``ValueError`` for a file this cannot requantise (arithmetic coding, 12-bit,
     no tables) and ``OSError`` when TurboJPEG is missing or refuses the file.
@@ -128,7 +132,8 @@ def requantise(
     ratio = {c: (old[tid] / new[tid]).astype(np.float32) for c, tid in enumerate(comps)}
 
     if resample:
-        return _write_tables(_resampled(data, ratio, progressive, strict, markers, optimize), new)
+        out = _resampled(data, ratio, progressive, strict, markers, optimize, 2 if fit else 1)
+        return _write_tables(out, new)
     if optimize and not progressive and _transcode_lib is not None and len(ratio) <= 4:
         # 2: tables from its own counts, fused with the requantisation (the bytes of
         # libjpeg's optimize_coding, which is 1: a separate, slower counting pass).
@@ -153,11 +158,13 @@ def _resampled(
     strict: bool,
     markers: bool,
     optimize: bool,
+    how: int,
 ) -> bytes:
-    """The libjpeg route with the chroma resampled to 4:2:0 (tables as read)."""
+    """The libjpeg route with the chroma resampled to 4:2:0 (tables as read; ``how``: 1
+    the box mean, 2 the fit)."""
     huffman = 2 if optimize else 0  # progressive output: libjpeg's optimize_coding
     try:
-        return _transcode(data, _rows(ratio), progressive, strict, markers, huffman, 2, True)
+        return _transcode(data, _rows(ratio), progressive, strict, markers, huffman, 2, how)
     except ValueError as e:  # the layout, checked by the C code as libjpeg reads the file
         raise NotResampled(str(e)) from None
 
