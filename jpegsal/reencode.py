@@ -7,7 +7,9 @@ path cannot give what the pixel path gives, the pixel path runs instead and the 
 why (``Reencoded.reason``):
 
 * chroma the DCT path cannot make 4:2:0 (which the preset writes): 4:4:4, 4:2:2 and 4:4:0
-  are resampled in the DCT domain where libjpeg's route was built, other layouts are not;
+  are, where libjpeg's route was built (fitted to the decoder's upsampler as the pixel
+  route's chroma is, or by the box mean with ``sharp_chroma=False`` through
+  ``jpegsal.encode``), other layouts are not;
 * four components (CMYK / YCCK), arithmetic coding, 12-bit or lossless JPEG;
 * no TurboJPEG library on the machine.
 
