@@ -5,7 +5,10 @@
 
 Both produce ``preset="machine"`` tables at the same quality. The pixel path decodes the
 JPEG (Pillow) and encodes the pixels (``jpegsal.encode(..., preset="machine",
-coefficients=False)``: baseline, optimised Huffman tables). ``jpegsal.reencode``
+allocate=False, coefficients=False)``: baseline, optimised Huffman tables, the asked
+quality; before 2026-12-04 this read ``allocate`` from the default, which since the
+per-image quality (docs/experiments.md section 29) put a lower quality against
+reencode's). ``jpegsal.reencode``
 requantises the stored levels (baseline with optimised Huffman tables through libjpeg, or
 with TurboJPEG's standard ones when ``optimize=False``, or progressive) where it can and
 falls back to the pixel path otherwise; the paths taken are counted. Progressive output
@@ -41,6 +44,7 @@ from .rate_accuracy import ROOT
 KODAK = ROOT.parent / "shared" / "data" / "kodak"
 SAMPLE = ROOT.parent / "shared" / "data" / "imagenet-sample"
 QUALITY = 50
+_PIXELS = {"preset": "machine", "quality": QUALITY, "allocate": False}  # the pixel path
 
 
 def _kodak_12mp(n: int, subsampling: int = 2) -> list[bytes]:
@@ -77,17 +81,22 @@ def _paths() -> dict[str, Callable[[bytes], tuple[bytes, str]]]:
         return fn
 
     return {
-        "pixels": lambda d: (  # coefficients=False: encode would take the DCT path itself
-            jpegsal.encode(d, preset="machine", quality=QUALITY, coefficients=False),
+        # coefficients=False: encode would take the DCT path itself; allocate=False: the
+        # asked quality, as reencode keeps it (the per-image choice would compare others).
+        "pixels": lambda d: (
+            jpegsal.encode(d, coefficients=False, **_PIXELS),
             "pixels",
         ),
         "reencode": dct(False),
+        # The DCT route with libjpeg's box mean for 4:4:4 / 4:2:2 / 4:4:0 chroma instead of
+        # the upsampler fit (the route before docs/experiments.md section 37).
+        "reencode box chroma": lambda d: _route_info(
+            jpegsal.Encoder(**_PIXELS).encode_with_info(d, sharp_chroma=False)
+        ),
         "reencode optimize=False": dct(False, optimize=False),
         # Progressive against the pixel path's progressive output (its own base, _BASE).
         "pixels progressive": lambda d: (
-            jpegsal.encode(
-                d, preset="machine", quality=QUALITY, progressive=True, coefficients=False
-            ),
+            jpegsal.encode(d, progressive=True, coefficients=False, **_PIXELS),
             "pixels",
         ),
         "reencode progressive": dct(True),
@@ -96,6 +105,10 @@ def _paths() -> dict[str, Callable[[bytes], tuple[bytes, str]]]:
         "pillow keep layout": _pillow_keep,
         "reencode tables=standard": dct(False, tables="standard"),
     }
+
+
+def _route_info(result: jpegsal.EncodeResult) -> tuple[bytes, str]:
+    return result.data, result.path
 
 
 _BASE = {  # else against "pixels"

@@ -32,7 +32,7 @@ from .call_options import allocates, classifier_side
 from .codec import turbojpeg
 from .codec.lossless import SOI, peek, read_jpeg
 from .codec.machine import CLASSIFIER_SIDE, MachineTables, check_side, machine_tables
-from .codec.requantise import OPTIMIZED, NotResampled, jpeg_frame, requantise
+from .codec.requantise import OPTIMIZED, KeptFit, NotResampled, jpeg_frame, requantise
 from .codec.tables import standard_tables
 from .ratecontrol import fit_quality
 from .rateslope import FLOOR, equal_slope
@@ -146,10 +146,12 @@ def _requantise_to(
     optimize: bool = True,
     tables: str = "machine",
     fit: bool = True,
+    kept: KeptFit | None = None,
 ) -> bytes:
     """``data``'s stored levels requantised to the machine tables of ``quality`` for its
     size, seen by a classifier of ``side``-pixel inputs (or to libjpeg's standard ones);
-    chroma made 4:2:0 fitted to the decoder's upsampler (``fit``) or by the box mean."""
+    chroma made 4:2:0 fitted to the decoder's upsampler (``fit``, ``kept`` between the
+    qualities of one file) or by the box mean."""
     _, width, height, sampling = jpeg_frame(data)
     if tables == "standard":
         wanted = list(standard_tables(quality))
@@ -160,7 +162,7 @@ def _requantise_to(
     resample = tables == "machine" and len(sampling) == 3 and sampling != _420
     out = requantise(
         data, wanted, progressive=progressive, strict=strict, markers=markers,
-        optimize=optimize, resample=resample, fit=fit,
+        optimize=optimize, resample=resample, fit=fit, kept=kept,
     )  # fmt: skip
     # Damaged data let through (strict=False) can come out cut short, which decoders refuse.
     if not strict and (problem := turbojpeg.corrupt_data(out)) is not None:
@@ -254,14 +256,15 @@ def _requantise_call(
     keep = bool(call.get("keep_metadata", False))
     strict, side = call.get("corrupt") != "ignore", classifier_side(call)
     progressive, optimize = bool(jpeg.get("progressive")), jpeg.get("optimize") is not False
-    encodes = 0
+    encodes, fit = 0, call.get("sharp_chroma", True)
+    kept = KeptFit(data) if fit else None  # the fit once, for every quality tried
 
     def at(q: int) -> bytes:
         nonlocal encodes
         encodes += 1
         return _requantise_to(
             data, q, progressive, strict=strict, markers=keep, side=side, optimize=optimize,
-            fit=call.get("sharp_chroma", True),
+            fit=fit, kept=kept,
         )  # fmt: skip
 
     target = call.get("target_bytes")

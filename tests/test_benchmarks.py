@@ -693,11 +693,15 @@ def test_photo_speed_times_both_chroma_modes(tmp_path: Path) -> None:
         pixels = rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8)
         Image.fromarray(pixels).save(tmp_path / f"{i}.jpg", quality=90)
     (tmp_path / "notes.txt").write_text("not an image")
+    Image.fromarray(pixels).save(tmp_path / "2.png")  # not a JPEG file: pixels only
     rows = photo_speed(tmp_path, stride=1, repeat=1)
-    assert rows["images"] == 2
+    assert (rows["images"], rows["files"]) == (3, 2)
     for label in ("preset=machine q75", "sharp_chroma=False"):
         assert rows[label]["median_ms_per_mp"] > 0
         assert rows[label]["mean_encodes"] >= 1
+        assert rows[label]["paths"] == {"pixels": 3}
+        assert rows[f"files: {label}"]["median_ms_per_mp"] > 0
+        assert sum(rows[f"files: {label}"]["paths"].values()) == 2
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(SystemExit, match=r"no \.jpg"):

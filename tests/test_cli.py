@@ -239,7 +239,7 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     version = capsys.readouterr().out.strip()
     assert version == f"jpegsal {jpegsal.__version__} ({BUILD})"
     assert ("C filter" in version) == COMPILED
-    assert ("optimised Huffman, 4:4:4 resampled" in version) == OPTIMIZED
+    assert ("optimised Huffman, 4:4:4 fitted" in version) == OPTIMIZED
     assert ("C chroma fit" in version) == chroma.COMPILED
     assert main(["encode", "--help"]) == 0
     assert "--out-dir" in capsys.readouterr().out

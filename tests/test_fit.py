@@ -95,3 +95,29 @@ def test_the_preset_fits_unless_told_not_to(odd_photo: Image.Image) -> None:
     assert chroma_error(fit.data) < 0.95 * chroma_error(box.data)
     # jpegsal.reencode is the preset's DCT route at one quality: fitted too.
     assert jpegsal.reencode(src, quality=60, keep_metadata=False) == fit.data
+
+
+def test_the_fit_kept_between_qualities_gives_the_same_bytes(odd_photo: Image.Image) -> None:
+    from jpegsal.codec.requantise import KeptFit
+
+    for src in (
+        pillow_jpeg(odd_photo, quality=93, subsampling=0),
+        pillow_jpeg(odd_photo.resize((1100, 1000)), quality=93, subsampling=1),  # two threads
+    ):
+        kept = KeptFit(src)
+        for quality in (20, 60, 90, 60):  # filled by the first, read by the rest
+            fresh = _route(src, quality, True)
+            again = _requantise_to(
+                src, quality, False, strict=True, markers=False, side=224, kept=kept
+            )
+            assert (again, kept.ready) == (fresh, True)
+    with pytest.raises(ValueError, match="kept: made for a"):
+        _requantise_to(src, 50, False, strict=True, markers=False, side=224, kept=KeptFit(
+            pillow_jpeg(odd_photo, quality=93, subsampling=0)
+        ))  # fmt: skip
+    # The preset's search tries two or three qualities of a file and keeps one: its bytes
+    # are that quality's on its own.
+    src = pillow_jpeg(odd_photo, quality=95, subsampling=0)
+    chosen = jpegsal.Encoder(preset="machine").encode_with_info(src, quality=40)
+    assert chosen.encodes >= 2
+    assert chosen.data == _route(src, chosen.quality, True)

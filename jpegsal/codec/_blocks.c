@@ -18,6 +18,8 @@ typedef struct {
     JBLOCKROW *src[MAX_COMPONENTS], *dst[MAX_COMPONENTS]; /* block rows, gathered beforehand */
     const jsal_layout *in, *out;
     int resample, fit; /* chroma to 4:2:0; by the upsampler fit (_fit.c) */
+    const jsal_kept *kept; /* the fit kept between qualities, or NULL */
+    int failed;            /* a fit's buffers could not be had */
     const float *ratio; /* count x 64 */
     int count;
     const float (*step)[64], (*inverse)[64]; /* resampled chroma: old steps, 1 / new ones */
@@ -41,17 +43,28 @@ static void resample_block(const jsal_work *w, int ci, JDIMENSION r, JDIMENSION 
     jsal_downsample_block(src, fy, fx, w->step[ci], w->inverse[ci], out);
 }
 
-/* This worker's fit of chroma component ci (NULL where it is not fitted, or where its few
- * buffers cannot be had: then the box mean, which is still a correct 4:2:0 file). */
-static jsal_fit *fit_of(const jsal_work *w, int ci)
+/* This worker's fit of chroma component ci: NULL where it is not fitted, or is read from
+ * kept, or its few buffers cannot be had (failed). */
+static jsal_fit *fit_of(jsal_work *w, int ci)
 {
     const jsal_layout *in = w->in;
-    if (!w->resample || !w->fit || ci == 0)
+    if (!w->resample || !w->fit || ci == 0 || (w->kept != NULL && w->kept->ready))
         return NULL;
     long pw = ((long)in->image_width * in->h[ci] + in->max_h - 1) / in->max_h;
     long ph = ((long)in->image_height * in->v[ci] + in->max_v - 1) / in->max_v;
-    return jsal_fit_new(pw, ph, (long)in->width[ci], in->v[0] == 1 ? 2 : 1,
-                        in->h[0] == 1 ? 2 : 1, (long)w->out->width[ci]);
+    jsal_fit *f = jsal_fit_new(pw, ph, (long)in->width[ci], in->v[0] == 1 ? 2 : 1,
+                               in->h[0] == 1 ? 2 : 1, (long)w->out->width[ci]);
+    w->failed |= f == NULL;
+    return f;
+}
+
+/* Component ci's kept coefficients (Cb first, then Cr), or NULL. */
+static float *kept_of(const jsal_work *w, int ci)
+{
+    if (w->kept == NULL || !w->resample || !w->fit || ci == 0)
+        return NULL;
+    size_t plane = (size_t)w->out->width[1] * w->out->height[1] * 64;
+    return w->kept->values + (ci == 1 ? 0 : plane);
 }
 
 static void work(jsal_work *w)
@@ -63,13 +76,19 @@ static void work(jsal_work *w)
         JDIMENSION width = w->out->width[ci], height = w->out->height[ci];
         JDIMENSION first = (JDIMENSION)(w->from * height), last = (JDIMENSION)(w->to * height);
         jsal_fit *fit = fit_of(w, ci);
+        float *kept = kept_of(w, ci);
+        if (down && w->fit && fit == NULL && (kept == NULL || !w->kept->ready))
+            return; /* failed: nothing written, the caller reports it */
         for (JDIMENSION r = first; r < last; r++) {
+            float *row = kept ? kept + (size_t)r * width * 64 : NULL;
             if (fit != NULL)
                 jsal_fit_row(fit, w->src[ci], w->step[ci], w->inverse[ci], (long)r,
-                             w->dst[ci][r], (long)width);
+                             w->dst[ci][r], (long)width, row);
             for (JDIMENSION b = 0; b < width; b++) {
                 JCOEF *coef = w->dst[ci][r][b];
-                if (down && fit == NULL) {
+                if (down && w->fit && fit == NULL) { /* kept by an earlier quality */
+                    jsal_quantise_block(row + 64 * (size_t)b, w->inverse[ci], coef);
+                } else if (down && !w->fit) {
                     resample_block(w, ci, r, b, coef);
                 } else if (!down && q) {
                     jsal_requantise_block(coef, q);
@@ -145,10 +164,10 @@ static void chroma_steps(j_decompress_ptr d, const float *ratio, int count, floa
  * out's 4:2:0 layout from in's) and, with n, its AC symbols counted and its DC level kept
  * in dcs. Large images are split between two threads (by block rows; the counts are added
  * after): the loop is a third of a 12 MP re-encode. */
-void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsal_layout *in,
-                            jvirt_barray_ptr *dst, const jsal_layout *out, j_compress_ptr c,
-                            const float *ratio, int count, int threads, int fit,
-                            jsal_counts *n, JCOEF **dcs)
+int jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsal_layout *in,
+                           jvirt_barray_ptr *dst, const jsal_layout *out, j_compress_ptr c,
+                           const float *ratio, int count, int threads, int fit,
+                           const jsal_kept *kept, jsal_counts *n, JCOEF **dcs)
 {
     int ac_table[MAX_COMPONENTS];
     float step[MAX_COMPONENTS][64], inverse[MAX_COMPONENTS][64];
@@ -159,6 +178,7 @@ void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsa
     w.out = out;
     w.resample = dst != src;
     w.fit = fit;
+    w.kept = kept;
     for (int ci = 0; ci < out->comps; ci++) {
         ac_table[ci] = c->comp_info[ci].ac_tbl_no;
         blocks += (size_t)out->width[ci] * out->height[ci];
@@ -192,11 +212,12 @@ void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsa
                 for (int k = 0; k < 257; k++)
                     n->ac[t][k] += ac2[t][k];
             free(ac2);
-            return;
+            return w.failed || other.failed ? -1 : 0;
         }
         free(ac2);
         w.to = 1.0;
     }
 #endif
     work(&w);
+    return w.failed ? -1 : 0;
 }

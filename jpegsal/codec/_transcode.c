@@ -95,6 +95,7 @@ typedef struct {
     int resample;         /* chroma to 4:2:0: 1 box mean in the DCT domain (_resample.c),
                              2 fitted to the decoder's upsampler (_fit.c) */
     int not_resampled;    /* set when resample was asked of a layout it cannot take */
+    jsal_kept kept;       /* the fit kept between qualities (values NULL: none) */
     jsal_counts *counts;  /* zeroed, for huffman == 2 */
     jsal_dest dest;
 } jsal_job;
@@ -155,8 +156,13 @@ static void recode(jsal_job *job, int markers, j_decompress_ptr d, j_compress_pt
     for (int ci = 0; own && ci < out.comps && ci < MAX_COMPONENTS; ci++)
         dcs[ci] = (JCOEF *)(*d->mem->alloc_large)(
             (j_common_ptr)d, JPOOL_IMAGE, sizeof(JCOEF) * out.width[ci] * out.height[ci]);
-    jsal_requantise_blocks(d, arrays, &in, written, &out, c, job->ratio, job->count,
-                           job->threads, job->resample == 2, own ? job->counts : NULL, dcs);
+    int fit = job->resample == 2;
+    const jsal_kept *kept = fit && job->kept.values != NULL ? &job->kept : NULL;
+    if (kept && kept->count != 2 * (size_t)out.width[1] * out.height[1] * 64)
+        ERREXIT(d, JERR_BUFFER_SIZE); /* Python sizes it (KeptFit): never, short of misuse */
+    if (jsal_requantise_blocks(d, arrays, &in, written, &out, c, job->ratio, job->count,
+                               job->threads, fit, kept, own ? job->counts : NULL, dcs) != 0)
+        ERREXIT1(d, JERR_OUT_OF_MEMORY, 11); /* a fit's few rows of buffers */
     if (own) {
         jsal_count_dc(&out, dcs, c, c->restart_interval, job->counts);
         if (job->count_only)
@@ -205,14 +211,16 @@ static int run(jsal_job *job, int markers, jsal_error *err)
 /* transcode() and symbol_counts(): the job run without the GIL, its output or counts. */
 static PyObject *call(PyObject *args, int count_only)
 {
-    Py_buffer data, ratio;
-    int progressive, strict, markers, huffman, threads = 2, resample = 0;
-    if (!PyArg_ParseTuple(args, "y*y*pppi|ii", &data, &ratio, &progressive, &strict, &markers,
-                          &huffman, &threads, &resample))
+    Py_buffer data, ratio, kept = {0};
+    int progressive, strict, markers, huffman, threads = 2, resample = 0, ready = 0;
+    if (!PyArg_ParseTuple(args, "y*y*pppi|iiw*p", &data, &ratio, &progressive, &strict,
+                          &markers, &huffman, &threads, &resample, &kept, &ready))
         return NULL;
     if (ratio.len % (64 * sizeof(float)) != 0) {
         PyBuffer_Release(&data);
         PyBuffer_Release(&ratio);
+        if (kept.obj != NULL)
+            PyBuffer_Release(&kept);
         PyErr_SetString(PyExc_ValueError, "ratio: 64 float32 values per component");
         return NULL;
     }
@@ -227,6 +235,9 @@ static PyObject *call(PyObject *args, int count_only)
     job.count_only = count_only;
     job.threads = threads;
     job.resample = resample;
+    job.kept.values = kept.obj != NULL ? (float *)kept.buf : NULL;
+    job.kept.count = (size_t)kept.len / sizeof(float);
+    job.kept.ready = ready;
     jsal_counts counts;
     memset(&counts, 0, sizeof counts);
     job.counts = &counts;
@@ -245,6 +256,8 @@ static PyObject *call(PyObject *args, int count_only)
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&data);
     PyBuffer_Release(&ratio);
+    if (kept.obj != NULL)
+        PyBuffer_Release(&kept);
     if (status == 0 && job.not_resampled) {
         free(job.dest.buffer);
         PyErr_SetString(PyExc_ValueError, "chroma resampling to 4:2:0 needs a YCbCr file "
@@ -280,8 +293,9 @@ static PyObject *symbol_counts(PyObject *self, PyObject *args)
 
 static PyMethodDef methods[] = {
     {"transcode", transcode, METH_VARARGS,
-     "transcode(data, ratio, progressive, strict, markers, huffman, threads=2, resample=0)"
-     " -> bytes (resample: 1 box mean, 2 fitted chroma)"},
+     "transcode(data, ratio, progressive, strict, markers, huffman, threads=2, resample=0,"
+     " kept=None, ready=False) -> bytes (resample: 1 box mean, 2 fitted chroma, kept in the"
+     " writable float32 buffer kept by a first call, ready=False, for the next ones)"},
     {"symbol_counts", symbol_counts, METH_VARARGS,
      "The same arguments (huffman=2): the DC and AC symbol counts, int64 [2][4][257]."},
     {NULL, NULL, 0, NULL},

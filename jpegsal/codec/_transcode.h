@@ -42,16 +42,26 @@ typedef struct jsal_fit jsal_fit;
 void jsal_init_fit(void);
 jsal_fit *jsal_fit_new(long width, long height, long bw, int fy, int fx, long out_bw);
 void jsal_fit_row(jsal_fit *f, JBLOCKROW *src, const float *step, const float *inverse,
-                  long r, JBLOCKROW dst, long out_bw);
+                  long r, JBLOCKROW dst, long out_bw, float *keep);
 void jsal_fit_free(jsal_fit *f);
 
+/* The fitted chroma of one file kept between its requantisations (they differ only in the
+ * quantisation): both chroma planes' unquantised 4:2:0 coefficients, 64 floats a block,
+ * filled by the first call (ready 0) and read by the next ones (ready 1). */
+typedef struct jsal_kept {
+    float *values;
+    size_t count; /* floats: 2 x the output's chroma blocks x 64 */
+    int ready;
+} jsal_kept;
+
 /* _blocks.c: ratio holds count x 64 float32 (natural order), one row per component. With
- * dst != src, the output is out's 4:2:0 layout: chroma resampled into dst (fit: by _fit.c),
- * luma in place (dst[0]'s rows made src[0]'s by jsal_alias_rows). */
-void jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsal_layout *in,
-                            jvirt_barray_ptr *dst, const jsal_layout *out, j_compress_ptr c,
-                            const float *ratio, int count, int threads, int fit,
-                            jsal_counts *n, JCOEF **dcs);
+ * dst != src, the output is out's 4:2:0 layout: chroma resampled into dst (fit: by _fit.c,
+ * kept in kept where it is not NULL), luma in place (dst[0]'s rows made src[0]'s by
+ * jsal_alias_rows). Returns 0, or -1 where a fit's buffers could not be had. */
+int jsal_requantise_blocks(j_decompress_ptr d, jvirt_barray_ptr *src, const jsal_layout *in,
+                           jvirt_barray_ptr *dst, const jsal_layout *out, j_compress_ptr c,
+                           const float *ratio, int count, int threads, int fit,
+                           const jsal_kept *kept, jsal_counts *n, JCOEF **dcs);
 void jsal_alias_rows(j_decompress_ptr d, jvirt_barray_ptr dst, jvirt_barray_ptr src,
                      JDIMENSION height, int src_step, int dst_step);
 

@@ -44,6 +44,7 @@ __all__ = [
     "BUILD",
     "COMPILED",
     "OPTIMIZED",
+    "KeptFit",
     "NotResampled",
     "huffman_optimized",
     "jpeg_frame",
@@ -103,12 +104,13 @@ def requantise(
     optimize: bool = True,
     resample: bool = False,
     fit: bool = False,
+    kept: KeptFit | None = None,
 ) -> bytes:
     """``data`` (a JPEG) with its levels requantised to ``tables`` (luma, chroma; natural
     order, 1..255), where coarser than the stored ones; see the module. ``resample``: the
     chroma made 4:2:0 (:class:`NotResampled` for a file whose layout cannot be; a
     ``RuntimeError`` where libjpeg's route was not built), by the box mean or (``fit``)
-    fitted to the decoder's upsampler.
+    fitted to the decoder's upsampler; ``kept``: that fit, kept for the next tables.
 
     Raises ``ValueError`` for a file this cannot requantise (arithmetic coding, 12-bit,
     no tables) and ``OSError`` when TurboJPEG is missing or refuses the file.
@@ -132,7 +134,8 @@ def requantise(
     ratio = {c: (old[tid] / new[tid]).astype(np.float32) for c, tid in enumerate(comps)}
 
     if resample:
-        out = _resampled(data, ratio, progressive, strict, markers, optimize, 2 if fit else 1)
+        how = (2, kept) if fit else (1, None)
+        out = _resampled(data, ratio, progressive, strict, markers, optimize, how)
         return _write_tables(out, new)
     if optimize and not progressive and _transcode_lib is not None and len(ratio) <= 4:
         # 2: tables from its own counts, fused with the requantisation (the bytes of
@@ -158,15 +161,36 @@ def _resampled(
     strict: bool,
     markers: bool,
     optimize: bool,
-    how: int,
+    how: tuple[int, KeptFit | None],
 ) -> bytes:
     """The libjpeg route with the chroma resampled to 4:2:0 (tables as read; ``how``: 1
-    the box mean, 2 the fit)."""
+    the box mean, or 2 the fit, with where to keep it)."""
     huffman = 2 if optimize else 0  # progressive output: libjpeg's optimize_coding
+    mode, kept = how
+    if kept is not None and kept.size != jpeg_frame(data)[1:3]:
+        raise ValueError(f"kept: made for a {kept.size} image, not this one")
+    extra = () if kept is None else (kept.values, kept.ready)
     try:
-        return _transcode(data, _rows(ratio), progressive, strict, markers, huffman, 2, how)
+        out = _transcode(data, _rows(ratio), progressive, strict, markers, huffman, 2, mode, *extra)
     except ValueError as e:  # the layout, checked by the C code as libjpeg reads the file
         raise NotResampled(str(e)) from None
+    if kept is not None:
+        kept.ready = True
+    return out
+
+
+class KeptFit:
+    """The fitted chroma of one JPEG file (``requantise(..., fit=True, kept=...)``), kept
+    between its requantisations, which differ only in how it is quantised: the first
+    fills it, the next ones read it (the preset's per-image search requantises a file two
+    or three times). Both chroma planes' unquantised 4:2:0 coefficients, float32."""
+
+    def __init__(self, data: bytes) -> None:
+        _, width, height, _ = jpeg_frame(data)
+        self.size = (width, height)
+        blocks = (-(-width // 16)) * (-(-height // 16))  # 4:2:0 chroma blocks per plane
+        self.values = np.empty(2 * 64 * blocks, np.float32)
+        self.ready = False
 
 
 def huffman_optimized(data: bytes, *, strict: bool = True) -> bytes:
