@@ -32,6 +32,7 @@ setup(
         Extension(
             "jpegsal.codec._chroma",
             ["jpegsal/codec/_chroma.c"],
+            depends=["jpegsal/codec/_fit.h"],
             extra_compile_args=FLAGS + THREADS,
             extra_link_args=THREADS,
             optional=True,
@@ -43,7 +44,11 @@ setup(
                 f"jpegsal/codec/{n}.c"
                 for n in ("_transcode", "_huffman", "_blocks", "_resample", "_fit")
             ],
-            depends=["jpegsal/codec/_transcode.h", "jpegsal/codec/_requant.h"],
+            depends=[
+                "jpegsal/codec/_transcode.h",
+                "jpegsal/codec/_requant.h",
+                "jpegsal/codec/_fit.h",
+            ],
             libraries=["jpeg"]
             if sys.platform == "win32"
             else ["jpeg", "m"],  # m: _resample.c, _fit.c

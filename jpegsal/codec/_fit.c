@@ -18,19 +18,8 @@
 #include <string.h>
 #include "_transcode.h"
 
-/* The loops are compiled twice where the compiler can pick at load time (GCC or Clang on
- * x86-64 Linux), as _chroma.c's: 8 lanes with AVX2, 4 without; the same operations, so
- * the same bits. */
-#if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define WIDE __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef WIDE
-#define WIDE
-#endif
+#include "_fit.h" /* WIDE, TAPS, mirrored(), tap_lines(): as _chroma.c's */
 
-#define TAPS 7
 #define SLOTS 8 /* > the 6 input block rows one output block row reads */
 #define JSAL_PI 3.14159265358979323846
 
@@ -69,27 +58,10 @@ struct jsal_fit {
     long tag[SLOTS];        /* the block row each slot holds, -1 when none */
     float *line, *samples;  /* one vertical fit; the output block row's samples */
     float *even, *odd;      /* a line's mirrored even and odd columns (fx 2) */
-    long *rows, *cols;      /* mirrored line indices, see tap() */
+    long *rows, *cols;      /* mirrored line indices, see tap_lines() */
     long swidth, sheight;   /* the fitted plane's real size */
     long spad;              /* its width padded to whole output blocks */
 };
-
-/* libjpeg's mirror: BORDER_REFLECT into the plane padded to an even size by repeating its
- * last line (_chroma.c's mirrored()). */
-static long mirrored(long i, long size)
-{
-    long even = size + size % 2, period = ((i % (2 * even)) + 2 * even) % (2 * even);
-    long j = period >= even ? 2 * even - 1 - period : period;
-    return j < size - 1 ? j : size - 1;
-}
-
-static long *taps(long size, long samples)
-{
-    long n = 2 * samples + 4 * TAPS + 2, *at = malloc(sizeof(long) * (size_t)n);
-    for (long p = 0; at != NULL && p < n; p++)
-        at[p] = mirrored(p - 2 * TAPS, size);
-    return at;
-}
 
 jsal_fit *jsal_fit_new(long width, long height, long bw, int fy, int fx, long out_bw)
 {
@@ -110,8 +82,8 @@ jsal_fit *jsal_fit_new(long width, long height, long bw, int fy, int fx, long ou
     f->even = malloc(sizeof(float) * (size_t)(f->swidth + TAPS + 1));
     f->odd = malloc(sizeof(float) * (size_t)(f->swidth + TAPS + 1));
     f->samples = malloc(sizeof(float) * 8 * (size_t)f->spad);
-    f->rows = taps(height, f->sheight);
-    f->cols = taps(width, f->swidth);
+    f->rows = tap_lines(height, f->sheight);
+    f->cols = tap_lines(width, f->swidth);
     if (!ok || !f->line || !f->even || !f->odd || !f->samples || !f->rows || !f->cols) {
         jsal_fit_free(f);
         return NULL;
