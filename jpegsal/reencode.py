@@ -1,8 +1,8 @@
 """``jpegsal.reencode``: a JPEG file at ``preset="machine"``, in the DCT domain where it can be.
 
 The stored levels are requantised to the machine tables (:mod:`.codec.requantise`): no
-full decode, no second colour conversion or chroma resampling, under a third of the time
-and under half the memory of decode -> encode at 12 MP (``benchmarks/reencode.py``). Where that
+full decode, no second colour conversion, a sixth of the time and under half the memory
+of decode -> encode at 12 MP 4:2:0 (``benchmarks/reencode.py``). Where that
 path cannot give what the pixel path gives, the pixel path runs instead and the result says
 why (``Reencoded.reason``):
 
