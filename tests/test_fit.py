@@ -111,6 +111,10 @@ def test_the_fit_kept_between_qualities_gives_the_same_bytes(odd_photo: Image.Im
                 src, quality, False, strict=True, markers=False, side=224, kept=kept
             )
             assert (again, kept.ready) == (fresh, True)
+    plain = pillow_jpeg(odd_photo, quality=93)  # 4:2:0: nothing to resample, nothing kept
+    kept = KeptFit(plain)
+    _requantise_to(plain, 50, False, strict=True, markers=False, side=224, kept=kept)
+    assert (kept.ready, kept._values) == (False, None)
     with pytest.raises(ValueError, match="kept: made for a"):
         _requantise_to(src, 50, False, strict=True, markers=False, side=224, kept=KeptFit(
             pillow_jpeg(odd_photo, quality=93, subsampling=0)

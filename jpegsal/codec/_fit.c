@@ -11,7 +11,8 @@
  * are clipped to 0..255 as the pixel route's, padded past the edge by repeating the last
  * one (as libjpeg pads a plane), and each 8x8 block is DCT'd and quantised as
  * _resample.c's are. float32 throughout; benchmarks/fitted_files.py is the slow reference
- * (tests/test_resample.py). One state per worker thread.
+ * (tests/test_fit.py). One state per worker thread. The preset's search keeps each file's
+ * fitted coefficients between the qualities it tries (jsal_kept, _blocks.c).
  */
 #include <math.h>
 #include <stdlib.h>

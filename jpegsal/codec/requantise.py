@@ -188,9 +188,18 @@ class KeptFit:
     def __init__(self, data: bytes) -> None:
         _, width, height, _ = jpeg_frame(data)
         self.size = (width, height)
-        blocks = (-(-width // 16)) * (-(-height // 16))  # 4:2:0 chroma blocks per plane
-        self.values = np.empty(2 * 64 * blocks, np.float32)
         self.ready = False
+        self._values: np.ndarray | None = None
+
+    @property
+    def values(self) -> np.ndarray:
+        """The buffer, made on first use (a 4:2:0 file, which is not resampled, never
+        needs it)."""
+        if self._values is None:
+            width, height = self.size
+            blocks = (-(-width // 16)) * (-(-height // 16))  # 4:2:0 chroma blocks per plane
+            self._values = np.empty(2 * 64 * blocks, np.float32)
+        return self._values
 
 
 def huffman_optimized(data: bytes, *, strict: bool = True) -> bytes:
