@@ -62,7 +62,11 @@ def test_levels_match_the_slow_reference(
             want, got = _levels(fitted(src, box)), _levels(ours)
             assert np.array_equal(got.Y, want.Y)  # type: ignore[attr-defined]
             for plane in ("Cb", "Cr"):
-                assert np.array_equal(getattr(got, plane), getattr(want, plane))
+                # float32 against numpy's float64 DCT: equal here, but a level at a
+                # rounding tie may go either way on another CPU or compiler.
+                diff = np.abs(getattr(got, plane).astype(int) - getattr(want, plane))
+                assert diff.max() <= 1
+                assert (diff > 0).mean() <= 1e-3
             assert_decodes(ours, size)
 
 
