@@ -211,16 +211,14 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
 
     if not call.get("coefficients", True):
         return None  # asked for the pixel path
-    # Paths, bytes and files that can seek: a file is left where it was for the pixel path.
-    if peek(image, 3) != SOI:
-        return None
     quality = 75 if jpeg.get("quality") is None else jpeg["quality"]  # None: the default
-    # The options first: the file is read only when they allow the DCT path.
+    # The options first: the file is read only when they allow the DCT path. Paths, bytes
+    # and files that can seek (peek leaves a file where it was, for the pixel path).
     reason = _options_reason(jpeg, call, quality)
     if reason is not None:
-        return reason
+        return reason if peek(image, 3) == SOI else None
     data = peek(image)
-    if data is None or data[:3] != SOI:  # changed since: the pixel path reads it as it is
+    if data is None or data[:3] != SOI:
         return None
     reason = _no_dct_path(data)
     if reason is not None:
