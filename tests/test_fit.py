@@ -80,6 +80,9 @@ def test_two_threads_write_what_one_writes() -> None:
     one = _transcode.transcode(src, ratio, False, True, False, 2, 1, 2)
     assert one == _transcode.transcode(src, ratio, False, True, False, 2, 2, 2)
     assert one != _transcode.transcode(src, ratio, False, True, False, 2, 1, 1)  # the box
+    # A kept buffer of the wrong size (KeptFit sizes it, so only a direct call) is refused.
+    with pytest.raises(OSError, match="Buffer passed to JPEG library is too small"):
+        _transcode.transcode(src, ratio, False, True, False, 2, 1, 2, np.zeros(64, np.float32))
 
 
 def test_the_preset_fits_unless_told_not_to(odd_photo: Image.Image) -> None:

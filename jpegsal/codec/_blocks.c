@@ -77,8 +77,8 @@ static void work(jsal_work *w)
         JDIMENSION first = (JDIMENSION)(w->from * height), last = (JDIMENSION)(w->to * height);
         jsal_fit *fit = fit_of(w, ci);
         float *kept = kept_of(w, ci);
-        if (down && w->fit && fit == NULL && (kept == NULL || !w->kept->ready))
-            return; /* failed: nothing written, the caller reports it */
+        if (w->failed)
+            return; /* nothing more written: the caller reports it */
         for (JDIMENSION r = first; r < last; r++) {
             float *row = kept ? kept + (size_t)r * width * 64 : NULL;
             if (fit != NULL)
