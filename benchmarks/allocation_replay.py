@@ -33,9 +33,9 @@ from jpegsal import rateslope
 from jpegsal.bench.bd import bd_ratio
 from jpegsal.bench.data import list_items, split_of
 from jpegsal.bench.stats import SCORE_INDEX
+from jpegsal.train.typical_kl import DATASETS, tuning_means
 
 CODEC = "preset=machine:fixed"
-TUNING_RUNS = ("typical_kl_tune", "typical_kl_tune_more")
 
 
 def choose(
@@ -59,7 +59,7 @@ def choose(
     >>> choose(sizes, [20, 50, 90], rateslope._KL, np.array([224.0 * 224.0])).tolist()
     [[0, 1, 2]]
     """
-    log_slopes = np.log(_hull_slopes(curve))
+    log_slopes = np.log(rateslope._hull_slopes(curve))
     at = np.interp(qualities, rateslope.LADDER, curve)
     typical = np.interp(qualities, rateslope.LADDER, rateslope._BPP)
     chosen = np.zeros(sizes.shape, dtype=int)
@@ -72,30 +72,12 @@ def choose(
     return chosen
 
 
-def _hull_slopes(curve: np.ndarray) -> np.ndarray:
-    shipped = rateslope._KL
-    try:  # the shipped hull code, on another curve
-        rateslope._KL = curve
-        return rateslope._hull_slopes()
-    finally:
-        rateslope._KL = shipped
-
-
 def agree_curve(results: Path) -> np.ndarray:
     """1 - the tuning classifiers' mean top-1 agreement on ``rateslope.LADDER`` (both sets)."""
     per_set = []
-    for dataset in ("imagenet-sample", "imagenet-val-1300"):
-        got: dict[int, float] = {}
-        for run in TUNING_RUNS:
-            meta = json.loads((results / dataset / f"{run}.json").read_text())
-            with np.load(results / dataset / f"{run}.npz") as npz:
-                rows = [npz[f"scores|{c}|whole|{CODEC}"] for c in ("lite0", "lite1")]
-            agree = np.mean([r[:, :, SCORE_INDEX["agree1"]].mean(0) for r in rows], 0)
-            got |= {
-                int(q): 1.0 - float(a) / 100.0
-                for q, a in zip(meta["qualities"], agree, strict=True)
-            }
-        per_set.append([got[q] for q in rateslope.LADDER])
+    for dataset in DATASETS:
+        agree = tuning_means(results, dataset, SCORE_INDEX["agree1"])
+        per_set.append([1.0 - agree[q] / 100.0 for q in rateslope.LADDER])
     return np.mean(per_set, 0)
 
 
@@ -142,9 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     pixels = np.array([float(np.prod(Image.open(it.path).size)) for it in items])
     with np.load(args.result.with_suffix(".npz")) as data:
         sizes = data[f"bytes|{CODEC}"]
-    curves = {"kl": rateslope._KL, "agree": None}
     for name in args.curve:
-        curve = curves[name] if name == "kl" else agree_curve(args.result.parents[1])
+        curve = rateslope._KL if name == "kl" else agree_curve(args.result.parents[1])
         for beta in args.beta:
             chosen = choose(sizes, meta["qualities"], curve, pixels, beta=beta)
             cells = []

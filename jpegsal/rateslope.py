@@ -70,20 +70,21 @@ def typical_kl(quality: float) -> float:
     return float(np.exp(np.interp(quality, LADDER, _LOG_KL)))
 
 
-def _hull_slopes() -> np.ndarray:
+def _hull_slopes(kl: np.ndarray = _KL) -> np.ndarray:
     """-dKL/d(bytes per pixel) at each rung, on the lower convex hull of the typical
-    curve: non-increasing in quality, so a higher quality never asks for a steeper slope."""
+    curve ``kl`` (on :data:`LADDER`): non-increasing in quality, so a higher quality never
+    asks for a steeper slope."""
     hull = [0]
     for i in range(1, len(LADDER)):
         while len(hull) > 1:
             a, b = hull[-2], hull[-1]
             # Keep b while it lies below the chord from a to i; else it is not a vertex.
-            db, dk = _BPP[b] - _BPP[a], _KL[b] - _KL[a]
-            if db * (_KL[i] - _KL[a]) - dk * (_BPP[i] - _BPP[a]) > 0:
+            db, dk = _BPP[b] - _BPP[a], kl[b] - kl[a]
+            if db * (kl[i] - kl[a]) - dk * (_BPP[i] - _BPP[a]) > 0:
                 break
             hull.pop()
         hull.append(i)
-    seg = -np.diff(_KL[hull]) / np.diff(_BPP[hull])  # each hull segment's slope
+    seg = -np.diff(kl[hull]) / np.diff(_BPP[hull])  # each hull segment's slope
     # A vertex takes the geometric mean of its two segments; a rung inside a segment, its.
     at_vertex = np.sqrt(np.concatenate([seg[:1], seg]) * np.concatenate([seg, seg[-1:]]))
     out = np.empty(len(LADDER))

@@ -42,26 +42,37 @@ def _codec(npz: np.lib.npyio.NpzFile) -> str:
     return name
 
 
+def tuning_means(results: Path, dataset: str, column: int) -> dict[int, float]:
+    """quality -> the mean over images and over Lite0 and Lite1 of one score column
+    (:data:`jpegsal.bench.stats.SCORE_INDEX`; 3 is KL) in one dataset's tuning runs."""
+    out: dict[int, float] = {}
+    for run in RUNS:
+        meta = json.loads((results / dataset / f"{run}.json").read_text())
+        with np.load(results / dataset / f"{run}.npz") as npz:
+            codec = _codec(npz)
+            mean = np.mean(
+                [npz[f"scores|{c}|whole|{codec}"][:, :, column].mean(0) for c in CLASSIFIERS], 0
+            )
+        out |= {int(q): float(m) for q, m in zip(meta["qualities"], mean, strict=True)}
+    return out
+
+
 def dataset_curves(results: Path, dataset: str, data: Path) -> dict[int, tuple[float, float]]:
     """quality -> (mean KL of the tuning classifiers, mean bytes per pixel) on one dataset."""
     pixels = np.array(
         [float(np.prod(Image.open(p).size)) for p, _ in split_of(read_labels(data), "tune")]
     )
-    out: dict[int, tuple[float, float]] = {}
+    bpp: dict[int, float] = {}
     for run in RUNS:
         meta = json.loads((results / dataset / f"{run}.json").read_text())
         # Before the division by each image's pixels, which a mismatch would break first.
         if len(pixels) != meta["images"]:
             raise SystemExit(f"{run}: {meta['images']} images, the tuning split has {len(pixels)}")
         with np.load(results / dataset / f"{run}.npz") as npz:
-            codec = _codec(npz)
-            each = [npz[f"scores|{c}|whole|{codec}"][:, :, 3].mean(0) for c in CLASSIFIERS]
-            kl = np.mean(each, 0)
-            bpp = (npz[f"bytes|{codec}"] / pixels[:, None]).mean(0)
-        out |= {
-            int(q): (float(k), float(b)) for q, k, b in zip(meta["qualities"], kl, bpp, strict=True)
-        }
-    return out
+            mean = (npz[f"bytes|{_codec(npz)}"] / pixels[:, None]).mean(0)
+        bpp |= {int(q): float(b) for q, b in zip(meta["qualities"], mean, strict=True)}
+    kl = tuning_means(results, dataset, 3)
+    return {q: (kl[q], bpp[q]) for q in bpp}
 
 
 def tables(results: Path, data_root: Path) -> tuple[list[int], np.ndarray, np.ndarray]:
