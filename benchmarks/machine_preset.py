@@ -33,6 +33,7 @@ from PIL import Image
 import jpegsal
 from jpegsal.bench.data import IMAGE_SUFFIXES
 from jpegsal.bench.sweep import load_rgb
+from jpegsal.codec.lossless import SOI
 
 from .common import DEFAULT_IMAGE, machine, median_ms, sized_images, write_json
 from .contenders import parse_codec
@@ -191,7 +192,7 @@ def photo_speed(folder: Path, stride: int, repeat: int = 3) -> dict[str, Any]:
     if not photos:
         raise SystemExit(f"no .jpg, .png or other images (IMAGE_SUFFIXES) under {folder}")
     files = [(p.read_bytes(), im.width * im.height) for p, im in zip(names, photos, strict=True)]
-    files = [(data, pixels) for data, pixels in files if data[:2] == b"\xff\xd8"]
+    files = [(data, pixels) for data, pixels in files if data[:3] == SOI]
     rows: dict[str, Any] = {"folder": str(folder), "images": len(photos), "files": len(files)}
     for label, sharp in (("preset=machine q75", True), ("sharp_chroma=False", False)):
         enc = jpegsal.Encoder(preset="machine", sharp_chroma=sharp)

@@ -80,6 +80,7 @@ def _paths() -> dict[str, Callable[[bytes], tuple[bytes, str]]]:
 
         return fn
 
+    box = jpegsal.Encoder(sharp_chroma=False, **_PIXELS)
     return {
         # coefficients=False: encode would take the DCT path itself; allocate=False: the
         # asked quality, as reencode keeps it (the per-image choice would compare others).
@@ -90,9 +91,7 @@ def _paths() -> dict[str, Callable[[bytes], tuple[bytes, str]]]:
         "reencode": dct(False),
         # The DCT route with libjpeg's box mean for 4:4:4 / 4:2:2 / 4:4:0 chroma instead of
         # the upsampler fit (the route before docs/experiments.md section 37).
-        "reencode box chroma": lambda d: _route_info(
-            jpegsal.Encoder(**_PIXELS).encode_with_info(d, sharp_chroma=False)
-        ),
+        "reencode box chroma": lambda d: _route_info(box.encode_with_info(d)),
         "reencode optimize=False": dct(False, optimize=False),
         # Progressive against the pixel path's progressive output (its own base, _BASE).
         "pixels progressive": lambda d: (

@@ -633,6 +633,16 @@ def test_reencode_contender_takes_the_side(rgb: Image.Image, tmp_path: Path) -> 
     want = jpegsal.Encoder(preset="machine", classifier_side=160).encode_with_info(data, quality=40)
     assert want.path == "dct"
     assert allocated.encode(image, 40) == want.data
+    # A file stored turned is not given (the sweep's upright_file): its upright pixels go
+    # through the same engine; a resized one (no file, not turned) is refused.
+    turned = image.convert("RGB")
+    del turned.info["source_path"]
+    turned.info["upright_file"] = False
+    pixels = jpegsal.encode(turned, preset="machine", quality=40, classifier_side=160)
+    assert allocated.encode(turned, 40) == pixels
+    turned.info["upright_file"] = True
+    with pytest.raises(ValueError, match="needs the source file; do not resize"):
+        allocated.encode(turned, 40)
 
 
 def test_reencode_benchmark_rows_and_bases(rgb: Image.Image) -> None:
@@ -736,3 +746,14 @@ def test_allocation_replay_chooses_as_the_preset_does() -> None:
             cost = [rateslope.typical_kl(qualities[j]) + lam * busy[i, j] for j in allowed]
             assert got[i, a] == allowed[int(np.argmin(cost))]
     assert (got != choose(busy, qualities, rateslope._KL, pixels[: len(many)])).any()
+
+
+def test_allocation_replay_refuses_rows_of_other_images(tmp_path: Path) -> None:
+    from benchmarks.allocation_replay import main
+
+    for i in range(3):
+        Image.new("RGB", (16, 16), (i, 0, 0)).save(tmp_path / f"{i}.png")
+    result = tmp_path / "run.json"
+    result.write_text(json.dumps({"images": 5, "qualities": [20, 50]}))
+    with pytest.raises(SystemExit, match="5 images; --split/--stride give 3"):
+        main([str(tmp_path), str(result)])
