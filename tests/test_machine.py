@@ -382,7 +382,7 @@ def test_preserve_errors_under_the_preset(photo: Image.Image) -> None:
 
 def test_tables_recipe_merges_ratio_one_cells(tmp_path: Path) -> None:
     pytest.importorskip("torch")  # jpegsal.train.tables belongs to the train extra
-    from jpegsal.train.tables import merge
+    from jpegsal.train.steps_file import merge
 
     zero = [0.0] * len(GROUPS)
     steps = tmp_path / "steps.json"
@@ -431,9 +431,25 @@ def test_tables_recipe_starts_from_a_file_and_respects_the_bound() -> None:
     assert np.abs(np.array(again["delta"][1:])).max() < 0.2
 
 
+def test_tables_recipe_moves_tied_groups_together() -> None:
+    pytest.importorskip("torch")
+    from jpegsal.train.tables import COARSE, tune_cell
+
+    cell = _QuadraticCell()  # its best move is 1.5 for Y0 alone, 0 for every other group
+    out = tune_cell(cell, lambda s: None, sets=COARSE)  # type: ignore[arg-type]
+    delta = np.array(out["delta"])
+    names = [name for name, _, _ in GROUPS]
+    for group in COARSE:
+        moves = delta[[names.index(n) for n in group]]
+        assert np.ptp(moves) == 0  # a set moves as one
+    assert 0 < delta[0] < 1.5  # Y0 pulled up, held back by Y1 tied to it
+    assert np.abs(delta[2:]).max() < 0.2
+    assert sorted(n for group in COARSE for n in group) == sorted(names)  # each group once
+
+
 def test_a_continued_search_keeps_the_other_qualities() -> None:
     pytest.importorskip("torch")
-    from jpegsal.train.tables import continued
+    from jpegsal.train.steps_file import continued
 
     old = [{"quality": q, "ratio": r, "delta": [0.0]} for r in (1.0, 1.9) for q in (25, 50)]
     new: list[dict[str, object]] = [

@@ -25,7 +25,8 @@ those and cost small photos of imagenet-sample as much, so it is not shipped
 
 ``--start FILE`` continues a search from a steps file's moves (interpolated at each
 cell's quality and size) and writes a full file: the start's cells at the qualities not
-tuned stay as they were; ``--bound`` widens the limit on each move.
+tuned stay as they were; ``--bound`` widens the limit on each move; ``--coarse`` moves
+four sets of groups together (:data:`COARSE`) instead of eleven groups alone.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -50,7 +50,6 @@ from ..codec.machine import (
     GROUPS,
     MachineTables,
     _adjustments,
-    _between,
     _steps,
     adjust,
     machine_tables,
@@ -58,14 +57,15 @@ from ..codec.machine import (
 from ..maps.contract import kl_divergence
 from .evaluators import evaluator_path
 from .sensitivity import tune_split
+from .steps_file import ANCHOR_RATIO, continued, merge
 
 QUALITIES = (25, 50, 80)
-ANCHOR_RATIO = 1.0  # the first cell of the grid (zero until --into fills it)
-SNAP = 1.1  # a cell tuned below this ratio stands for ratio 1
-HOLD = 1.25  # from this ratio up, --into leaves the tables as they were
 STEPS = (0.3, 0.15)  # log step sizes, coarse to fine (finer ones chase the images' noise)
 BOUND = 1.2  # |log adjustment| at most (x3.3)
 MIN_GAIN = 0.002  # a move must lower the objective by this much (0.2 % of bytes)
+# --coarse: four sets of groups that move together (luma low / mid / high, chroma), fewer
+# parameters for cells whose eleven free groups overfit their images (section 12).
+COARSE = (("Y0", "Y1"), ("Y2", "Y3-4"), ("Y5-6", "Y7-9", "Y10-14"), ("C0", "C1-2", "C3-5", "C6-14"))
 
 
 def tuners() -> dict[str, Classifier]:
@@ -122,9 +122,13 @@ def tune_cell(
     log: Callable[[str], None] = print,
     start: np.ndarray | None = None,
     bound: float = BOUND,
+    sets: tuple[tuple[str, ...], ...] | None = None,
 ) -> dict[str, object]:
     """Coordinate descent of the group adjustments of one cell (see the module), from
-    ``start`` (zero moves by default), each move within ``bound``."""
+    ``start`` (zero moves by default), each move within ``bound``. ``sets`` ties groups
+    (by name) that move together; by default each group moves alone."""
+    names = [name for name, _, _ in GROUPS]
+    tied = [[names.index(n) for n in group] for group in sets or [(n,) for n in names]]
     zero = np.zeros(len(GROUPS))
     b0, k0 = cell.measure(zero)
     b1, k1 = cell.measure(zero + STEPS[1])  # every step coarser: what a quality change trades
@@ -136,16 +140,17 @@ def tune_cell(
         improved = True
         while improved:
             improved = False
-            for g in range(len(GROUPS)):
+            for g in tied:
                 for sign in (1.0, -1.0):
                     trial = delta.copy()
-                    trial[g] = float(np.clip(trial[g] + sign * step, -bound, bound))
-                    if trial[g] == delta[g]:
+                    trial[g] = np.clip(trial[g] + sign * step, -bound, bound)
+                    if np.array_equal(trial, delta):
                         continue
                     b, k = cell.measure(trial)
                     if b + lam * k < best - MIN_GAIN:
                         delta, best, improved = trial, b + lam * k, True
-                        log(f"  {GROUPS[g][0]} {sign * step:+.3f}: objective {best:.4f}")
+                        name = "+".join(names[i] for i in g)
+                        log(f"  {name} {sign * step:+.3f}: objective {best:.4f}")
                         break
     b, k = cell.measure(delta)
     return {
@@ -165,51 +170,6 @@ def _shrink(im: Image.Image, side: int | None) -> Image.Image:
     s = side / math.sqrt(im.width * im.height)
     size = (round(im.width * s), round(im.height * s))
     return im.resize(size, Image.Resampling.BICUBIC, reducing_gap=3.0)
-
-
-def merge(path: Path, dataset: str, images: int, tuned: list[dict[str, object]]) -> None:
-    """Put cells tuned near ratio 1 (below :data:`SNAP`) into the steps file ``path`` as its
-    ratio-1 cells, replacing those of the same quality. A row at :data:`HOLD` keeps what
-    the file gave there before, so images from that ratio up keep their tables."""
-    data = json.loads(path.read_text())
-    for cell in tuned:
-        if float(cell["ratio"]) >= SNAP:  # type: ignore[arg-type]
-            raise ValueError(f"--into takes images about the classifier's size, got {cell}")
-        cell.update(ratio=ANCHOR_RATIO, source=f"{dataset} tuning split, {images} images")
-    qualities = {c["quality"] for c in tuned}
-    hold = [
-        {"quality": q, "ratio": HOLD, "delta": _at(data["cells"], q, HOLD), "hold": True}
-        for q in sorted(qualities)  # type: ignore[type-var]
-    ]
-    keep = [
-        c
-        for c in data["cells"]
-        if not (c["ratio"] in (ANCHOR_RATIO, HOLD) and c["quality"] in qualities)
-    ]
-    data["cells"] = sorted(keep + tuned + hold, key=lambda c: (c["ratio"], c["quality"]))
-    path.write_text(json.dumps(data, indent=1) + "\n")
-
-
-def continued(old: list[dict[str, Any]], new: list[dict[str, object]]) -> list[dict[str, Any]]:
-    """The cells of a search continued from a file (``--start``): ``new`` (a tuned cell per
-    size and quality, and their ratio-1 anchors), and ``old``'s cells at every quality
-    ``new`` did not tune, sorted as the shipped file is.
-
-    >>> old = [{"quality": 25, "ratio": 1.0}, {"quality": 50, "ratio": 1.0}]
-    >>> [c["quality"] for c in continued(old, [{"quality": 50, "ratio": 1.0, "new": 1}])]
-    [25, 50]
-    """
-    tuned = {c["quality"] for c in new}
-    keep = [c for c in old if c["quality"] not in tuned]
-    return sorted(keep + new, key=lambda c: (c["ratio"], c["quality"]))
-
-
-def _at(cells: list[dict[str, Any]], quality: object, ratio: float) -> list[float]:
-    """The file's moves at ``ratio`` for ``quality``, as jpegsal.codec.machine reads them."""
-    row = sorted((c["ratio"], c["delta"]) for c in cells if c["quality"] == quality)
-    xs = np.log([r for r, _ in row])
-    at = _between(math.log(ratio), xs, np.array([d for _, d in row], np.float64))
-    return [round(float(v), 4) for v in at]
 
 
 def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -239,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         "--start", type=Path, help="start each cell from this steps file's moves there"
     )
     parser.add_argument("--bound", type=float, default=BOUND, help="largest |log move|")
+    parser.add_argument(
+        "--coarse", action="store_true", help="move four sets of groups together (COARSE)"
+    )
     out = parser.add_mutually_exclusive_group(required=True)
     out.add_argument("--out", type=Path, help="a new steps file (zero cells at ratio 1)")
     out.add_argument("--into", type=Path, help="fill this steps file's ratio-1 cells")
@@ -263,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.start is not None:  # the moves the file gives at this quality and size
             side = round(cell.side)
             start = np.round(_adjustments(side, side, str(args.start))[q - 1], 4)
-        cells.append(tune_cell(cell, lambda s: print(s, flush=True), start, args.bound))
+        sets = COARSE if args.coarse else None
+        cells.append(tune_cell(cell, lambda s: print(s, flush=True), start, args.bound, sets))
         print(f"  {cells[-1]} ({time.perf_counter() - t0:.0f} s)", flush=True)
     if args.into is not None:
         merge(args.into, args.dataset.name, len(originals), cells)
