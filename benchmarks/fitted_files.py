@@ -24,9 +24,7 @@ import jpegsal
 from jpegsal.codec.chroma import _fit_rows
 from jpegsal.codec.coefficients import plane_coefficients, plane_samples
 from jpegsal.codec.markers import jpeg_frame
-
-_420 = [(2, 2), (1, 1), (1, 1)]
-_HALVED = ([(1, 1)] * 3, [(2, 1), (1, 1), (1, 1)], [(1, 2), (1, 1), (1, 1)])  # 4:4:4/4:2:2/4:4:0
+from jpegsal.reencode import _TO_420, _420  # the layouts the route makes 4:2:0; 4:2:0
 
 
 def _levels(plane: np.ndarray, qt: np.ndarray, bh: int, bw: int) -> np.ndarray:
@@ -45,7 +43,7 @@ def fitted(data: bytes, out: bytes) -> bytes:
     import jpeglib
 
     _, w, h, sampling = jpeg_frame(data)
-    if sampling not in _HALVED or jpeg_frame(out)[3] != _420:
+    if sampling not in _TO_420 or jpeg_frame(out)[3] != _420:
         return out
     (lh, lv), fx, fy = sampling[0], sampling[0][0] == 1, sampling[0][1] == 1  # halved axes
     w, h = -(-w // lh), -(-h // lv)  # the chroma plane's real size

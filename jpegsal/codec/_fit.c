@@ -22,7 +22,6 @@
 #include "_fit.h" /* WIDE, TAPS, mirrored(), tap_lines(): as _chroma.c's */
 
 #define SLOTS 8 /* > the 6 input block rows one output block row reads */
-#define JSAL_PI 3.14159265358979323846
 
 /* JPEG's orthonormal DCT D (coefficients = D x D^T, pixels = D^T c D) and its transpose. */
 static float dct[8][8], dct_t[8][8];
@@ -30,9 +29,11 @@ static float weights[TAPS + 1]; /* 2/3 (-1/3)^k: chroma.py's _WEIGHTS */
 
 void jsal_init_fit(void)
 {
+    double d[8][8];
+    jsal_dct_basis(d); /* _resample.c's, in double, then rounded once to float */
     for (int u = 0; u < 8; u++)
         for (int x = 0; x < 8; x++) {
-            dct[u][x] = (float)((u ? 0.5 : sqrt(0.125)) * cos((2 * x + 1) * u * JSAL_PI / 16));
+            dct[u][x] = (float)d[u][x];
             dct_t[x][u] = dct[u][x];
         }
     for (int k = 0; k <= TAPS; k++)

@@ -22,13 +22,19 @@
 static float weight[8][8];
 static int column[8][8], terms[8];
 
+/* JPEG's orthonormal 8-point DCT: coefficients = d x d^T, pixels = d^T c d (also _fit.c's). */
+void jsal_dct_basis(double d[8][8])
+{
+    for (int u = 0; u < 8; u++)
+        for (int x = 0; x < 8; x++)
+            d[u][x] = (u ? 0.5 : sqrt(0.125)) * cos((2 * x + 1) * u * JSAL_PI / 16);
+}
+
 void jsal_init_resample(void)
 {
     double d[8][8], p[8][8]; /* the DCT; P_0, the average of pairs from the first block */
     memset(p, 0, sizeof p);
-    for (int u = 0; u < 8; u++)
-        for (int x = 0; x < 8; x++)
-            d[u][x] = (u ? 0.5 : sqrt(0.125)) * cos((2 * x + 1) * u * JSAL_PI / 16);
+    jsal_dct_basis(d);
     for (int i = 0; i < 4; i++) /* z[i] = (s[2i] + s[2i+1]) / 2 over the 16 samples */
         p[i][2 * i] = p[i][2 * i + 1] = 0.5;
     for (int j = 0; j < 8; j++)

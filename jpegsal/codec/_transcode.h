@@ -36,6 +36,7 @@ int jsal_request_420(j_decompress_ptr d, jsal_layout *l, jvirt_barray_ptr *array
 void jsal_downsample_block(const JCOEF *src[2][2], int fy, int fx, const float *step,
                            const float *inverse, JCOEF *out);
 void jsal_quantise_block(const float *z, const float *inverse, JCOEF *out);
+void jsal_dct_basis(double d[8][8]);
 
 /* _fit.c: resampled chroma fitted to the decoder's upsampler instead (one per thread). */
 typedef struct jsal_fit jsal_fit;
