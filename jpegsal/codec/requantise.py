@@ -134,8 +134,9 @@ def requantise(
     ratio = {c: (old[tid] / new[tid]).astype(np.float32) for c, tid in enumerate(comps)}
 
     if resample:
-        how = (2, kept) if fit else (1, None)
-        out = _resampled(data, ratio, progressive, strict, markers, optimize, how)
+        out = _resampled(
+            data, ratio, progressive, strict, markers, optimize, kept if fit else None, fit
+        )
         return _write_tables(out, new)
     if optimize and not progressive and _transcode_lib is not None and len(ratio) <= 4:
         # 2: tables from its own counts, fused with the requantisation (the bytes of
@@ -161,12 +162,13 @@ def _resampled(
     strict: bool,
     markers: bool,
     optimize: bool,
-    how: tuple[int, KeptFit | None],
+    kept: KeptFit | None,
+    fit: bool,
 ) -> bytes:
-    """The libjpeg route with the chroma resampled to 4:2:0 (tables as read; ``how``: 1
-    the box mean, or 2 the fit, with where to keep it)."""
+    """The libjpeg route with the chroma resampled to 4:2:0 (tables as read): by the box
+    mean, or fitted (``fit``) and kept in ``kept`` where it is given."""
     huffman = 2 if optimize else 0  # progressive output: libjpeg's optimize_coding
-    mode, kept = how
+    mode = 2 if fit else 1  # _transcode's resample argument
     if kept is not None and kept.size != jpeg_frame(data)[1:3]:
         raise ValueError(f"kept: made for a {kept.size} image, not this one")
     extra = () if kept is None else (kept.values, kept.ready)
