@@ -68,7 +68,8 @@ def test_existing_output_is_not_overwritten(
     out.write_bytes(b"precious")
     assert main(["encode", str(inputs / "a.png"), "-o", str(out)]) == 1
     assert out.read_bytes() == b"precious"
-    assert "output exists" in capsys.readouterr().err
+    assert "output exists" in (err := capsys.readouterr().err)
+    assert "(use --overwrite, or --skip-existing)" in err  # both ways out named
     assert main(["encode", str(inputs / "a.png"), "-o", str(out), "--overwrite", "-q"]) == 0
     assert_decodes(out.read_bytes(), Image.open(inputs / "a.png").size)
 
