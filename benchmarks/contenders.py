@@ -328,6 +328,10 @@ def parse_codec(spec: str) -> Codec:
             progressive=progressive, side=side, name=spec,
             allocate="allocate" in flags, fit="fit" in flags,
         )  # fmt: skip
+    if spec == "oracle" or spec.startswith("oracle:"):  # research: does a block map transfer?
+        from .block_oracle import parse
+
+        return parse(spec)
     if spec == "machine" or spec.startswith("machine:"):
         pairs = [kv.partition("=") for kv in spec.partition(":")[2].split(",") if kv]
         return MachineCodec(options={k: v for k, _, v in pairs}, name=spec)
