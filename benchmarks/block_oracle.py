@@ -97,7 +97,7 @@ def _oracle(image: Image.Image, name: str, tables: list[np.ndarray]) -> list[np.
 
 
 def mcu_importance(image: Image.Image, kind: str) -> np.ndarray:
-    """(MCU rows, MCU cols) importance of ``image`` under map ``kind`` (higher: keep)."""
+    """(MCU rows, MCU cols) importance of RGB ``image`` under map ``kind`` (higher: keep)."""
     tables = machine_tables(_MAP_QUALITY, image.width, image.height)
     planes = sample_planes(image, (2, 2))
     shape = (-(-planes[1].shape[0] // 8), -(-planes[1].shape[1] // 8))
@@ -106,7 +106,7 @@ def mcu_importance(image: Image.Image, kind: str) -> np.ndarray:
         return np.random.default_rng(seed).random(shape)
     if kind == "energy":
         steps = [tables[0], tables[1], tables[1]]
-        ac = [(plane_coefficients(p) / t) ** 2 for p, t in zip(planes, steps, strict=False)]
+        ac = [(plane_coefficients(p) / t) ** 2 for p, t in zip(planes, steps, strict=True)]
         return _mcu_sum([a.sum((2, 3)) - a[..., 0, 0] for a in ac], shape)
     per_block = _oracle(image, kind, tables)
     out = _mcu_sum(per_block, shape)
@@ -157,15 +157,24 @@ class OracleCodec(Codec):
         if kind not in MAPS:
             raise ValueError(f"{self.name!r}: map= must be one of {MAPS}, not {kind!r}")
         self.kind = kind
-        self.frac = float(self.options.get("frac", "0.5"))
-        off = self.options.get("off", "0")
-        self.offset = None if off == "zero" else float(off)
+        try:
+            self.frac = float(self.options.get("frac", "0.5"))
+            off = self.options.get("off", "0")
+            self.offset = None if off == "zero" else float(off)
+        except ValueError:
+            msg = f"{self.name!r}: frac= and off= take numbers (off= also 'zero')"
+            raise ValueError(msg) from None
+        if not 0 <= self.frac < 1:
+            raise ValueError(f"{self.name!r}: frac= is a share of MCUs in [0, 1)")
+        if self.offset is not None and not 0 <= self.offset <= 0.5:
+            raise ValueError(f"{self.name!r}: off= is a rounding offset in [0, 0.5] or 'zero'")
         self.share_key = f"oracle-{kind}" if self.frac > 0 else None
 
     def prepare(self, image: Image.Image) -> np.ndarray | None:
-        return mcu_importance(image, self.kind) if self.frac > 0 else None
+        return mcu_importance(image.convert("RGB"), self.kind) if self.frac > 0 else None
 
     def encode(self, image: Image.Image, quality: Any, prepared: Any = None) -> bytes:
+        image = image.convert("RGB")  # three planes: the map is per 4:2:0 MCU
         tables = machine_tables(int(quality), image.width, image.height)
         planes = sample_planes(image, (2, 2))
         steer = np.zeros((-(-planes[1].shape[0] // 8), -(-planes[1].shape[1] // 8)), bool)

@@ -74,8 +74,28 @@ def test_maps_are_deterministic_and_sized_by_mcu() -> None:
         first = mcu_importance(image, kind)
         assert first.shape == (4, 6)
         assert np.array_equal(first, mcu_importance(image, kind))
-    with pytest.raises(ValueError, match="map="):
-        parse_codec("oracle:map=lite2")
+
+
+@pytest.mark.parametrize(
+    ("spec", "names"),
+    [
+        ("oracle:map=lite2", "map="),
+        ("oracle:frac=1", "frac="),
+        ("oracle:frac=-0.1", "frac="),
+        ("oracle:off=0.7", "off="),
+        ("oracle:off=floor", "off="),
+    ],
+)
+def test_bad_options_name_themselves(spec: str, names: str) -> None:
+    with pytest.raises(ValueError, match=names):
+        parse_codec(spec)
+
+
+def test_greyscale_input_is_encoded_as_rgb() -> None:
+    image = _photo().convert("L")
+    codec = parse_codec("oracle:map=energy,frac=0.3")
+    data = codec.encode(image, 50, codec.prepare(image))
+    assert_decodes(data, image.size)
 
 
 def test_oracle_map_keeps_the_edge_it_did_not_see() -> None:
