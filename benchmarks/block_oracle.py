@@ -19,7 +19,9 @@ map ranks lowest quantised with another rounding:
   over the step, model-free);
 * ``frac``: the share of MCUs steered (0: the plain coefficient writer, the baseline);
 * ``off``: their AC levels' rounding offset (0.5 rounds to nearest; 0 floors each
-  magnitude) or ``zero`` (their AC levels all zero); DC levels always round to nearest.
+  magnitude) or ``zero`` (their AC levels all zero); DC levels always round to nearest;
+* ``grid``: their AC levels on multiples of this integer (2: a step twice the table's,
+  written in the table's units), rounded with ``off``.
 
 Only the tuning classifiers draw maps or score; the judges never run here.
 
@@ -123,9 +125,10 @@ def steered_levels(
     tables: list[np.ndarray],
     steer: np.ndarray,
     offset: float | None,
+    grid: int = 1,
 ) -> list[np.ndarray]:
     """Levels rounded to nearest, except the AC levels of MCUs where ``steer`` is true:
-    there with rounding ``offset`` or, for ``None``, zeroed."""
+    there with rounding ``offset`` on multiples of ``grid`` or, for ``None``, zeroed."""
     out = []
     for i, plane in enumerate(planes):
         t = np.asarray(tables[min(i, 1)], np.float32).reshape(8, 8)
@@ -136,7 +139,8 @@ def steered_levels(
             rows, cols = rows // 2, cols // 2
         hit = steer[rows.clip(0, steer.shape[0] - 1), cols.clip(0, steer.shape[1] - 1)]
         off = np.where(hit, 0.5 if offset is None else offset, 0.5)[..., None, None]
-        lv = np.sign(c) * np.floor(np.abs(c) / t + off)
+        step = np.where(hit, grid, 1)[..., None, None]
+        lv = np.sign(c) * np.floor(np.abs(c) / (t * step) + off) * step
         dc = np.rint(c[..., 0, 0] / t[0, 0])  # the DC always to nearest: no shift of a mean
         if offset is None:
             lv[hit] = 0
@@ -161,11 +165,14 @@ class OracleCodec(Codec):
             self.frac = float(self.options.get("frac", "0.5"))
             off = self.options.get("off", "0")
             self.offset = None if off == "zero" else float(off)
+            self.grid = int(self.options.get("grid", "1"))
         except ValueError:
-            msg = f"{self.name!r}: frac= and off= take numbers (off= also 'zero')"
+            msg = f"{self.name!r}: frac=, off= and grid= take numbers (off= also 'zero')"
             raise ValueError(msg) from None
         if not 0 <= self.frac < 1:
             raise ValueError(f"{self.name!r}: frac= is a share of MCUs in [0, 1)")
+        if not 1 <= self.grid <= 8:
+            raise ValueError(f"{self.name!r}: grid= is a whole number of steps in 1..8")
         if self.offset is not None and not 0 <= self.offset <= 0.5:
             raise ValueError(f"{self.name!r}: off= is a rounding offset in [0, 0.5] or 'zero'")
         self.share_key = f"oracle-{kind}" if self.frac > 0 else None
@@ -181,7 +188,7 @@ class OracleCodec(Codec):
         if self.frac > 0:
             imp = prepared if prepared is not None else self.prepare(image)
             steer = imp <= np.quantile(imp[np.isfinite(imp)], self.frac)
-        levels = steered_levels(planes, tables, steer, self.offset)
+        levels = steered_levels(planes, tables, steer, self.offset, self.grid)
         used = [np.asarray(t, np.int64).ravel().tolist() for t in tables]
         buf = io.BytesIO()
         levels_image(levels, tables, image.size, (2, 2)).save(
@@ -191,6 +198,6 @@ class OracleCodec(Codec):
 
 
 def parse(spec: str) -> OracleCodec:
-    """``oracle[:map=M,frac=F,off=O]`` (module doc)."""
+    """``oracle[:map=M,frac=F,off=O,grid=K]`` (module doc)."""
     pairs = [kv.partition("=") for kv in spec.partition(":")[2].split(",") if kv]
     return OracleCodec(options={k: v for k, _, v in pairs}, name=spec)

@@ -84,6 +84,8 @@ def test_maps_are_deterministic_and_sized_by_mcu() -> None:
         ("oracle:frac=-0.1", "frac="),
         ("oracle:off=0.7", "off="),
         ("oracle:off=floor", "off="),
+        ("oracle:grid=0", "grid="),
+        ("oracle:grid=1.5", "grid="),
     ],
 )
 def test_bad_options_name_themselves(spec: str, names: str) -> None:
@@ -107,3 +109,22 @@ def test_oracle_map_keeps_the_edge_it_did_not_see() -> None:
     assert np.isinf(imp[:, 5:]).all()
     assert np.isfinite(imp[:3, :5]).all()
     assert (imp[:3, :5] > 0).all()
+
+
+def test_grid_puts_steered_ac_levels_on_its_multiples() -> None:
+    image = _photo()
+    planes = sample_planes(image, (2, 2))
+    tables = machine_tables(30, image.width, image.height)
+    shape = (-(-planes[1].shape[0] // 8), -(-planes[1].shape[1] // 8))
+    steer = np.zeros(shape, bool)
+    steer[:2, :] = True
+    base = steered_levels(planes, tables, np.zeros(shape, bool), 0.5)
+    got = steered_levels(planes, tables, steer, 0.5, grid=2)
+    for i, (b, g) in enumerate(zip(base, got, strict=True)):
+        rows, cols = np.indices(b.shape[:2])
+        hit = steer[rows // 2, cols // 2] if i == 0 else steer[rows, cols]
+        assert np.array_equal(g[~hit], b[~hit])
+        ac = g[hit].reshape(len(g[hit]), -1)[:, 1:]
+        assert (ac % 2 == 0).all()
+        assert np.abs(ac - b[hit].reshape(len(b[hit]), -1)[:, 1:]).max() <= 1
+        assert (ac != b[hit].reshape(len(b[hit]), -1)[:, 1:]).any()
