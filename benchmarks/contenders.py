@@ -307,7 +307,8 @@ class FloorCodec(Codec):
 
 def parse_codec(spec: str) -> Codec:
     """``machine[:k=v,...]``, ``reencode[+progressive][:side=N,allocate]``, ``SPEC+perimage``,
-    ``SPEC+floor`` or any spec of :func:`jpegsal.bench.codecs.parse_codec`."""
+    ``SPEC+floor``, ``oracle[:k=v,...]`` (:mod:`benchmarks.block_oracle`) or any spec of
+    :func:`jpegsal.bench.codecs.parse_codec`."""
     if spec.endswith("+floor"):
         return FloorCodec(inner=parse_codec(spec[: -len("+floor")]), name=spec)
     if spec.endswith("+perimage"):
