@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -75,24 +74,11 @@ def _mcu_sum(per_block: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
 def _oracle(image: Image.Image, name: str, tables: list[np.ndarray]) -> list[np.ndarray]:
     """Per block sum over coefficients of grad^2 * step^2 for classifier ``name``."""
     import torch
-    import torch.nn.functional as F
 
-    from jpegsal.train.lite0 import MEAN, STD
-    from jpegsal.train.sensitivity import CLASSIFIERS, from_coefficients, to_coefficients
+    from jpegsal.train.sensitivity import CLASSIFIERS, coefficient_gradients
 
-    rgb = np.asarray(image.convert("RGB"))
-    h, w = (rgb.shape[0] // 16) * 16, (rgb.shape[1] // 16) * 16
     with torch.enable_grad():
-        x = torch.from_numpy(rgb[:h, :w].astype(np.float32))
-        coefs = [c.detach().requires_grad_(True) for c in to_coefficients(x)]
-        pixels = from_coefficients(coefs).clamp(0, 255).permute(2, 0, 1)[None]
-        side = CLASSIFIERS[name]
-        s = side / math.sqrt(h * w)
-        size = (max(32, round(h * s / 32) * 32), max(32, round(w * s / 32) * 32))
-        pixels = F.interpolate(pixels, size, mode="bilinear", antialias=True)
-        logits = _network(name)((pixels - MEAN) / STD)
-        loss = F.cross_entropy(logits, logits.argmax(1).detach())
-        grads = torch.autograd.grad(loss, coefs)
+        grads = coefficient_gradients(_network(name), CLASSIFIERS[name], np.asarray(image))
     steps = [tables[0], tables[1], tables[1]]
     pairs = zip(grads, steps, strict=True)
     return [((g.double().numpy() ** 2) * t**2).sum((2, 3)) for g, t in pairs]

@@ -104,8 +104,10 @@ def from_coefficients(coefs: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack([r, g, b], -1)
 
 
-def fisher(net: nn.Module, size: int, rgb: np.ndarray) -> np.ndarray:
-    """(3, 8, 8) mean squared gradient of the top-1 loss per coefficient of ``rgb``."""
+def coefficient_gradients(net: nn.Module, size: int, rgb: np.ndarray) -> list[torch.Tensor]:
+    """The gradient of ``net``'s top-1 loss on ``rgb`` (cropped to multiples of 16, whole
+    image resized to about ``size``^2) with respect to every coefficient: [Y, Cb, Cr] as
+    (hb, wb, 8, 8), as :func:`to_coefficients` lays them out."""
     h, w = (rgb.shape[0] // 16) * 16, (rgb.shape[1] // 16) * 16
     x = torch.from_numpy(rgb[:h, :w].astype(np.float32))
     coefs = [c.detach().requires_grad_(True) for c in to_coefficients(x)]
@@ -115,7 +117,12 @@ def fisher(net: nn.Module, size: int, rgb: np.ndarray) -> np.ndarray:
     image = F.interpolate(image, (nh, nw), mode="bilinear", antialias=True)
     logits = net((image - MEAN) / STD)
     loss = F.cross_entropy(logits, logits.argmax(1).detach())
-    grads = torch.autograd.grad(loss, coefs)
+    return list(torch.autograd.grad(loss, coefs))
+
+
+def fisher(net: nn.Module, size: int, rgb: np.ndarray) -> np.ndarray:
+    """(3, 8, 8) mean squared gradient of the top-1 loss per coefficient of ``rgb``."""
+    grads = coefficient_gradients(net, size, rgb)
     return np.stack([(g.double() ** 2).mean((0, 1)).numpy() for g in grads])
 
 
