@@ -45,8 +45,9 @@ from jpegsal.bench.codecs import Codec
 from jpegsal.codec.coefficients import plane_coefficients, sample_planes
 from jpegsal.codec.dct_writer import levels_image
 from jpegsal.codec.machine import machine_tables
+from jpegsal.codec.quantise import dead_zone_quantise
 
-__all__ = ["OracleCodec", "mcu_importance", "steered_levels"]
+__all__ = ["OracleCodec", "mcu_grid", "mcu_importance", "steered_levels"]
 
 MAPS = ("lite0", "lite1", "random", "energy")
 _MAP_QUALITY = 50  # the tables the oracle weighs rounding noise with (only their shape matters)
@@ -59,15 +60,27 @@ def _network(name: str) -> Any:
     return load_classifier(name)
 
 
+def mcu_grid(planes: list[np.ndarray]) -> tuple[int, int]:
+    """(MCU rows, MCU cols) of 4:2:0 sample planes: the chroma planes' block grid."""
+    return (-(-planes[1].shape[0] // 8), -(-planes[1].shape[1] // 8))
+
+
+def _mcu_of(
+    plane: int, blocks: tuple[int, ...], shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each block's MCU as (rows, cols) index arrays: luma block (i, j) lies in MCU
+    (i // 2, j // 2), chroma block (i, j) is MCU (i, j); clipped to ``shape``."""
+    rows, cols = np.indices(blocks[:2])
+    if plane == 0:
+        rows, cols = rows // 2, cols // 2
+    return rows.clip(0, shape[0] - 1), cols.clip(0, shape[1] - 1)
+
+
 def _mcu_sum(per_block: list[np.ndarray], shape: tuple[int, int]) -> np.ndarray:
-    """Sum luma blocks (i, j) into MCU (i // 2, j // 2) and chroma blocks into (i, j)."""
+    """Each plane's per-block values summed into their MCUs."""
     out = np.zeros(shape)
     for i, values in enumerate(per_block):
-        r, c = values.shape
-        rows, cols = np.indices((r, c))
-        if i == 0:
-            rows, cols = rows // 2, cols // 2
-        np.add.at(out, (rows.clip(0, shape[0] - 1), cols.clip(0, shape[1] - 1)), values)
+        np.add.at(out, _mcu_of(i, values.shape, shape), values)
     return out
 
 
@@ -88,7 +101,7 @@ def mcu_importance(image: Image.Image, kind: str) -> np.ndarray:
     """(MCU rows, MCU cols) importance of RGB ``image`` under map ``kind`` (higher: keep)."""
     tables = machine_tables(_MAP_QUALITY, image.width, image.height)
     planes = sample_planes(image, (2, 2))
-    shape = (-(-planes[1].shape[0] // 8), -(-planes[1].shape[1] // 8))
+    shape = mcu_grid(planes)
     if kind == "random":
         seed = int.from_bytes(hashlib.sha256(image.tobytes()).digest()[:8], "little")
         return np.random.default_rng(seed).random(shape)
@@ -119,14 +132,10 @@ def steered_levels(
     for i, plane in enumerate(planes):
         t = np.asarray(tables[min(i, 1)], np.float32).reshape(8, 8)
         c = plane_coefficients(plane)
-        r, k = c.shape[:2]
-        rows, cols = np.indices((r, k))
-        if i == 0:
-            rows, cols = rows // 2, cols // 2
-        hit = steer[rows.clip(0, steer.shape[0] - 1), cols.clip(0, steer.shape[1] - 1)]
+        hit = steer[_mcu_of(i, c.shape, steer.shape)]
         off = np.where(hit, 0.5 if offset is None else offset, 0.5)[..., None, None]
         step = np.where(hit, grid, 1)[..., None, None]
-        lv = np.sign(c) * np.floor(np.abs(c) / (t * step) + off) * step
+        lv = dead_zone_quantise(c, t * step, off) * step  # on multiples of step
         dc = np.rint(c[..., 0, 0] / t[0, 0])  # the DC always to nearest: no shift of a mean
         if offset is None:
             lv[hit] = 0
@@ -170,7 +179,7 @@ class OracleCodec(Codec):
         image = image.convert("RGB")  # three planes: the map is per 4:2:0 MCU
         tables = machine_tables(int(quality), image.width, image.height)
         planes = sample_planes(image, (2, 2))
-        steer = np.zeros((-(-planes[1].shape[0] // 8), -(-planes[1].shape[1] // 8)), bool)
+        steer = np.zeros(mcu_grid(planes), bool)
         if self.frac > 0:
             imp = prepared if prepared is not None else self.prepare(image)
             steer = imp <= np.quantile(imp[np.isfinite(imp)], self.frac)

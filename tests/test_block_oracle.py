@@ -7,7 +7,7 @@ import pytest
 from conftest import assert_decodes
 from PIL import Image
 
-from benchmarks.block_oracle import OracleCodec, mcu_importance, steered_levels
+from benchmarks.block_oracle import OracleCodec, mcu_grid, mcu_importance, steered_levels
 from benchmarks.contenders import parse_codec
 from jpegsal.codec.coefficients import plane_coefficients, sample_planes
 from jpegsal.codec.machine import machine_tables
@@ -25,7 +25,7 @@ def test_unsteered_levels_round_to_nearest() -> None:
     image = _photo()
     planes = sample_planes(image, (2, 2))
     tables = machine_tables(50, image.width, image.height)
-    steer = np.zeros((-(-planes[1].shape[0] // 8), -(-planes[1].shape[1] // 8)), bool)
+    steer = np.zeros(mcu_grid(planes), bool)
     got = steered_levels(planes, tables, steer, 0.0)
     for i, lv in enumerate(got):
         want = dead_zone_quantise(plane_coefficients(planes[i]), tables[min(i, 1)], 0.5)
@@ -37,7 +37,7 @@ def test_steered_mcus_take_the_other_rounding_and_no_other_does(offset: float | 
     image = _photo()
     planes = sample_planes(image, (2, 2))
     tables = machine_tables(50, image.width, image.height)
-    shape = (-(-planes[1].shape[0] // 8), -(-planes[1].shape[1] // 8))
+    shape = mcu_grid(planes)
     steer = np.zeros(shape, bool)
     steer[1, 2] = steer[3, 0] = True
     base = steered_levels(planes, tables, np.zeros(shape, bool), 0.5)
@@ -115,7 +115,7 @@ def test_grid_puts_steered_ac_levels_on_its_multiples() -> None:
     image = _photo()
     planes = sample_planes(image, (2, 2))
     tables = machine_tables(30, image.width, image.height)
-    shape = (-(-planes[1].shape[0] // 8), -(-planes[1].shape[1] // 8))
+    shape = mcu_grid(planes)
     steer = np.zeros(shape, bool)
     steer[:2, :] = True
     base = steered_levels(planes, tables, np.zeros(shape, bool), 0.5)

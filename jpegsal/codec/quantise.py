@@ -27,8 +27,11 @@ _GAIN_SHIFT, _GAIN_BITS, _RANK_SHIFT = 6, 28, 34
 _LAST = np.int64(1 << 50)
 
 
-def dead_zone_quantise(coefs: np.ndarray, table: np.ndarray, offset: float) -> np.ndarray:
-    """``sign(c) * floor(|c| / table + offset)`` as int16 (offset 0.5: round to nearest).
+def dead_zone_quantise(
+    coefs: np.ndarray, table: np.ndarray, offset: float | np.ndarray
+) -> np.ndarray:
+    """``sign(c) * floor(|c| / table + offset)`` as int16 (offset 0.5: round to nearest;
+    ``table`` and ``offset`` broadcast against ``coefs``, e.g. one of each per block).
 
     >>> c = np.array([[0.0, 6.0, -15.0, 16.0]])
     >>> dead_zone_quantise(c, np.array([[10.0, 10.0, 10.0, 10.0]]), 0.5).tolist()
