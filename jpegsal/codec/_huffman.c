@@ -196,10 +196,15 @@ static void code_sizes(long *freq, int *size)
 /* A JPEG Huffman table (code lengths at most 16) from symbol counts: JPEG's Annex K.2.
  * Symbol 256 is a placeholder that keeps any code from being all ones. The two least
  * frequent symbols are merged, ties going to the larger symbol number (as libjpeg does, so
- * the tables, and the bytes, are those of libjpeg's own optimize_coding). */
+ * the tables, and the bytes, are those of libjpeg's own optimize_coding). A table with no
+ * symbol counted is left as it was. */
 void jsal_optimal_table(long *freq, JHUFF_TBL *table)
 {
-    int size[257] = {0}, bits[33] = {0};
+    int size[257] = {0}, bits[33] = {0}, used = 0;
+    for (int i = 0; i < 256 && !used; i++)
+        used = freq[i] != 0;
+    if (!used)  /* a table no component codes with (greyscale's second): K.2 has no codes */
+        return; /* to give it, and libjpeg writes only the tables its scan uses */
     code_sizes(freq, size);
     for (int i = 0; i <= 256; i++)
         if (size[i])
