@@ -29,6 +29,8 @@ from jpegsal.bench.codecs import (
     PresetCodec,
     mozjpeg_bytes,
 )
+from jpegsal.codec.lossless import compacted
+from jpegsal.codec.options import JpegOptions
 from jpegsal.maps.contract import kl_divergence
 
 __all__ = [
@@ -63,7 +65,10 @@ class MachineCodec(Codec):
     ``energy=S``: rounding that restores share S of the AC energy rounding removes;
     ``optimize``/``progressive`` apply to it too),
     ``saliency`` (``MODEL+METHOD``: that method's pixels, then the machine encode: does
-    saliency pay on top of the engine?).
+    saliency pay on top of the engine?), ``compact`` (0/1, Pillow backend: the preset's
+    last step, one segment per kind of table and chroma on luma's Huffman tables where
+    smaller, :func:`jpegsal.codec.lossless.compacted`; on by default with the machine
+    tables).
     """
 
     options: dict[str, str] = field(default_factory=dict)
@@ -139,15 +144,19 @@ class MachineCodec(Codec):
             if tables is None
             else {"qtables": [t.astype(int).ravel().tolist() for t in tables]}
         )
+        optimize, progressive = o.get("optimize", "1") == "1", o.get("progressive", "0") == "1"
         image.save(
             buf,
             "JPEG",
-            optimize=o.get("optimize", "1") == "1",
-            progressive=o.get("progressive", "0") == "1",
+            optimize=optimize,
+            progressive=progressive,
             subsampling=subsampling,
             **extra,
         )
-        return buf.getvalue()
+        data = buf.getvalue()
+        if o.get("compact", "0" if tables is None else "1") == "1":  # the preset's last step
+            data = compacted(data, JpegOptions(optimize=optimize, progressive=progressive))
+        return data
 
 
 @dataclass

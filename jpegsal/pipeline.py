@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from .checks import preserve_check
-from .codec import encode_jpeg
+from .codec import compacted, encode_jpeg
 from .codec.options import JpegOptions
 from .inputs import Source
 from .maps.compute import compute, model_view
@@ -274,8 +274,8 @@ def _machine(
         with watch("method"):  # once, before the candidates: each encode gets YCbCr
             pixels = fitted(pixels, options.subsampling, keep_rgb=options.keep_rgb)
     quality, data = _choose(pixels, None, options, control, watch)
-    kl = predicted.predicted[quality] if predicted is not None else None
-    encodes = watch.counts.get("encode", 0)
+    data = compacted(data, options)  # the same pixels, fewer header and Huffman bytes
+    kl, encodes = predicted.predicted[quality] if predicted else None, watch.counts.get("encode", 0)
     return EncodeResult(data, quality, None, None, None, kl, encodes, 0, watch.timings(), met)
 
 

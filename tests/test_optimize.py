@@ -85,7 +85,9 @@ def test_progressive(photo: Image.Image) -> None:
     assert np.array_equal(_pixels(out), _pixels(data))
     assert im.getexif()[0x0112] == 3
     assert im.info["icc_profile"] == b"p" * 300
-    assert jpegsal.optimize(data) == data  # baseline re-coding gains nothing here: unchanged
+    base = jpegsal.optimize(data)  # Pillow's tables are optimised: only the header shrinks
+    assert len(data) > len(base) >= len(data) - 128
+    assert jpegsal.optimize(base) == base  # then nothing is left to gain: unchanged
     with pytest.raises(TypeError, match="progressive must be a bool"):
         jpegsal.optimize(data, progressive="yes")
 

@@ -75,9 +75,43 @@ def test_own_counts_give_libjpegs_optimised_bytes(
     own = _transcode.transcode(src, ratio, False, True, True, 2)
     assert own == _transcode.transcode(src, ratio, False, True, True, 1)
     standard = _transcode.transcode(src, ratio, False, True, True, 0)
-    assert np.array_equal(np.asarray(Image.open(io.BytesIO(own))), np.asarray(
-        Image.open(io.BytesIO(standard))))  # fmt: skip
-    assert len(own) <= len(standard)
+    shared = _transcode.transcode(src, ratio, False, True, True, 3)  # chroma on luma's tables
+    for other in (standard, shared):
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(own))), np.asarray(
+            Image.open(io.BytesIO(other))))  # fmt: skip
+    assert len(shared) <= len(own) <= len(standard)
+    if layout.get("mode"):  # one component: nothing to share
+        assert shared == own
+
+
+def _selectors(data: bytes) -> list[tuple[int, int]]:
+    """Each scan component's (DC, AC) Huffman table numbers, from the first SOS."""
+    marker, start, _ = rq._segments(data)[-1]
+    assert marker == 0xDA
+    return [
+        (data[start + 2 + 2 * i] >> 4, data[start + 2 + 2 * i] & 15) for i in range(data[start])
+    ]
+
+
+@needs_route
+def test_chroma_takes_lumas_tables_only_where_that_is_smaller() -> None:
+    from jpegsal.codec import _transcode
+
+    rng = np.random.default_rng(0)
+    tiny = pillow_jpeg(Image.effect_noise((48, 48), 30).convert("RGB"), quality=30)
+    noisy = Image.fromarray((rng.random((256, 256, 3)) * 255).astype(np.uint8))
+    busy = pillow_jpeg(noisy, quality=95, optimize=True)
+    # A small file: its chroma's two tables cost more than luma's longer codes.
+    small, separate = (_transcode.transcode(tiny, b"", False, True, True, h) for h in (3, 2))
+    assert _selectors(small) == [(0, 0)] * 3
+    assert _selectors(separate) == [(0, 0), (1, 1), (1, 1)]
+    assert len(small) < len(separate) - 20
+    # Random colours: chroma's AC statistics are its own, worth their table; DC is shared.
+    big = _transcode.transcode(busy, b"", False, True, True, 3)
+    assert _selectors(big) == [(0, 0), (0, 1), (0, 1)]
+    assert len(big) < len(_transcode.transcode(busy, b"", False, True, True, 2))
+    with Image.open(io.BytesIO(small)) as a, Image.open(io.BytesIO(separate)) as b:
+        assert a.tobytes() == b.tobytes()
 
 
 @needs_route
@@ -284,6 +318,8 @@ def test_the_routes_own_errors_are_named(
     src = pillow_jpeg(odd_photo, quality=90)
     with pytest.raises(ValueError, match="ratio: 64 float32 values per component"):
         _transcode.transcode(src, b"\x00" * 10, False, True, True, 2)
+    with pytest.raises(ValueError, match="huffman: 0, 1, 2 or 3"):
+        _transcode.transcode(src, b"", False, True, True, 4)
     monkeypatch.setattr(rq, "_transcode_lib", None)
     with pytest.raises(RuntimeError, match="libjpeg's route was not built"):
         rq.huffman_optimized(src)

@@ -234,3 +234,49 @@ void jsal_optimal_table(long *freq, JHUFF_TBL *table)
     table->sent_table = FALSE;
 }
 
+
+/* The bits of the counted symbols coded with their optimal table, plus the table's DHT
+ * entry (17 bytes and one per symbol); the magnitude bits after each symbol are the same
+ * whichever table codes it, and are left out. */
+static long long table_cost(const long *freq)
+{
+    long f[257];
+    JHUFF_TBL t;
+    memcpy(f, freq, sizeof f);
+    memset(&t, 0, sizeof t);
+    jsal_optimal_table(f, &t); /* K.2 works on its copy: it merges counts as it goes */
+    long long bits = 0;
+    int p = 0;
+    for (int len = 1; len <= 16; len++)
+        for (int k = 0; k < t.bits[len]; k++, p++)
+            bits += (long long)len * freq[t.huffval[p]];
+    return p ? bits + 8LL * (17 + p) : 0;
+}
+
+/* Chroma coded with luma's DC table, and with luma's AC table, each where that is fewer
+ * bytes: a small file's two extra tables cost more than coding its chroma with luma's
+ * code lengths (about 1 % of a 3 kB file, 0.1 % of a 12 kB one). Only the YCbCr layout
+ * libjpeg writes (component 0 on one table, 1 and 2 on another) is considered; counts
+ * taken per table are moved with the components. */
+void jsal_share_tables(jsal_counts *n, j_compress_ptr c)
+{
+    if (c->num_components != 3)
+        return;
+    jpeg_component_info *ci = c->comp_info;
+    for (int ac = 0; ac < 2; ac++) {
+        long(*counts)[257] = ac ? n->ac : n->dc;
+        int a = ac ? ci[0].ac_tbl_no : ci[0].dc_tbl_no;
+        int b = ac ? ci[1].ac_tbl_no : ci[1].dc_tbl_no;
+        if (a == b || b != (ac ? ci[2].ac_tbl_no : ci[2].dc_tbl_no))
+            continue;
+        long merged[257];
+        for (int i = 0; i < 257; i++)
+            merged[i] = counts[a][i] + counts[b][i];
+        if (table_cost(merged) >= table_cost(counts[a]) + table_cost(counts[b]))
+            continue;
+        memcpy(counts[a], merged, sizeof merged);
+        memset(counts[b], 0, sizeof merged);
+        for (int k = 1; k < 3; k++)
+            *(ac ? &ci[k].ac_tbl_no : &ci[k].dc_tbl_no) = a;
+    }
+}

@@ -89,14 +89,14 @@ typedef struct {
     const float *ratio;  /* count x 64, natural order */
     int count;
     int progressive;
-    int huffman;          /* 0: standard tables, 1: libjpeg's optimize_coding, 2: own counts */
+    int huffman;          /* 0: standard, 1: libjpeg's optimize_coding, 2: own counts, 3: shared */
     int count_only;       /* stop after counting (symbol_counts, for the tests) */
     int threads;          /* 1 or 2: the requantise-and-count loop of large images */
     int resample;         /* chroma to 4:2:0: 1 box mean in the DCT domain (_resample.c),
                              2 fitted to the decoder's upsampler (_fit.c) */
     int not_resampled;    /* set when resample was asked of a layout it cannot take */
     jsal_kept kept;       /* the fit kept between qualities (values NULL: none) */
-    jsal_counts *counts;  /* zeroed, for huffman == 2 */
+    jsal_counts *counts;  /* zeroed, for huffman >= 2 */
     jsal_dest dest;
 } jsal_job;
 
@@ -151,7 +151,7 @@ static void recode(jsal_job *job, int markers, j_decompress_ptr d, j_compress_pt
     jvirt_barray_ptr *written = job->resample ? fresh : arrays;
     /* Own tables for baseline output (one pass to count, fused with the requantisation);
      * libjpeg's optimize_coding (a separate, slower counting pass) for progressive. */
-    int own = job->huffman == 2 && !job->progressive;
+    int own = job->huffman >= 2 && !job->progressive;
     JCOEF *dcs[MAX_COMPONENTS] = {NULL};
     for (int ci = 0; own && ci < out.comps && ci < MAX_COMPONENTS; ci++)
         dcs[ci] = (JCOEF *)(*d->mem->alloc_large)(
@@ -167,6 +167,8 @@ static void recode(jsal_job *job, int markers, j_decompress_ptr d, j_compress_pt
         jsal_count_dc(&out, dcs, c, c->restart_interval, job->counts);
         if (job->count_only)
             return;
+        if (job->huffman == 3)
+            jsal_share_tables(job->counts, c);
         for (int i = 0; i < NUM_HUFF_TBLS; i++) {
             if (c->dc_huff_tbl_ptrs[i] != NULL)
                 jsal_optimal_table(job->counts->dc[i], c->dc_huff_tbl_ptrs[i]);
@@ -216,12 +218,15 @@ static PyObject *call(PyObject *args, int count_only)
     if (!PyArg_ParseTuple(args, "y*y*pppi|iiw*p", &data, &ratio, &progressive, &strict,
                           &markers, &huffman, &threads, &resample, &kept, &ready))
         return NULL;
-    if (ratio.len % (64 * sizeof(float)) != 0) {
+    const char *bad = ratio.len % (64 * sizeof(float)) != 0
+                          ? "ratio: 64 float32 values per component"
+                          : (huffman < 0 || huffman > 3 ? "huffman: 0, 1, 2 or 3" : NULL);
+    if (bad != NULL) {
         PyBuffer_Release(&data);
         PyBuffer_Release(&ratio);
         if (kept.obj != NULL)
             PyBuffer_Release(&kept);
-        PyErr_SetString(PyExc_ValueError, "ratio: 64 float32 values per component");
+        PyErr_SetString(PyExc_ValueError, bad);
         return NULL;
     }
     jsal_job job;

@@ -27,6 +27,7 @@ void jsal_count_ac(const JCOEF *coef, long *ac);
 void jsal_count_dc(const jsal_layout *l, JCOEF **dcs, j_compress_ptr c, unsigned int restart,
                    jsal_counts *n);
 void jsal_optimal_table(long *freq, JHUFF_TBL *table);
+void jsal_share_tables(jsal_counts *n, j_compress_ptr c);
 
 /* _resample.c */
 void jsal_init_resample(void);

@@ -2,7 +2,8 @@
 
 The readers the DCT path and the preset's search need (quantisation tables, the frame's
 size and sampling, the header's length), beside :mod:`.requantise`, which writes tables
-back into the same segments.
+back into the same segments; and :func:`merged_tables`, the header with one segment of
+each kind of table.
 """
 
 from __future__ import annotations
@@ -11,7 +12,16 @@ import struct
 
 import numpy as np
 
-__all__ = ["SOF", "ZIGZAG", "header_size", "jpeg_frame", "jpeg_tables", "segments"]
+__all__ = [
+    "SOF",
+    "ZIGZAG",
+    "header_size",
+    "huffman_share",
+    "jpeg_frame",
+    "jpeg_tables",
+    "merged_tables",
+    "segments",
+]
 
 # JPEG's zigzag scan: ZIGZAG[k] is the natural (row-major) index of the k-th coefficient.
 ZIGZAG = np.array(
@@ -97,3 +107,38 @@ def header_size(data: bytes) -> int:
     """
     found = segments(data)
     return found[-1][2] + 2 if found and found[-1][0] == 0xDA else 0
+
+
+def merged_tables(data: bytes) -> bytes:
+    """``data`` with its header's DQT segments made one and its DHT segments one: the same
+    tables in the same order, 4 bytes fewer for each segment dropped (libjpeg writes one
+    per table). Segments after the first scan header (a progressive file's later Huffman
+    tables) are left as they are, and so is a header that has no scan.
+
+    >>> import io; from PIL import Image
+    >>> buf = io.BytesIO(); Image.new("RGB", (8, 8)).save(buf, "JPEG")
+    >>> data = buf.getvalue(); out = merged_tables(data)
+    >>> len(data) - len(out), [m for m, _, _ in segments(out)]
+    (16, [224, 219, 192, 196, 218])
+    >>> Image.open(io.BytesIO(out)).tobytes() == Image.open(io.BytesIO(data)).tobytes()
+    True
+    """
+    found = segments(data)
+    if not found or found[-1][0] != 0xDA:
+        return data
+    bodies = {m: b"".join(data[s:e] for k, s, e in found if k == m) for m in (0xDB, 0xC4)}
+    if any(len(body) > 0xFFFF - 2 for body in bodies.values()):
+        return data  # never from libjpeg's at most four tables of each kind
+    out, done = bytearray(data[:2]), set()
+    for marker, start, end in found:
+        if marker not in bodies:
+            out += data[start - 4 : end]
+        elif marker not in done:  # every table of this kind, where its first segment was
+            done.add(marker)
+            out += struct.pack(">BBH", 0xFF, marker, len(bodies[marker]) + 2) + bodies[marker]
+    return bytes(out + data[found[-1][2] :])
+
+
+def huffman_share(data: bytes) -> float:
+    """The share of ``data``'s bytes its header's Huffman tables take (DHT segments)."""
+    return sum(e - s + 4 for m, s, e in segments(data) if m == 0xC4) / max(len(data), 1)

@@ -13,7 +13,9 @@ layout and restart intervals of the input are kept:
 
 * baseline output with optimised Huffman tables (the default where it was built,
   :data:`OPTIMIZED`): libjpeg's coefficient API, the requantisation and the symbol counts
-  in one C loop (``_transcode.c``);
+  in one C loop (``_transcode.c``); chroma is coded with luma's DC or AC table where that
+  is fewer bytes (a small file's extra tables cost more than the longer codes), and the
+  tables of each kind go in one header segment (:func:`.markers.merged_tables`);
 * ``optimize=False`` and progressive output: TurboJPEG's lossless transform (the system's
   libturbojpeg, as for :mod:`.turbojpeg`) with a coefficient filter, in C (``_filter.c``,
   :data:`COMPILED`) or numpy (the same bytes). TurboJPEG 2.x writes baseline output with
@@ -37,7 +39,7 @@ import numpy as np
 
 from . import turbojpeg as tj
 from .chroma import COMPILED as CHROMA_COMPILED
-from .markers import ZIGZAG, jpeg_frame, jpeg_tables
+from .markers import ZIGZAG, jpeg_frame, jpeg_tables, merged_tables
 from .markers import segments as _segments
 
 __all__ = [
@@ -133,21 +135,23 @@ def requantise(
     # float32 throughout (int16 levels times float32 ratios): the arithmetic both filters do.
     ratio = {c: (old[tid] / new[tid]).astype(np.float32) for c, tid in enumerate(comps)}
 
+    route = not progressive and _transcode_lib is not None and len(ratio) <= 4
+    ours = optimize and (resample or route)  # libjpeg's route with tables it optimised
     if resample:
         out = _resampled(
             data, ratio, progressive, strict, markers, optimize, kept if fit else None, fit
         )
-        return _write_tables(out, new)
-    if optimize and not progressive and _transcode_lib is not None and len(ratio) <= 4:
-        # 2: tables from its own counts, fused with the requantisation (the bytes of
-        # libjpeg's optimize_coding, which is 1: a separate, slower counting pass).
-        out = _transcode_lib.transcode(data, _rows(ratio), False, strict, markers, 2)
+    elif ours:
+        # 3: tables from its own counts, fused with the requantisation (2 gives the bytes
+        # of libjpeg's optimize_coding), chroma on luma's tables where that is smaller.
+        out = _transcode_lib.transcode(data, _rows(ratio), False, strict, markers, 3)
     else:
         out = tj.transform(
             data, progressive=progressive, strict=strict, markers=markers,
             **_filter(ratio, compiled=COMPILED if compiled is None else compiled),
         )  # fmt: skip
-    return _write_tables(out, new)
+    out = _write_tables(out, new)
+    return merged_tables(out) if ours else out
 
 
 class NotResampled(ValueError):
@@ -167,7 +171,7 @@ def _resampled(
 ) -> bytes:
     """The libjpeg route with the chroma resampled to 4:2:0 (tables as read): by the box
     mean, or fitted (``fit``) and kept in ``kept`` where it is given."""
-    huffman = 2 if optimize else 0  # progressive output: libjpeg's optimize_coding
+    huffman = 3 if optimize else 0  # progressive output: libjpeg's optimize_coding
     mode = 2 if fit else 1  # _transcode's resample argument
     if kept is not None and kept.size != jpeg_frame(data)[1:3]:
         raise ValueError(f"kept: made for a {kept.size} image, not this one")
@@ -207,10 +211,11 @@ class KeptFit:
 def huffman_optimized(data: bytes, *, strict: bool = True) -> bytes:
     """``data`` (a JPEG) re-coded as baseline with Huffman tables optimised for it, every
     level, table, marker and restart interval kept (the libjpeg route with no
-    requantisation; ``jpegtran -optimize -copy all``). Raises ``RuntimeError`` where the
-    route was not built (:data:`OPTIMIZED`), ``OSError`` for what libjpeg refuses (and,
-    with ``strict``, for damaged data)."""
-    return _transcode(data, b"", False, strict, True, 2)  # no ratios: as stored
+    requantisation; ``jpegtran -optimize -copy all``), chroma coded with luma's tables
+    where that is fewer bytes, and one segment for each kind of table. Raises
+    ``RuntimeError`` where the route was not built (:data:`OPTIMIZED`), ``OSError`` for
+    what libjpeg refuses (and, with ``strict``, for damaged data)."""
+    return merged_tables(_transcode(data, b"", False, strict, True, 3))  # no ratios: as stored
 
 
 def _transcode(*args: Any) -> bytes:
