@@ -16,6 +16,7 @@ from PIL import Image
 
 import jpegsal
 from jpegsal.codec import compacted
+from jpegsal.codec.lossless import RECODE_SHARE
 from jpegsal.codec.markers import huffman_share, merged_tables, segments
 from jpegsal.codec.options import JpegOptions
 from jpegsal.codec.requantise import OPTIMIZED
@@ -68,14 +69,14 @@ def test_a_progressive_files_later_tables_are_left(rgb: Image.Image) -> None:
 @pytest.mark.skipif(not OPTIMIZED, reason="the libjpeg route was not built")
 def test_compacted_shares_tables_on_small_files_only() -> None:
     small = pillow_jpeg(_noise((64, 48)), quality=40, optimize=True)
-    assert huffman_share(small) >= 0.01
+    assert huffman_share(small) >= RECODE_SHARE
     out = compacted(small, JpegOptions(optimize=True))
     assert _kinds(out) == [0xE0, DQT, SOF0, DHT, SOS]
     assert len(out) < len(merged_tables(small)) < len(small)  # the re-code saved more
     assert np.array_equal(_pixels(out), _pixels(small))
     # A large file skips the re-code (a few dozen bytes for 4 ms per MP): merged only.
     large = pillow_jpeg(_noise((1024, 768)), quality=90, optimize=True)
-    assert huffman_share(large) < 0.01
+    assert huffman_share(large) < RECODE_SHARE
     assert compacted(large, JpegOptions(optimize=True)) == merged_tables(large)
 
 
