@@ -212,13 +212,16 @@ def dct_route(image: Any, jpeg: dict[str, Any], call: dict[str, Any]) -> Any:
     if not call.get("coefficients", True):
         return None  # asked for the pixel path
     quality = 75 if jpeg.get("quality") is None else jpeg["quality"]  # None: the default
-    # The options first: the file is read only when they allow the DCT path. Paths, bytes
-    # and files that can seek (peek leaves a file where it was, for the pixel path).
+    # Paths, bytes and files that can seek (peek leaves a file where it was, for the pixel
+    # path). Three bytes say whether it is a JPEG: any other image is not read twice whole,
+    # and a JPEG only when the options allow the DCT path.
+    if peek(image, 3) != SOI:
+        return None
     reason = _options_reason(jpeg, call, quality)
     if reason is not None:
-        return reason if peek(image, 3) == SOI else None
+        return reason
     data = peek(image)
-    if data is None or data[:3] != SOI:
+    if data is None or data[:3] != SOI:  # changed between the two reads
         return None
     reason = _no_dct_path(data)
     if reason is not None:

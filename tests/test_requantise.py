@@ -222,6 +222,33 @@ def test_binary_files_take_the_dct_route_as_bytes_do(photo: Image.Image, tmp_pat
     assert_decodes(one_way.data, photo.size)
 
 
+class _Counting(io.BytesIO):
+    """A binary file that records the size of every read."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.reads: list[int] = []
+
+    def read(self, size: int | None = -1) -> bytes:
+        out = super().read(size)
+        self.reads.append(len(out))
+        return out
+
+
+def test_the_dct_route_reads_three_bytes_of_an_image_that_is_no_jpeg(photo: Image.Image) -> None:
+    from jpegsal.reencode import dct_route
+
+    png = io.BytesIO()
+    photo.save(png, "PNG")
+    f = _Counting(png.getvalue())
+    assert dct_route(f, {}, {"preset": "machine"}) is None
+    assert f.reads == [3]
+    assert f.tell() == 0  # left where it was, for the pixel path
+    f = _Counting(pillow_jpeg(photo))  # a JPEG whose options keep it off the route: 3 too
+    assert dct_route(f, {"subsampling": 0}, {"preset": "machine"}) is not None
+    assert f.reads == [3]
+
+
 def test_a_file_without_scan_data_is_an_error(photo: Image.Image) -> None:
     # Found by tests/test_fuzz.py: with corrupt="ignore", TurboJPEG "transformed" a file
     # cut before its scan into zero bytes, which came back as the smaller output.
