@@ -60,6 +60,11 @@ def _network(name: str) -> Any:
     return load_classifier(name)
 
 
+def _per_plane(tables: list[np.ndarray]) -> list[np.ndarray]:
+    """The table of each 4:2:0 plane: luma's, then chroma's for Cb and Cr."""
+    return [tables[0], tables[1], tables[1]]
+
+
 def mcu_grid(planes: list[np.ndarray]) -> tuple[int, int]:
     """(MCU rows, MCU cols) of 4:2:0 sample planes: the chroma planes' block grid."""
     return (-(-planes[1].shape[0] // 8), -(-planes[1].shape[1] // 8))
@@ -92,8 +97,7 @@ def _oracle(image: Image.Image, name: str, tables: list[np.ndarray]) -> list[np.
 
     with torch.enable_grad():
         grads = coefficient_gradients(_network(name), CLASSIFIERS[name], np.asarray(image))
-    steps = [tables[0], tables[1], tables[1]]
-    pairs = zip(grads, steps, strict=True)
+    pairs = zip(grads, _per_plane(tables), strict=True)
     return [((g.double().numpy() ** 2) * t**2).sum((2, 3)) for g, t in pairs]
 
 
@@ -106,8 +110,8 @@ def mcu_importance(image: Image.Image, kind: str) -> np.ndarray:
         seed = int.from_bytes(hashlib.sha256(image.tobytes()).digest()[:8], "little")
         return np.random.default_rng(seed).random(shape)
     if kind == "energy":
-        steps = [tables[0], tables[1], tables[1]]
-        ac = [(plane_coefficients(p) / t) ** 2 for p, t in zip(planes, steps, strict=True)]
+        pairs = zip(planes, _per_plane(tables), strict=True)
+        ac = [(plane_coefficients(p) / t) ** 2 for p, t in pairs]
         return _mcu_sum([a.sum((2, 3)) - a[..., 0, 0] for a in ac], shape)
     per_block = _oracle(image, kind, tables)
     out = _mcu_sum(per_block, shape)
@@ -129,8 +133,8 @@ def steered_levels(
     """Levels rounded to nearest, except the AC levels of MCUs where ``steer`` is true:
     there with rounding ``offset`` on multiples of ``grid`` or, for ``None``, zeroed."""
     out = []
-    for i, plane in enumerate(planes):
-        t = np.asarray(tables[min(i, 1)], np.float32).reshape(8, 8)
+    for i, (plane, table) in enumerate(zip(planes, _per_plane(tables), strict=True)):
+        t = np.asarray(table, np.float32).reshape(8, 8)
         c = plane_coefficients(plane)
         hit = steer[_mcu_of(i, c.shape, steer.shape)]
         off = np.where(hit, 0.5 if offset is None else offset, 0.5)[..., None, None]
