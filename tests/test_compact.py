@@ -80,6 +80,17 @@ def test_compacted_shares_tables_on_small_files_only() -> None:
     assert compacted(large, JpegOptions(optimize=True)) == merged_tables(large)
 
 
+@pytest.mark.skipif(not OPTIMIZED, reason="the libjpeg route was not built")
+def test_a_recode_that_came_out_longer_is_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jpegsal.codec import lossless
+
+    small = pillow_jpeg(_noise((64, 48)), quality=40, optimize=True)
+    merged = merged_tables(small)
+    longer = merged[:2] + b"\xff\xfe\x00\x03x" + merged[2:]  # a comment more, as a stand-in
+    monkeypatch.setattr(lossless, "huffman_optimized", lambda data: longer)
+    assert compacted(small, JpegOptions(optimize=True)) == merged
+
+
 def test_compacted_leaves_what_was_asked_otherwise() -> None:
     small = _noise((64, 48))
     standard = pillow_jpeg(small, quality=40)  # optimize=False: libjpeg's standard tables

@@ -176,10 +176,13 @@ def compacted(data: bytes, options: JpegOptions) -> bytes:
     partial streams come back as they are."""
     if not options.optimize or options.streamtype:
         return data
+    merged = merged_tables(data)
     if not options.progressive and OPTIMIZED and huffman_share(data) >= RECODE_SHARE:
-        out = huffman_optimized(data)
-        return out if len(out) < len(data) else merged_tables(data)
-    return merged_tables(data)
+        # The re-code chooses from symbol counts, blind to the zero bytes stuffed after
+        # each 0xFF of the scan: on a near tie it can come out a byte or three longer than
+        # the merged file (7 of 300 imagenet-val-1300 files at qualities 10, 30, 60).
+        return min(merged, huffman_optimized(data), key=len)
+    return merged
 
 
 def _baseline(data: bytes, name: str, *, strict: bool) -> bytes:
