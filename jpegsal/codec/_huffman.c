@@ -236,7 +236,8 @@ void jsal_optimal_table(long *freq, JHUFF_TBL *table)
 
 /* The bits of the counted symbols coded with their optimal table, plus the table's DHT
  * entry (17 bytes and one per symbol); the magnitude bits after each symbol are the same
- * whichever table codes it, and are left out. */
+ * whichever table codes it, and are left out. The zero bytes stuffed after each 0xFF of
+ * the scan are not seen either: a near tie can go a byte or three the wrong way. */
 static long long table_cost(const long *freq)
 {
     long f[257];
